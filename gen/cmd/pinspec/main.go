@@ -1,0 +1,107 @@
+// Command pinspec pins an upstream Machines API description as the project's
+// swagger.json: it converts OpenAPI 3 down to Swagger 2.0, keeps every fact
+// about the API (paths, operations, parameters, schemas, types, enums) and
+// drops upstream prose, which the project replaces with its own (gen/docs).
+//
+//	go run ./cmd/pinspec -src https://docs.machines.dev/spec/openapi3.json -out ../swagger.json
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/flymachines/flymachines-go/gen/internal/specjson"
+)
+
+func main() {
+	src := flag.String("src", "https://docs.machines.dev/spec/openapi3.json", "upstream spec: a file path or an http(s) URL")
+	out := flag.String("out", "swagger.json", "where to write the pinned Swagger 2.0 document")
+	date := flag.String("date", time.Now().UTC().Format(time.DateOnly), "pin date recorded in info.x-pinned-from")
+	flag.Parse()
+
+	raw, err := fetch(context.Background(), *src)
+	if err == nil {
+		var doc specjson.Object
+		doc, err = Pin(raw, Provenance{Source: *src, Date: *date})
+		if err == nil {
+			err = specjson.WriteFile(*out, doc)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pinspec:", err)
+		os.Exit(1)
+	}
+}
+
+// Provenance says where a pinned spec came from.
+type Provenance struct {
+	Source string
+	Date   string
+}
+
+// Pin turns an upstream document (Swagger 2.0 or OpenAPI 3, JSON) into the
+// project's pinned Swagger 2.0 form.
+func Pin(raw []byte, from Provenance) (specjson.Object, error) {
+	doc, err := specjson.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	format := "swagger-2.0"
+	switch {
+	case strings.HasPrefix(specjson.Str(doc, "openapi"), "3."):
+		format = "openapi-" + specjson.Str(doc, "openapi")
+		if doc, err = downgrade(raw); err != nil {
+			return nil, err
+		}
+	case specjson.Str(doc, "swagger") == "2.0":
+	default:
+		return nil, fmt.Errorf("not a Swagger 2.0 or OpenAPI 3 document")
+	}
+	foldBasePath(doc)
+	stripProse(doc, false)
+	if err := checkRefs(doc); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	info := specjson.Obj(doc, "info")
+	if info == nil {
+		info = specjson.Object{}
+		doc["info"] = info
+	}
+	info["x-pinned-from"] = specjson.Object{
+		"source": from.Source,
+		"format": format,
+		"sha256": hex.EncodeToString(sum[:]),
+		"date":   from.Date,
+	}
+	return doc, nil
+}
+
+func fetch(ctx context.Context, src string) ([]byte, error) {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return os.ReadFile(src)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", src, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+}
