@@ -24,13 +24,17 @@ import (
 func main() {
 	src := flag.String("src", "https://docs.machines.dev/spec/openapi3.json", "upstream spec: a file path or an http(s) URL")
 	out := flag.String("out", "swagger.json", "where to write the pinned Swagger 2.0 document")
+	as := flag.String("as", "", "source name to record in info.x-pinned-from (default: -src)")
 	date := flag.String("date", time.Now().UTC().Format(time.DateOnly), "pin date recorded in info.x-pinned-from")
 	flag.Parse()
+	if *as == "" {
+		*as = *src
+	}
 
 	raw, err := fetch(context.Background(), *src)
 	if err == nil {
 		var doc specjson.Object
-		doc, err = Pin(raw, Provenance{Source: *src, Date: *date})
+		doc, err = Pin(raw, Provenance{Source: *as, Date: *date})
 		if err == nil {
 			err = specjson.WriteFile(*out, doc)
 		}

@@ -1,0 +1,35 @@
+# SPEC is the upstream description `make spec` pins: a URL or a file path.
+SPEC ?= https://docs.machines.dev/spec/openapi3.json
+spec_src = $(if $(findstring ://,$(SPEC)),$(SPEC),$(abspath $(SPEC)))
+
+.PHONY: all spec generate validate test test-gen demo emulator
+
+all: generate test
+
+## spec: pin SPEC (OpenAPI 3 or Swagger 2.0) as swagger.json, prose dropped.
+spec:
+	cd gen && go run ./cmd/pinspec -src '$(spec_src)' -as '$(SPEC)' -out ../swagger.json
+
+## generate: rebuild client/ and models/ from swagger.json (also: go generate ./...).
+generate:
+	bash gen/generate.sh
+	go mod tidy
+
+## validate: run `swagger validate` on the fixed spec the generator reads.
+validate:
+	cd gen && go run ./cmd/fixspec -in ../swagger.json -docs docs -out /tmp/flymachines-swagger.fixed.json
+	cd gen && go tool swagger validate /tmp/flymachines-swagger.fixed.json
+
+## test: every test of the library and of gen/ (drift check included).
+test:
+	go vet ./...
+	go test -race -count=1 ./...
+	cd gen && go vet ./... && go test -count=1 ./...
+
+## demo: the first command of the README, on the embedded emulator.
+demo:
+	go run ./cmd/flymachines demo
+
+## emulator: serve the Machines API emulator on 127.0.0.1:4280.
+emulator:
+	go run ./cmd/flymachines emulator

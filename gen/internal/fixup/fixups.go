@@ -1,0 +1,324 @@
+// Package fixup corrects known defects of the upstream Machines API
+// description and merges the project-written docs, producing the document
+// go-swagger generates from. swagger.json itself stays exactly as pinned.
+package fixup
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/flymachines/flymachines-go/gen/internal/specjson"
+)
+
+type object = specjson.Object
+
+// A fixup corrects one known defect of the upstream description. Fix-ups run
+// in order; one whose target has vanished upstream fails loudly, so a stale
+// correction is noticed when the pin is updated.
+type fixup struct {
+	name  string
+	apply func(doc object) error
+}
+
+// fixups is the ordered list of corrections. Each function's comment names
+// the defect and the evidence for the correction.
+var fixups = []fixup{
+	{"json-media-types", jsonMediaTypes},
+	{"security-on-every-operation", securityOnEveryOperation},
+	{"duration-as-string", durationAsString},
+	{"default-error-response", defaultErrorResponse},
+	{"wrapped-lease-response", wrappedLeaseResponse},
+	{"lease-nonce-on-mutations", leaseNonceOnMutations},
+	{"wait-timeout-and-states", waitTimeoutAndStates},
+	{"autostop-bool-or-string", autostopBoolOrString},
+	{"bytes-as-base64", bytesAsBase64},
+	{"start-response-body", startResponseBody},
+	{"token-response-bodies", tokenResponseBodies},
+	{"version-case-clash", versionCaseClash},
+}
+
+// Apply runs every fix-up on doc, in order.
+func Apply(doc object, verbose bool) error {
+	for _, f := range fixups {
+		if err := f.apply(doc); err != nil {
+			return fmt.Errorf("fix-up %s: %w", f.name, err)
+		}
+		if verbose {
+			fmt.Println("applied", f.name)
+		}
+	}
+	return nil
+}
+
+// jsonMediaTypes: the converted document declares no "produces" at all and
+// "consumes" only on some operations. Every Machines API body is JSON, so
+// JSON is declared once for the whole API.
+func jsonMediaTypes(doc object) error {
+	doc["consumes"] = []any{"application/json"}
+	doc["produces"] = []any{"application/json"}
+	return nil
+}
+
+// securityOnEveryOperation: FlyBearerAuth is defined, but only the Postgres
+// operations require it, so generated calls elsewhere would send no
+// Authorization header. Every Machines API call needs a token (the API
+// answers 401 without one), so the requirement is declared globally.
+func securityOnEveryOperation(doc object) error {
+	defs := specjson.Obj(doc, "securityDefinitions")
+	if defs["FlyBearerAuth"] == nil {
+		return fmt.Errorf("securityDefinitions.FlyBearerAuth is missing")
+	}
+	doc["security"] = []any{object{"FlyBearerAuth": []any{}}}
+	return nil
+}
+
+// durationAsString: the Swagger 2.0 copies declare fly.Duration as an object
+// holding an integer enum with duplicate values (it fails validation), while
+// on the wire a duration is a Go duration string such as "10s". The newer
+// OpenAPI 3 source already writes durations as strings; this applies only
+// when the definition is present.
+func durationAsString(doc object) error {
+	defs := specjson.Obj(doc, "definitions")
+	if _, ok := defs["fly.Duration"]; ok {
+		defs["fly.Duration"] = object{"type": "string"}
+	}
+	return nil
+}
+
+// defaultErrorResponse: most operations declare no 4xx/5xx response, so a
+// generated client would drop the {"error","status"} body the API sends with
+// every failure. A default response carrying ErrorResponse turns every
+// undeclared status into a typed error that keeps its body.
+func defaultErrorResponse(doc object) error {
+	if specjson.Obj(specjson.Obj(doc, "definitions"), "ErrorResponse") == nil {
+		return fmt.Errorf("definition ErrorResponse is missing")
+	}
+	for _, op := range specjson.Operations(doc) {
+		responses := specjson.Obj(op.Op, "responses")
+		if _, ok := responses["default"]; !ok {
+			responses["default"] = errorResponse()
+		}
+	}
+	return nil
+}
+
+func errorResponse() object {
+	return object{"description": "", "schema": object{"$ref": "#/definitions/ErrorResponse"}}
+}
+
+// wrappedLeaseResponse: lease create and show answer
+// {"status":"success","data":{nonce,expires_at,owner,version}} on the wire
+// (Fly's own API guide shows the envelope), while the spec declares the bare
+// Lease. A LeaseResponse envelope is declared and used for both.
+func wrappedLeaseResponse(doc object) error {
+	specjson.Obj(doc, "definitions")["LeaseResponse"] = object{
+		"type": "object",
+		"properties": object{
+			"status": object{"type": "string"},
+			"data":   object{"$ref": "#/definitions/Lease"},
+		},
+	}
+	for id, status := range map[string]string{"Machines_create_lease": "201", "Machines_show_lease": "200"} {
+		op, err := operation(doc, id)
+		if err != nil {
+			return err
+		}
+		resp := specjson.Obj(specjson.Obj(op, "responses"), status)
+		if resp == nil {
+			return fmt.Errorf("%s declares no %s response", id, status)
+		}
+		resp["schema"] = object{"$ref": "#/definitions/LeaseResponse"}
+	}
+	return nil
+}
+
+// leaseNoncedOperations are the mutations that honour a machine lease: the
+// API refuses them on a leased machine unless they carry the lease's nonce.
+var leaseNoncedOperations = []string{
+	"Machines_update", "Machines_delete", "Machines_start", "Machines_stop",
+	"Machines_restart", "Machines_suspend", "Machines_cordon", "Machines_uncordon",
+	"Machines_signal", "Machines_update_metadata", "Machines_update_metadata_deprecated",
+	"Machines_upsert_metadata", "Machines_delete_metadata",
+}
+
+// leaseNonceOnMutations: fly-machine-lease-nonce is declared on the lease
+// calls only, yet the API guide has callers send it on every mutation of a
+// leased machine. Without the parameter a generated client cannot send it.
+func leaseNonceOnMutations(doc object) error {
+	for _, id := range leaseNoncedOperations {
+		op, err := operation(doc, id)
+		if err != nil {
+			return err
+		}
+		if findParam(op, "header", "fly-machine-lease-nonce") == nil {
+			op["parameters"] = append(specjson.Arr(op, "parameters"),
+				object{"in": "header", "name": "fly-machine-lease-nonce", "type": "string"})
+		}
+	}
+	return nil
+}
+
+// waitStates are the states wait accepts on the wire.
+var waitStates = []any{"started", "stopped", "suspended", "destroyed", "failed", "settled"}
+
+// waitTimeoutAndStates: wait answers 408 when its timeout passes before the
+// machine reaches the state, which the spec does not declare; and "state"
+// may be given several times (or comma-separated) to wait for any of them,
+// while the spec allows one value.
+func waitTimeoutAndStates(doc object) error {
+	op, err := operation(doc, "Machines_wait")
+	if err != nil {
+		return err
+	}
+	state := findParam(op, "query", "state")
+	if state == nil {
+		return fmt.Errorf("Machines_wait has no state parameter")
+	}
+	delete(state, "enum")
+	state["type"] = "array"
+	state["collectionFormat"] = "multi"
+	state["items"] = object{"type": "string", "enum": waitStates}
+	specjson.Obj(op, "responses")["408"] = errorResponse()
+	return nil
+}
+
+// autostopBoolOrString: service autostop is declared as the string enum
+// "off"/"stop"/"suspend", but the API also sends the older booleans. The
+// field is typed flytypes.Autostop, which reads both and writes strings.
+func autostopBoolOrString(doc object) error {
+	autostop := specjson.Obj(specjson.Obj(definition(doc, "fly.MachineService"), "properties"), "autostop")
+	if autostop == nil {
+		return fmt.Errorf("fly.MachineService.autostop is missing")
+	}
+	delete(autostop, "enum")
+	autostop["x-go-type"] = object{
+		"import": object{"package": "github.com/flymachines/flymachines-go/flytypes"},
+		"type":   "Autostop",
+		"hints":  object{"kind": "primitive", "noValidation": true},
+	}
+	return nil
+}
+
+// byteFields are the Go []byte fields of the secret-key and token models.
+// Go encodes []byte as a base64 string; the spec declares integer arrays.
+var byteFields = map[string][]string{
+	"DecryptSecretkeyRequest":  {"associated_data", "ciphertext"},
+	"DecryptSecretkeyResponse": {"plaintext"},
+	"EncryptSecretkeyRequest":  {"associated_data", "plaintext"},
+	"EncryptSecretkeyResponse": {"ciphertext"},
+	"SecretKey":                {"public_key"},
+	"SetSecretkeyRequest":      {"value"},
+	"SetSecretkeyResponse":     {"public_key"},
+	"SignSecretkeyRequest":     {"plaintext"},
+	"SignSecretkeyResponse":    {"signature"},
+	"VerifySecretkeyRequest":   {"plaintext", "signature"},
+	"macaroon.Nonce":           {"kid", "rnd"},
+	"root.VerifiedToken":       {"permission_token"},
+}
+
+// bytesAsBase64: see byteFields. Each field becomes a base64 string
+// (format "byte", strfmt.Base64 in Go).
+func bytesAsBase64(doc object) error {
+	for _, name := range specjson.SortedKeys(byteFields) {
+		props := specjson.Obj(definition(doc, name), "properties")
+		for _, field := range byteFields[name] {
+			prop := specjson.Obj(props, field)
+			if prop == nil {
+				return fmt.Errorf("%s.%s is missing", name, field)
+			}
+			if specjson.Str(prop, "type") != "array" {
+				return fmt.Errorf("%s.%s is no longer an integer array", name, field)
+			}
+			props[field] = object{"type": "string", "format": "byte"}
+		}
+	}
+	return nil
+}
+
+// startResponseBody: start answers {"previous_state","migrated","new_host"}
+// (the API guide shows previous_state), but the spec declares no body, so a
+// caller could not tell a start from a no-op.
+func startResponseBody(doc object) error {
+	specjson.Obj(doc, "definitions")["StartMachineResponse"] = object{
+		"type": "object",
+		"properties": object{
+			"previous_state": object{"type": "string"},
+			"migrated":       object{"type": "boolean"},
+			"new_host":       object{"type": "string"},
+		},
+	}
+	op, err := operation(doc, "Machines_start")
+	if err != nil {
+		return err
+	}
+	ok := specjson.Obj(specjson.Obj(op, "responses"), "200")
+	if ok == nil {
+		return fmt.Errorf("Machines_start declares no 200 response")
+	}
+	ok["schema"] = object{"$ref": "#/definitions/StartMachineResponse"}
+	return nil
+}
+
+// tokenResponseBodies: the KMS and OIDC token requests declare a 200 with no
+// body, so a generated client would discard the token they exist to return.
+// The token is declared as a string body.
+func tokenResponseBodies(doc object) error {
+	for _, id := range []string{"Tokens_request_Kms", "Tokens_request_OIDC"} {
+		op, err := operation(doc, id)
+		if err != nil {
+			return err
+		}
+		ok := specjson.Obj(specjson.Obj(op, "responses"), "200")
+		if ok == nil {
+			return fmt.Errorf("%s declares no 200 response", id)
+		}
+		ok["schema"] = object{"type": "string"}
+		op["produces"] = []any{"application/json", "text/plain"}
+	}
+	return nil
+}
+
+// versionCaseClash: several secret responses declare both "Version" and
+// "version" (the capitalised one is deprecated upstream). go-swagger names
+// both fields Version and the models do not compile. The deprecated one
+// keeps its wire name under the Go name DeprecatedVersion.
+func versionCaseClash(doc object) error {
+	defs := specjson.Obj(doc, "definitions")
+	renamed := 0
+	for _, name := range specjson.SortedKeys(defs) {
+		props := specjson.Obj(specjson.Obj(defs, name), "properties")
+		if props["Version"] != nil && props["version"] != nil {
+			specjson.Obj(props, "Version")["x-go-name"] = "DeprecatedVersion"
+			renamed++
+		}
+	}
+	if renamed == 0 {
+		return fmt.Errorf("no Version/version clash left: drop this fix-up")
+	}
+	return nil
+}
+
+// operation finds an operation by operationId.
+func operation(doc object, id string) (object, error) {
+	for _, op := range specjson.Operations(doc) {
+		if specjson.Str(op.Op, "operationId") == id {
+			return op.Op, nil
+		}
+	}
+	return nil, fmt.Errorf("operation %s not found", id)
+}
+
+func definition(doc object, name string) object {
+	return specjson.Obj(specjson.Obj(doc, "definitions"), name)
+}
+
+func findParam(op object, in, name string) object {
+	i := slices.IndexFunc(specjson.Arr(op, "parameters"), func(p any) bool {
+		po, _ := p.(object)
+		return specjson.Str(po, "in") == in && specjson.Str(po, "name") == name
+	})
+	if i < 0 {
+		return nil
+	}
+	return specjson.Arr(op, "parameters")[i].(object)
+}
