@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// AcmeChallenge Model AcmeChallenge.
+// AcmeChallenge The DNS record name and target used to answer an ACME DNS challenge.
 //
 // swagger:model AcmeChallenge
 type AcmeChallenge struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// App Model App.
+// App An app on Fly.io, with its organization, private network and counts of Machines and volumes.
 //
 // swagger:model App
 type App struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// AppOrganizationInfo Model AppOrganizationInfo.
+// AppOrganizationInfo The organization that owns an app, identified by name, slug and numeric ID.
 //
 // swagger:model AppOrganizationInfo
 type AppOrganizationInfo struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// AppSecret Model AppSecret.
+// AppSecret An app secret with its digest and timestamps; the value is set only when requested.
 //
 // swagger:model AppSecret
 type AppSecret struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AppSecrets Model AppSecrets.
+// AppSecrets The secrets of an app.
 //
 // swagger:model AppSecrets
 type AppSecrets struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// AppSecretsUpdateRequest Model AppSecretsUpdateRequest.
+// AppSecretsUpdateRequest Request body mapping secret names to new values; null removes a secret.
 //
 // swagger:model AppSecretsUpdateRequest
 type AppSecretsUpdateRequest struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AppSecretsUpdateResp Model AppSecretsUpdateResp.
+// AppSecretsUpdateResp Result of a bulk secrets update, with the new secrets version.
 //
 // swagger:model AppSecretsUpdateResp
 type AppSecretsUpdateResp struct {

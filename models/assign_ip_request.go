@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AssignIPRequest Model assignIPRequest.
+// AssignIPRequest Request body for allocating an IP address to an app.
 //
 // swagger:model assignIPRequest
 type AssignIPRequest struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AssignIPResponse Model AssignIPResponse.
+// AssignIPResponse The IP address just allocated to an app, or the egress pair when one was requested.
 //
 // swagger:model AssignIPResponse
 type AssignIPResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// AuthenticateTokenRequest Model authenticateTokenRequest.
+// AuthenticateTokenRequest Request body holding the token header to authenticate.
 //
 // swagger:model authenticateTokenRequest
 type AuthenticateTokenRequest struct {

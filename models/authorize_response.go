@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AuthorizeResponse Model authorizeResponse.
+// AuthorizeResponse Result of authorizing a token, with the verified token and the access it was checked for.
 //
 // swagger:model authorizeResponse
 type AuthorizeResponse struct {

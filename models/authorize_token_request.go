@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// AuthorizeTokenRequest Model authorizeTokenRequest.
+// AuthorizeTokenRequest Request body holding a token header and the access to check it against.
 //
 // swagger:model authorizeTokenRequest
 type AuthorizeTokenRequest struct {

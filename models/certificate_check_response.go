@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CertificateCheckResponse Model CertificateCheckResponse.
+// CertificateCheckResponse Certificate state of a hostname after a fresh DNS lookup, including the records found.
 //
 // swagger:model CertificateCheckResponse
 type CertificateCheckResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CertificateDetail Model CertificateDetail.
+// CertificateDetail Certificates, validation state and DNS requirements for one hostname of an app.
 //
 // swagger:model CertificateDetail
 type CertificateDetail struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CertificateEntry Model CertificateEntry.
+// CertificateEntry One certificate of a hostname, with its source, status, issuer and expiry.
 //
 // swagger:model CertificateEntry
 type CertificateEntry struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CertificateSummary Model CertificateSummary.
+// CertificateSummary Overview of one hostname's certificate setup, as shown in certificate lists.
 //
 // swagger:model CertificateSummary
 type CertificateSummary struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CertificateValidation Model CertificateValidation.
+// CertificateValidation Which validation methods (ALPN, HTTP, DNS, ownership TXT) are configured for a hostname.
 //
 // swagger:model CertificateValidation
 type CertificateValidation struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CertificateValidationError Model CertificateValidationError.
+// CertificateValidationError A problem found while validating a hostname, with a suggested remedy.
 //
 // swagger:model CertificateValidationError
 type CertificateValidationError struct {

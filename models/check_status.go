@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CheckStatus Model CheckStatus.
+// CheckStatus The latest result of one health check of a Machine.
 //
 // swagger:model CheckStatus
 type CheckStatus struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateAcmeCertificateRequest Model createAcmeCertificateRequest.
+// CreateAcmeCertificateRequest Request body for requesting an ACME certificate for a hostname.
 //
 // swagger:model createAcmeCertificateRequest
 type CreateAcmeCertificateRequest struct {

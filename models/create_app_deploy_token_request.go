@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateAppDeployTokenRequest Model CreateAppDeployTokenRequest.
+// CreateAppDeployTokenRequest Request body for creating an app deploy token with an optional expiry.
 //
 // swagger:model CreateAppDeployTokenRequest
 type CreateAppDeployTokenRequest struct {

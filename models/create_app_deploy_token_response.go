@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateAppDeployTokenResponse Model CreateAppDeployTokenResponse.
+// CreateAppDeployTokenResponse A newly created deploy token for an app.
 //
 // swagger:model CreateAppDeployTokenResponse
 type CreateAppDeployTokenResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateAppRequest Model CreateAppRequest.
+// CreateAppRequest Request body for creating an app in an organization, with an optional idempotency key.
 //
 // swagger:model CreateAppRequest
 type CreateAppRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateAppResponse Model CreateAppResponse.
+// CreateAppResponse Result of creating an app, giving its ID and creation time.
 //
 // swagger:model CreateAppResponse
 type CreateAppResponse struct {

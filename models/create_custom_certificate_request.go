@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateCustomCertificateRequest Model createCustomCertificateRequest.
+// CreateCustomCertificateRequest Request body for uploading a custom certificate chain and private key for a hostname.
 //
 // swagger:model createCustomCertificateRequest
 type CreateCustomCertificateRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateLeaseRequest Model CreateLeaseRequest.
+// CreateLeaseRequest Request body for taking a lease on a Machine, with its TTL in seconds and a description.
 //
 // swagger:model CreateLeaseRequest
 type CreateLeaseRequest struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CreateMachineRequest Model CreateMachineRequest.
+// CreateMachineRequest Request body for creating a Machine, with its name, region, config and launch options.
 //
 // swagger:model CreateMachineRequest
 type CreateMachineRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// CreateOIDCTokenRequest Model CreateOIDCTokenRequest.
+// CreateOIDCTokenRequest Optional settings for an OIDC token, such as its audience and AWS principal tags.
 //
 // swagger:model CreateOIDCTokenRequest
 type CreateOIDCTokenRequest struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CreatePostgresAttachmentRequest Model createPostgresAttachmentRequest.
+// CreatePostgresAttachmentRequest Request body naming the app to attach to a cluster.
 //
 // swagger:model createPostgresAttachmentRequest
 type CreatePostgresAttachmentRequest struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CreatePostgresAttachmentResponse Model createPostgresAttachmentResponse.
+// CreatePostgresAttachmentResponse Wrapper holding the attachment that was recorded.
 //
 // swagger:model createPostgresAttachmentResponse
 type CreatePostgresAttachmentResponse struct {

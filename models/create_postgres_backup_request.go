@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CreatePostgresBackupRequest Model createPostgresBackupRequest.
+// CreatePostgresBackupRequest Request body choosing the type of backup to take.
 //
 // swagger:model createPostgresBackupRequest
 type CreatePostgresBackupRequest struct {

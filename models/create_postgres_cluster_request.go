@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CreatePostgresClusterRequest Model createPostgresClusterRequest.
+// CreatePostgresClusterRequest Request body for creating a Managed Postgres cluster in an organization.
 //
 // swagger:model createPostgresClusterRequest
 type CreatePostgresClusterRequest struct {

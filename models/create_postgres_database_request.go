@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CreatePostgresDatabaseRequest Model createPostgresDatabaseRequest.
+// CreatePostgresDatabaseRequest Request body naming a new database.
 //
 // swagger:model createPostgresDatabaseRequest
 type CreatePostgresDatabaseRequest struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// CreatePostgresUserRequest Model createPostgresUserRequest.
+// CreatePostgresUserRequest Request body giving a new Postgres user's name and role.
 //
 // swagger:model createPostgresUserRequest
 type CreatePostgresUserRequest struct {

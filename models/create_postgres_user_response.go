@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CreatePostgresUserResponse Model createPostgresUserResponse.
+// CreatePostgresUserResponse Wrapper holding the Postgres user that was created.
 //
 // swagger:model createPostgresUserResponse
 type CreatePostgresUserResponse struct {

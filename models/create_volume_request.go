@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CreateVolumeRequest Model CreateVolumeRequest.
+// CreateVolumeRequest Request body for creating a volume, optionally from a snapshot or another volume.
 //
 // swagger:model CreateVolumeRequest
 type CreateVolumeRequest struct {

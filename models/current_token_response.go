@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// CurrentTokenResponse Model CurrentTokenResponse.
+// CurrentTokenResponse Information about each token presented with the current request.
 //
 // swagger:model CurrentTokenResponse
 type CurrentTokenResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// DecryptSecretkeyRequest Model DecryptSecretkeyRequest.
+// DecryptSecretkeyRequest Request body holding ciphertext and optional associated data to decrypt.
 //
 // swagger:model DecryptSecretkeyRequest
 type DecryptSecretkeyRequest struct {

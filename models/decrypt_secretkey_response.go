@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// DecryptSecretkeyResponse Model DecryptSecretkeyResponse.
+// DecryptSecretkeyResponse Plaintext recovered by decrypting with a secret key.
 //
 // swagger:model DecryptSecretkeyResponse
 type DecryptSecretkeyResponse struct {

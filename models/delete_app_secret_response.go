@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// DeleteAppSecretResponse Model DeleteAppSecretResponse.
+// DeleteAppSecretResponse Result of deleting an app secret, with the new secrets version.
 //
 // swagger:model DeleteAppSecretResponse
 type DeleteAppSecretResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// DeleteSecretkeyResponse Model DeleteSecretkeyResponse.
+// DeleteSecretkeyResponse Result of deleting a secret key, with the new secrets version.
 //
 // swagger:model DeleteSecretkeyResponse
 type DeleteSecretkeyResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// DestroyCustomCertificateResponse Model destroyCustomCertificateResponse.
+// DestroyCustomCertificateResponse A hostname's certificate state after its custom certificate was removed, with a warning.
 //
 // swagger:model destroyCustomCertificateResponse
 type DestroyCustomCertificateResponse struct {

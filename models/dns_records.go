@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// DNSRecords Model DNSRecords.
+// DNSRecords DNS records currently published for a hostname, as seen by the certificate check.
 //
 // swagger:model DNSRecords
 type DNSRecords struct {

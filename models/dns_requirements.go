@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// DNSRequirements Model DNSRequirements.
+// DNSRequirements DNS records a hostname needs so that its certificate can be issued and verified.
 //
 // swagger:model DNSRequirements
 type DNSRequirements struct {

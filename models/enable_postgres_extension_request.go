@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// EnablePostgresExtensionRequest Model enablePostgresExtensionRequest.
+// EnablePostgresExtensionRequest Request body naming an extension to enable and the schema to put it in.
 //
 // swagger:model enablePostgresExtensionRequest
 type EnablePostgresExtensionRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// EncryptSecretkeyRequest Model EncryptSecretkeyRequest.
+// EncryptSecretkeyRequest Request body holding plaintext and optional associated data to encrypt.
 //
 // swagger:model EncryptSecretkeyRequest
 type EncryptSecretkeyRequest struct {

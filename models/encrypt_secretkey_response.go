@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// EncryptSecretkeyResponse Model EncryptSecretkeyResponse.
+// EncryptSecretkeyResponse Ciphertext produced by encrypting with a secret key.
 //
 // swagger:model EncryptSecretkeyResponse
 type EncryptSecretkeyResponse struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ErrorResponse Model ErrorResponse.
+// ErrorResponse Error body returned by the Machines API, with a message and a status code.
 //
 // swagger:model ErrorResponse
 type ErrorResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// ExtendVolumeRequest Model ExtendVolumeRequest.
+// ExtendVolumeRequest Request body giving a volume's new, larger size in GB.
 //
 // swagger:model ExtendVolumeRequest
 type ExtendVolumeRequest struct {

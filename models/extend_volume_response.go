@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ExtendVolumeResponse Model ExtendVolumeResponse.
+// ExtendVolumeResponse The extended volume and whether its Machine must restart to use the new size.
 //
 // swagger:model ExtendVolumeResponse
 type ExtendVolumeResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyContainerConfig Model fly.ContainerConfig.
+// FlyContainerConfig A container run inside a Machine, with its image, command, environment and health checks.
 //
 // swagger:model fly.ContainerConfig
 type FlyContainerConfig struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyContainerDependency Model fly.ContainerDependency.
+// FlyContainerDependency A container that must reach a condition before another container starts.
 //
 // swagger:model fly.ContainerDependency
 type FlyContainerDependency struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyContainerDependencyCondition Model fly.ContainerDependencyCondition.
+// FlyContainerDependencyCondition Condition a depended-on container must meet, such as started or healthy.
 //
 // swagger:model fly.ContainerDependencyCondition
 type FlyContainerDependencyCondition string

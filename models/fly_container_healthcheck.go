@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyContainerHealthcheck Model fly.ContainerHealthcheck.
+// FlyContainerHealthcheck A health check of a container, using HTTP, TCP or a command.
 //
 // swagger:model fly.ContainerHealthcheck
 type FlyContainerHealthcheck struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyContainerHealthcheckKind Model fly.ContainerHealthcheckKind.
+// FlyContainerHealthcheckKind Whether a container health check gates readiness or checks liveness.
 //
 // swagger:model fly.ContainerHealthcheckKind
 type FlyContainerHealthcheckKind string

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyContainerHealthcheckScheme Model fly.ContainerHealthcheckScheme.
+// FlyContainerHealthcheckScheme Scheme used by an HTTP container health check, http or https.
 //
 // swagger:model fly.ContainerHealthcheckScheme
 type FlyContainerHealthcheckScheme string

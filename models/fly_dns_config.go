@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyDNSConfig Model fly.DNSConfig.
+// FlyDNSConfig DNS settings of a Machine, such as nameservers, search domains and forwarding rules.
 //
 // swagger:model fly.DNSConfig
 type FlyDNSConfig struct {

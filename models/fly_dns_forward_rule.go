@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyDNSForwardRule Model fly.dnsForwardRule.
+// FlyDNSForwardRule A rule forwarding DNS lookups for a base name to another address.
 //
 // swagger:model fly.dnsForwardRule
 type FlyDNSForwardRule struct {

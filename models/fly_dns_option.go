@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyDNSOption Model fly.dnsOption.
+// FlyDNSOption A resolver option of a Machine's DNS configuration.
 //
 // swagger:model fly.dnsOption
 type FlyDNSOption struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyEnvFrom Model fly.EnvFrom.
+// FlyEnvFrom An environment variable filled from a field of the Machine, such as its ID or region.
 //
 // swagger:model fly.EnvFrom
 type FlyEnvFrom struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyExecHealthcheck Model fly.ExecHealthcheck.
+// FlyExecHealthcheck A health check that runs a command inside the container.
 //
 // swagger:model fly.ExecHealthcheck
 type FlyExecHealthcheck struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyFile Model fly.File.
+// FlyFile A file written into a Machine or container, taken from raw data, a secret or an image config.
 //
 // swagger:model fly.File
 type FlyFile struct {

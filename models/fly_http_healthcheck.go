@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyHTTPHealthcheck Model fly.HTTPHealthcheck.
+// FlyHTTPHealthcheck A health check that sends an HTTP request to the container.
 //
 // swagger:model fly.HTTPHealthcheck
 type FlyHTTPHealthcheck struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyHTTPOptions Model fly.HTTPOptions.
+// FlyHTTPOptions HTTP handling options of a service port, such as compression, HTTP/2 and timeouts.
 //
 // swagger:model fly.HTTPOptions
 type FlyHTTPOptions struct {

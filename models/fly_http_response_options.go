@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyHTTPResponseOptions Model fly.HTTPResponseOptions.
+// FlyHTTPResponseOptions Changes the proxy makes to HTTP responses of a service port.
 //
 // swagger:model fly.HTTPResponseOptions
 type FlyHTTPResponseOptions struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineCacheDrive Model fly.MachineCacheDrive.
+// FlyMachineCacheDrive A cache drive attached to a Machine, sized in MB.
 //
 // swagger:model fly.MachineCacheDrive
 type FlyMachineCacheDrive struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyMachineCheck Model fly.MachineCheck.
+// FlyMachineCheck A top-level health check of a Machine, over TCP or HTTP.
 //
 // swagger:model fly.MachineCheck
 type FlyMachineCheck struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyMachineConfig Model fly.MachineConfig.
+// FlyMachineConfig Full configuration of a Machine, from image and guest size to services, mounts and checks.
 //
 // swagger:model fly.MachineConfig
 type FlyMachineConfig struct {

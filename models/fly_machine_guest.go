@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyMachineGuest Model fly.MachineGuest.
+// FlyMachineGuest CPU, memory and GPU resources of a Machine's VM.
 //
 // swagger:model fly.MachineGuest
 type FlyMachineGuest struct {

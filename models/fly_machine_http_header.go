@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineHTTPHeader Model fly.MachineHTTPHeader.
+// FlyMachineHTTPHeader An HTTP header, with one or more values, sent by a health check.
 //
 // swagger:model fly.MachineHTTPHeader
 type FlyMachineHTTPHeader struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineInit Model fly.MachineInit.
+// FlyMachineInit Overrides of the image's entrypoint, command and exec, plus swap, TTY and kernel arguments.
 //
 // swagger:model fly.MachineInit
 type FlyMachineInit struct {

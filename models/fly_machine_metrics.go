@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineMetrics Model fly.MachineMetrics.
+// FlyMachineMetrics Where the platform scrapes Prometheus metrics from a Machine.
 //
 // swagger:model fly.MachineMetrics
 type FlyMachineMetrics struct {

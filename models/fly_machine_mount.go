@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineMount Model fly.MachineMount.
+// FlyMachineMount A volume mounted into a Machine, with optional settings for automatic growth.
 //
 // swagger:model fly.MachineMount
 type FlyMachineMount struct {

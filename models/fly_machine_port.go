@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyMachinePort Model fly.MachinePort.
+// FlyMachinePort A public port or port range of a service, with its handlers and protocol options.
 //
 // swagger:model fly.MachinePort
 type FlyMachinePort struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyMachineProcess Model fly.MachineProcess.
+// FlyMachineProcess A process to run in a Machine, with its command, user, environment and secrets.
 //
 // swagger:model fly.MachineProcess
 type FlyMachineProcess struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyMachineRestart Model fly.MachineRestart.
+// FlyMachineRestart Whether and how often a Machine is restarted when its main process exits.
 //
 // swagger:model fly.MachineRestart
 type FlyMachineRestart struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyMachineRootfs Model fly.MachineRootfs.
+// FlyMachineRootfs Size of a Machine's root file system and whether it persists across restarts.
 //
 // swagger:model fly.MachineRootfs
 type FlyMachineRootfs struct {

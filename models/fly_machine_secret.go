@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineSecret Model fly.MachineSecret.
+// FlyMachineSecret An app secret exposed to a Machine as an environment variable.
 //
 // swagger:model fly.MachineSecret
 type FlyMachineSecret struct {

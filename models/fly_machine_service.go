@@ -14,7 +14,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyMachineService Model fly.MachineService.
+// FlyMachineService A service the proxy routes to a Machine, with ports, checks, concurrency and autostop.
 //
 // swagger:model fly.MachineService
 type FlyMachineService struct {

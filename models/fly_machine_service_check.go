@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyMachineServiceCheck Model fly.MachineServiceCheck.
+// FlyMachineServiceCheck A health check of one service, over TCP or HTTP.
 //
 // swagger:model fly.MachineServiceCheck
 type FlyMachineServiceCheck struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineServiceConcurrency Model fly.MachineServiceConcurrency.
+// FlyMachineServiceConcurrency Soft and hard limits on requests or connections handled by a service.
 //
 // swagger:model fly.MachineServiceConcurrency
 type FlyMachineServiceConcurrency struct {

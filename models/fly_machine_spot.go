@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyMachineSpot Model fly.MachineSpot.
+// FlyMachineSpot Spot pricing for a Machine, capped as a fraction of the full price.
 //
 // swagger:model fly.MachineSpot
 type FlyMachineSpot struct {

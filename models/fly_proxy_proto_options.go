@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyProxyProtoOptions Model fly.ProxyProtoOptions.
+// FlyProxyProtoOptions Which PROXY protocol version a service port sends.
 //
 // swagger:model fly.ProxyProtoOptions
 type FlyProxyProtoOptions struct {

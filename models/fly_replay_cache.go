@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyReplayCache Model fly.ReplayCache.
+// FlyReplayCache A cache of the proxy's replay decisions for a path prefix, keyed by a cookie or header value.
 //
 // swagger:model fly.ReplayCache
 type FlyReplayCache struct {

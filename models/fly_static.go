@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyStatic Model fly.Static.
+// FlyStatic A directory or Tigris bucket that the proxy serves under a URL prefix.
 //
 // swagger:model fly.Static
 type FlyStatic struct {

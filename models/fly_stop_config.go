@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyStopConfig Model fly.StopConfig.
+// FlyStopConfig Signal and timeout used when a Machine or container is stopped.
 //
 // swagger:model fly.StopConfig
 type FlyStopConfig struct {

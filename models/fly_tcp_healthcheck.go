@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyTCPHealthcheck Model fly.TCPHealthcheck.
+// FlyTCPHealthcheck A health check that opens a TCP connection to the container.
 //
 // swagger:model fly.TCPHealthcheck
 type FlyTCPHealthcheck struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// FlyTLSOptions Model fly.TLSOptions.
+// FlyTLSOptions TLS settings of a service port, such as ALPN protocols and TLS versions.
 //
 // swagger:model fly.TLSOptions
 type FlyTLSOptions struct {

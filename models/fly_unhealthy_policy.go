@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// FlyUnhealthyPolicy Model fly.UnhealthyPolicy.
+// FlyUnhealthyPolicy Action taken when a container is found unhealthy.
 //
 // swagger:model fly.UnhealthyPolicy
 type FlyUnhealthyPolicy string

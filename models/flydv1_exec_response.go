@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// Flydv1ExecResponse Model flydv1.ExecResponse.
+// Flydv1ExecResponse Outcome of a command run on a Machine, with exit code, exit signal, stdout and stderr.
 //
 // swagger:model flydv1.ExecResponse
 type Flydv1ExecResponse struct {

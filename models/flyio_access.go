@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// FlyioAccess Model flyio.Access.
+// FlyioAccess The access that a token was checked for, as resolved by the authorizer.
 //
 // swagger:model flyio.Access
 type FlyioAccess struct {

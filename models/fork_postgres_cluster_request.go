@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// ForkPostgresClusterRequest Model forkPostgresClusterRequest.
+// ForkPostgresClusterRequest Request body for forking a cluster, with an optional name for the new one.
 //
 // swagger:model forkPostgresClusterRequest
 type ForkPostgresClusterRequest struct {

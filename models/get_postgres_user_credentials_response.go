@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// GetPostgresUserCredentialsResponse Model getPostgresUserCredentialsResponse.
+// GetPostgresUserCredentialsResponse Wrapper holding a Postgres user's credentials.
 //
 // swagger:model getPostgresUserCredentialsResponse
 type GetPostgresUserCredentialsResponse struct {

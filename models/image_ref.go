@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// ImageRef Model ImageRef.
+// ImageRef A resolved container image, given by registry, repository, tag, digest and labels.
 //
 // swagger:model ImageRef
 type ImageRef struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// IPAssignment Model IPAssignment.
+// IPAssignment An IP address assigned to an app, with its region, service and sharing details.
 //
 // swagger:model IPAssignment
 type IPAssignment struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// IPAssignmentNetwork Model IPAssignmentNetwork.
+// IPAssignmentNetwork The private network of a Flycast address; empty for other address types.
 //
 // swagger:model IPAssignmentNetwork
 type IPAssignmentNetwork struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// IPAssignmentType Model IPAssignmentType.
+// IPAssignmentType Kind of IP address to allocate, including egress_pair for a v4 and v6 egress pair.
 //
 // swagger:model IPAssignmentType
 type IPAssignmentType string

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// IPPair Model IPPair.
+// IPPair A pair of IPv4 and IPv6 addresses allocated together.
 //
 // swagger:model IPPair
 type IPPair struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// IssuedCertificate Model IssuedCertificate.
+// IssuedCertificate An issued certificate of a given key type, with its authority and expiry time.
 //
 // swagger:model IssuedCertificate
 type IssuedCertificate struct {

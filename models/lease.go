@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// Lease Model Lease.
+// Lease An exclusive lease on a Machine, with its nonce, owner, expiry time and the Machine version.
 //
 // swagger:model Lease
 type Lease struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// LeaseResponse Model LeaseResponse.
+// LeaseResponse The lease body as sent on the wire: {"status", "data": Lease}.
 //
 // swagger:model LeaseResponse
 type LeaseResponse struct {

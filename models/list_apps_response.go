@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListAppsResponse Model ListAppsResponse.
+// ListAppsResponse One page of apps, with the total count and the cursor for the next page.
 //
 // swagger:model ListAppsResponse
 type ListAppsResponse struct {

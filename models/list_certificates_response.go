@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListCertificatesResponse Model listCertificatesResponse.
+// ListCertificatesResponse One page of an app's certificates, with the total count and the next cursor.
 //
 // swagger:model listCertificatesResponse
 type ListCertificatesResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListIPAssignmentsResponse Model listIPAssignmentsResponse.
+// ListIPAssignmentsResponse The IP addresses currently assigned to an app.
 //
 // swagger:model listIPAssignmentsResponse
 type ListIPAssignmentsResponse struct {

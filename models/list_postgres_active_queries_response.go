@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresActiveQueriesResponse Model listPostgresActiveQueriesResponse.
+// ListPostgresActiveQueriesResponse Wrapper holding the queries running now in a database.
 //
 // swagger:model listPostgresActiveQueriesResponse
 type ListPostgresActiveQueriesResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresBackupsResponse Model listPostgresBackupsResponse.
+// ListPostgresBackupsResponse Wrapper holding the backups of a cluster.
 //
 // swagger:model listPostgresBackupsResponse
 type ListPostgresBackupsResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresClustersResponse Model listPostgresClustersResponse.
+// ListPostgresClustersResponse Wrapper holding the Managed Postgres clusters of an organization.
 //
 // swagger:model listPostgresClustersResponse
 type ListPostgresClustersResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresDatabasesResponse Model listPostgresDatabasesResponse.
+// ListPostgresDatabasesResponse Wrapper holding the databases of a cluster.
 //
 // swagger:model listPostgresDatabasesResponse
 type ListPostgresDatabasesResponse struct {

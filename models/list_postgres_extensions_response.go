@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresExtensionsResponse Model listPostgresExtensionsResponse.
+// ListPostgresExtensionsResponse Wrapper holding the extensions available in a database.
 //
 // swagger:model listPostgresExtensionsResponse
 type ListPostgresExtensionsResponse struct {

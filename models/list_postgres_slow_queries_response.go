@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresSlowQueriesResponse Model listPostgresSlowQueriesResponse.
+// ListPostgresSlowQueriesResponse Wrapper holding a cluster's slowest queries.
 //
 // swagger:model listPostgresSlowQueriesResponse
 type ListPostgresSlowQueriesResponse struct {

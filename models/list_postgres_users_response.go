@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ListPostgresUsersResponse Model listPostgresUsersResponse.
+// ListPostgresUsersResponse Wrapper holding the Postgres users of a cluster.
 //
 // swagger:model listPostgresUsersResponse
 type ListPostgresUsersResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// ListenSocket Model ListenSocket.
+// ListenSocket A socket a process listens on, given by protocol and address.
 //
 // swagger:model ListenSocket
 type ListenSocket struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MacaroonCaveatSet Model macaroon.CaveatSet.
+// MacaroonCaveatSet The caveats that restrict what a macaroon token may do.
 //
 // swagger:model macaroon.CaveatSet
 type MacaroonCaveatSet struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MacaroonNonce Model macaroon.Nonce.
+// MacaroonNonce The nonce of a macaroon token, with its key ID and random bytes.
 //
 // swagger:model macaroon.Nonce
 type MacaroonNonce struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// Machine Model Machine.
+// Machine A Machine, with its configuration, state, region, version, events, checks and lease.
 //
 // swagger:model Machine
 type Machine struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MachineEvent Model MachineEvent.
+// MachineEvent An event in a Machine's lifecycle, such as a start, stop or exit.
 //
 // swagger:model MachineEvent
 type MachineEvent struct {

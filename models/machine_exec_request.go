@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MachineExecRequest Model MachineExecRequest.
+// MachineExecRequest Request body for running a command on a Machine, with optional stdin, timeout and target.
 //
 // swagger:model MachineExecRequest
 type MachineExecRequest struct {

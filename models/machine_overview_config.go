@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// MachineOverviewConfig Model MachineOverviewConfig.
+// MachineOverviewConfig The image, guest size and metadata of a Machine, as shown in organization-wide lists.
 //
 // swagger:model MachineOverviewConfig
 type MachineOverviewConfig struct {

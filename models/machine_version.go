@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// MachineVersion Model MachineVersion.
+// MachineVersion One version of a Machine, with the configuration the user supplied for it.
 //
 // swagger:model MachineVersion
 type MachineVersion struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// MainGetPlacementsRequest Model main.getPlacementsRequest.
+// MainGetPlacementsRequest Request body for a placement simulation, with regions, compute needs and an optional volume.
 //
 // swagger:model main.getPlacementsRequest
 type MainGetPlacementsRequest struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// MainGetPlacementsResponse Model main.getPlacementsResponse.
+// MainGetPlacementsResponse Per-region results of a placement simulation.
 //
 // swagger:model main.getPlacementsResponse
 type MainGetPlacementsResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainMemoryResponse Model main.memoryResponse.
+// MainMemoryResponse A Machine's memory limit and the memory still available, in MB.
 //
 // swagger:model main.memoryResponse
 type MainMemoryResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainReclaimMemoryRequest Model main.reclaimMemoryRequest.
+// MainReclaimMemoryRequest Request body asking to reclaim an amount of memory, in MB, from a Machine.
 //
 // swagger:model main.reclaimMemoryRequest
 type MainReclaimMemoryRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainReclaimMemoryResponse Model main.reclaimMemoryResponse.
+// MainReclaimMemoryResponse How much memory, in MB, was actually reclaimed from a Machine.
 //
 // swagger:model main.reclaimMemoryResponse
 type MainReclaimMemoryResponse struct {

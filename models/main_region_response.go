@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// MainRegionResponse Model main.regionResponse.
+// MainRegionResponse The platform's regions and the code of the one nearest to the caller.
 //
 // swagger:model main.regionResponse
 type MainRegionResponse struct {

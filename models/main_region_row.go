@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainRegionRow Model main.regionRow.
+// MainRegionRow One platform region, with its location and the features and plans it supports.
 //
 // swagger:model main.regionRow
 type MainRegionRow struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainSetMemoryLimitRequest Model main.setMemoryLimitRequest.
+// MainSetMemoryLimitRequest Request body setting a Machine's memory limit in MB.
 //
 // swagger:model main.setMemoryLimitRequest
 type MainSetMemoryLimitRequest struct {

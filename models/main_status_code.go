@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// MainStatusCode Model main.statusCode.
+// MainStatusCode Machine-readable cause of an error, such as insufficient capacity or a name already taken.
 //
 // swagger:model main.statusCode
 type MainStatusCode string

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// MainTokenAccess Model main.TokenAccess.
+// MainTokenAccess The access to check a token against, described by resource, action and feature.
 //
 // swagger:model main.TokenAccess
 type MainTokenAccess struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MainTokenInfo Model main.tokenInfo.
+// MainTokenInfo One token's organization, apps, user and the Machine it is restricted to, if any.
 //
 // swagger:model main.tokenInfo
 type MainTokenInfo struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// MetadataValueResponse Model metadataValueResponse.
+// MetadataValueResponse The value stored under one metadata key of a Machine.
 //
 // swagger:model metadataValueResponse
 type MetadataValueResponse struct {

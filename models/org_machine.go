@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// OrgMachine Model OrgMachine.
+// OrgMachine A Machine as listed across an organization, with its app name and a short config.
 //
 // swagger:model OrgMachine
 type OrgMachine struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// OrgMachinesResponse Model OrgMachinesResponse.
+// OrgMachinesResponse One page of an organization's Machines, with cursors and regions that failed to answer.
 //
 // swagger:model OrgMachinesResponse
 type OrgMachinesResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// OrgVolume Model OrgVolume.
+// OrgVolume A volume as listed across an organization, with the name of its app.
 //
 // swagger:model OrgVolume
 type OrgVolume struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// OrgVolumesResponse Model OrgVolumesResponse.
+// OrgVolumesResponse One page of an organization's volumes, with the cursors for the next page.
 //
 // swagger:model OrgVolumesResponse
 type OrgVolumesResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// OrganizationRef Model OrganizationRef.
+// OrganizationRef A short reference to an organization by name and slug.
 //
 // swagger:model OrganizationRef
 type OrganizationRef struct {

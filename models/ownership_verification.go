@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// OwnershipVerification Model OwnershipVerification.
+// OwnershipVerification The TXT record that proves ownership of a hostname, with the values it may hold.
 //
 // swagger:model OwnershipVerification
 type OwnershipVerification struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PlacementRegionPlacement Model placement.RegionPlacement.
+// PlacementRegionPlacement How many Machines a placement simulation put in one region.
 //
 // swagger:model placement.RegionPlacement
 type PlacementRegionPlacement struct {

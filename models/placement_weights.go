@@ -8,7 +8,7 @@ import (
 	"github.com/go-openapi/strfmt"
 )
 
-// PlacementWeights Model placement.Weights.
+// PlacementWeights Named weights that override the default preferences of a placement simulation.
 //
 // swagger:model placement.Weights
 type PlacementWeights map[string]int64

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresActiveQuery Model PostgresActiveQuery.
+// PostgresActiveQuery A query running now in a cluster, with its client, state, wait event and durations.
 //
 // swagger:model PostgresActiveQuery
 type PostgresActiveQuery struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresAttachedApp Model PostgresAttachedApp.
+// PostgresAttachedApp An app attached to a Managed Postgres cluster.
 //
 // swagger:model PostgresAttachedApp
 type PostgresAttachedApp struct {

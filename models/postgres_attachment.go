@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresAttachment Model PostgresAttachment.
+// PostgresAttachment The link between a cluster and an app, with the time it was made.
 //
 // swagger:model PostgresAttachment
 type PostgresAttachment struct {

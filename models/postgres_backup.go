@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// PostgresBackup Model PostgresBackup.
+// PostgresBackup A backup of a cluster, with its type, status, size and start and finish times.
 //
 // swagger:model PostgresBackup
 type PostgresBackup struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// PostgresCluster Model PostgresCluster.
+// PostgresCluster A Managed Postgres cluster, with its plan, size, version, status and endpoints.
 //
 // swagger:model PostgresCluster
 type PostgresCluster struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// PostgresClusterEndpoints Model PostgresClusterEndpoints.
+// PostgresClusterEndpoints Connection endpoints of a cluster, filled in once it is ready.
 //
 // swagger:model PostgresClusterEndpoints
 type PostgresClusterEndpoints struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// PostgresClusterSummary Model PostgresClusterSummary.
+// PostgresClusterSummary A Managed Postgres cluster as shown in cluster lists.
 //
 // swagger:model PostgresClusterSummary
 type PostgresClusterSummary struct {

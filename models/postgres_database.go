@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresDatabase Model PostgresDatabase.
+// PostgresDatabase A database in a Managed Postgres cluster.
 //
 // swagger:model PostgresDatabase
 type PostgresDatabase struct {

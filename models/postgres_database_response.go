@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// PostgresDatabaseResponse Model postgresDatabaseResponse.
+// PostgresDatabaseResponse Wrapper holding one database of a cluster.
 //
 // swagger:model postgresDatabaseResponse
 type PostgresDatabaseResponse struct {

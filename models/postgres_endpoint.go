@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresEndpoint Model PostgresEndpoint.
+// PostgresEndpoint A host and port to connect to.
 //
 // swagger:model PostgresEndpoint
 type PostgresEndpoint struct {

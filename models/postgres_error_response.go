@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresErrorResponse Model PostgresErrorResponse.
+// PostgresErrorResponse Error body returned by the Managed Postgres operations.
 //
 // swagger:model PostgresErrorResponse
 type PostgresErrorResponse struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// PostgresExtension Model PostgresExtension.
+// PostgresExtension A Postgres extension available in a database, and its installation if present.
 //
 // swagger:model PostgresExtension
 type PostgresExtension struct {

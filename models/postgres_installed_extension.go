@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresInstalledExtension Model PostgresInstalledExtension.
+// PostgresInstalledExtension Where and at which version an extension is installed.
 //
 // swagger:model PostgresInstalledExtension
 type PostgresInstalledExtension struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// PostgresNodeEndpoints Model PostgresNodeEndpoints.
+// PostgresNodeEndpoints Direct and pooled connection endpoints of a cluster node.
 //
 // swagger:model PostgresNodeEndpoints
 type PostgresNodeEndpoints struct {

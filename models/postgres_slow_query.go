@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresSlowQuery Model PostgresSlowQuery.
+// PostgresSlowQuery A query's cumulative execution statistics, used to rank slow queries.
 //
 // swagger:model PostgresSlowQuery
 type PostgresSlowQuery struct {

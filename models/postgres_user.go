@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// PostgresUser Model PostgresUser.
+// PostgresUser A Postgres user of a cluster and its role.
 //
 // swagger:model PostgresUser
 type PostgresUser struct {

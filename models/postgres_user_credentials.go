@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// PostgresUserCredentials Model PostgresUserCredentials.
+// PostgresUserCredentials Username and password of a Postgres user.
 //
 // swagger:model PostgresUserCredentials
 type PostgresUserCredentials struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ProcessStat Model ProcessStat.
+// ProcessStat A process running in a Machine, with its CPU and memory use and listening sockets.
 //
 // swagger:model ProcessStat
 type ProcessStat struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// RessetAction Model resset.Action.
+// RessetAction Bit set of actions on a resource, such as read, write, create, delete and control.
 //
 // swagger:model resset.Action
 type RessetAction int64

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// RestorePostgresClusterRequest Model restorePostgresClusterRequest.
+// RestorePostgresClusterRequest Request body for restoring a backup or point in time into a new cluster.
 //
 // swagger:model restorePostgresClusterRequest
 type RestorePostgresClusterRequest struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// RootVerifiedToken Model root.VerifiedToken.
+// RootVerifiedToken A verified token, with its header, caveats, nonce and permission token.
 //
 // swagger:model root.VerifiedToken
 type RootVerifiedToken struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// RotatePostgresPasswordRequest Model rotatePostgresPasswordRequest.
+// RotatePostgresPasswordRequest Request body for rotating a user's password, optionally ending open sessions.
 //
 // swagger:model rotatePostgresPasswordRequest
 type RotatePostgresPasswordRequest struct {

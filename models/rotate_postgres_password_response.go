@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// RotatePostgresPasswordResponse Model rotatePostgresPasswordResponse.
+// RotatePostgresPasswordResponse Wrapper holding a Postgres user's new credentials.
 //
 // swagger:model rotatePostgresPasswordResponse
 type RotatePostgresPasswordResponse struct {

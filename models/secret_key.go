@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SecretKey Model SecretKey.
+// SecretKey A secret key of an app, with its type, public key and timestamps.
 //
 // swagger:model SecretKey
 type SecretKey struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// SecretKeys Model SecretKeys.
+// SecretKeys The secret keys of an app.
 //
 // swagger:model SecretKeys
 type SecretKeys struct {

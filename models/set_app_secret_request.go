@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SetAppSecretRequest Model SetAppSecretRequest.
+// SetAppSecretRequest Request body holding the value of one app secret.
 //
 // swagger:model SetAppSecretRequest
 type SetAppSecretRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SetAppSecretResponse Model SetAppSecretResponse.
+// SetAppSecretResponse Result of setting one app secret, with its details and the new secrets version.
 //
 // swagger:model SetAppSecretResponse
 type SetAppSecretResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SetSecretkeyRequest Model SetSecretkeyRequest.
+// SetSecretkeyRequest Request body giving the type and, when not generated, the value of a secret key.
 //
 // swagger:model SetSecretkeyRequest
 type SetSecretkeyRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SetSecretkeyResponse Model SetSecretkeyResponse.
+// SetSecretkeyResponse Result of creating or generating a secret key, with the new secrets version.
 //
 // swagger:model SetSecretkeyResponse
 type SetSecretkeyResponse struct {

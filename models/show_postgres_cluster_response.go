@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// ShowPostgresClusterResponse Model showPostgresClusterResponse.
+// ShowPostgresClusterResponse Wrapper holding one Managed Postgres cluster.
 //
 // swagger:model showPostgresClusterResponse
 type ShowPostgresClusterResponse struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SignSecretkeyRequest Model SignSecretkeyRequest.
+// SignSecretkeyRequest Request body holding the data to sign with a secret key.
 //
 // swagger:model SignSecretkeyRequest
 type SignSecretkeyRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// SignSecretkeyResponse Model SignSecretkeyResponse.
+// SignSecretkeyResponse Signature produced with a secret key.
 //
 // swagger:model SignSecretkeyResponse
 type SignSecretkeyResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// SignalRequest Model SignalRequest.
+// SignalRequest Request body naming the Unix signal to send to a Machine.
 //
 // swagger:model SignalRequest
 type SignalRequest struct {

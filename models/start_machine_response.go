@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// StartMachineResponse Model StartMachineResponse.
+// StartMachineResponse Result of starting a Machine, with its previous state and whether it moved to a new host.
 //
 // swagger:model StartMachineResponse
 type StartMachineResponse struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// StopRequest Model StopRequest.
+// StopRequest Request body for stopping a Machine, with the signal to send and how long to wait.
 //
 // swagger:model StopRequest
 type StopRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// StrippedLease Model StrippedLease.
+// StrippedLease A Machine's lease as embedded in the Machine, without its nonce.
 //
 // swagger:model StrippedLease
 type StrippedLease struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/go-openapi/swag/typeutils"
 )
 
-// UpdateMachineRequest Model UpdateMachineRequest.
+// UpdateMachineRequest Request body replacing a Machine's config, optionally guarded by its current version.
 //
 // swagger:model UpdateMachineRequest
 type UpdateMachineRequest struct {

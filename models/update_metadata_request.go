@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// UpdateMetadataRequest Model updateMetadataRequest.
+// UpdateMetadataRequest Request body setting or removing several metadata keys, with an optional version guard.
 //
 // swagger:model updateMetadataRequest
 type UpdateMetadataRequest struct {

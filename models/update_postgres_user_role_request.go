@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// UpdatePostgresUserRoleRequest Model updatePostgresUserRoleRequest.
+// UpdatePostgresUserRoleRequest Request body giving a Postgres user's new role.
 //
 // swagger:model updatePostgresUserRoleRequest
 type UpdatePostgresUserRoleRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// UpdateVolumeRequest Model UpdateVolumeRequest.
+// UpdateVolumeRequest Request body changing a volume's automatic backups and snapshot retention.
 //
 // swagger:model UpdateVolumeRequest
 type UpdateVolumeRequest struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// UpsertMetadataKeyRequest Model upsertMetadataKeyRequest.
+// UpsertMetadataKeyRequest Request body setting the value of a single metadata key.
 //
 // swagger:model upsertMetadataKeyRequest
 type UpsertMetadataKeyRequest struct {

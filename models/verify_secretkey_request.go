@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// VerifySecretkeyRequest Model VerifySecretkeyRequest.
+// VerifySecretkeyRequest Request body holding data and the signature to check against a secret key.
 //
 // swagger:model VerifySecretkeyRequest
 type VerifySecretkeyRequest struct {

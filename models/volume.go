@@ -13,7 +13,7 @@ import (
 	"github.com/go-openapi/validate"
 )
 
-// Volume Model Volume.
+// Volume A persistent volume, with its size, region, zone, usage statistics and attached Machine.
 //
 // swagger:model Volume
 type Volume struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// VolumeSnapshot Model VolumeSnapshot.
+// VolumeSnapshot A snapshot of a volume, with its size, status and retention in days.
 //
 // swagger:model VolumeSnapshot
 type VolumeSnapshot struct {

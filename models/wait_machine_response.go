@@ -9,7 +9,7 @@ import (
 	"github.com/go-openapi/swag/jsonutils"
 )
 
-// WaitMachineResponse Model WaitMachineResponse.
+// WaitMachineResponse Result of waiting for a Machine, with the state reached and the event that matched.
 //
 // swagger:model WaitMachineResponse
 type WaitMachineResponse struct {

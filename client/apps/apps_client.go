@@ -55,58 +55,61 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// AppIPAssignmentsCreate op app IP assignments create.
+	// AppIPAssignmentsCreate allocate an IP address for an app.
 	AppIPAssignmentsCreate(params *AppIPAssignmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsCreateOK, error)
 
-	// AppIPAssignmentsCreateContext op app IP assignments create.
+	// AppIPAssignmentsCreateContext allocate an IP address for an app.
 	AppIPAssignmentsCreateContext(ctx context.Context, params *AppIPAssignmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsCreateOK, error)
 
-	// AppIPAssignmentsDelete op app IP assignments delete.
+	// AppIPAssignmentsDelete release an IP address from an app.
 	AppIPAssignmentsDelete(params *AppIPAssignmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsDeleteNoContent, error)
 
-	// AppIPAssignmentsDeleteContext op app IP assignments delete.
+	// AppIPAssignmentsDeleteContext release an IP address from an app.
 	AppIPAssignmentsDeleteContext(ctx context.Context, params *AppIPAssignmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsDeleteNoContent, error)
 
-	// AppIPAssignmentsList op app IP assignments list.
+	// AppIPAssignmentsList list the IP addresses assigned to an app.
 	AppIPAssignmentsList(params *AppIPAssignmentsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsListOK, error)
 
-	// AppIPAssignmentsListContext op app IP assignments list.
+	// AppIPAssignmentsListContext list the IP addresses assigned to an app.
 	AppIPAssignmentsListContext(ctx context.Context, params *AppIPAssignmentsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsListOK, error)
 
-	// AppCreateDeployToken op app create deploy token.
+	// AppCreateDeployToken create a deploy token limited to one app.
 	AppCreateDeployToken(params *AppCreateDeployTokenParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCreateDeployTokenOK, error)
 
-	// AppCreateDeployTokenContext op app create deploy token.
+	// AppCreateDeployTokenContext create a deploy token limited to one app.
 	AppCreateDeployTokenContext(ctx context.Context, params *AppCreateDeployTokenParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCreateDeployTokenOK, error)
 
-	// AppsCreate op apps create.
+	// AppsCreate create an app in an organization.
 	AppsCreate(params *AppsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsCreateCreated, error)
 
-	// AppsCreateContext op apps create.
+	// AppsCreateContext create an app in an organization.
 	AppsCreateContext(ctx context.Context, params *AppsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsCreateCreated, error)
 
-	// AppsDelete op apps delete.
+	// AppsDelete delete an app by name.
 	AppsDelete(params *AppsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsDeleteAccepted, error)
 
-	// AppsDeleteContext op apps delete.
+	// AppsDeleteContext delete an app by name.
 	AppsDeleteContext(ctx context.Context, params *AppsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsDeleteAccepted, error)
 
-	// AppsList op apps list.
+	// AppsList list the apps of an organization.
 	AppsList(params *AppsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsListOK, error)
 
-	// AppsListContext op apps list.
+	// AppsListContext list the apps of an organization.
 	AppsListContext(ctx context.Context, params *AppsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsListOK, error)
 
-	// AppsShow op apps show.
+	// AppsShow get an app by name.
 	AppsShow(params *AppsShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsShowOK, error)
 
-	// AppsShowContext op apps show.
+	// AppsShowContext get an app by name.
 	AppsShowContext(ctx context.Context, params *AppsShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsShowOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// AppIPAssignmentsCreate ops app IP assignments create.
+// AppIPAssignmentsCreate allocates an IP address for an app.
+//
+// type picks the kind of address: v4, v6, shared_v4, private_v6 (Flycast, optionally on a named network), egress_v4, egress_v6 or egress_pair.
+// For egress_pair the v4 and v6 egress addresses come back together in ip_pair, and ip is left empty..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -123,7 +126,10 @@ func (a *Client) AppIPAssignmentsCreate(params *AppIPAssignmentsCreateParams, au
 	return a.AppIPAssignmentsCreateContext(ctx, params, authInfo, opts...)
 }
 
-// AppIPAssignmentsCreateContext ops app IP assignments create.
+// AppIPAssignmentsCreateContext allocates an IP address for an app.
+//
+// type picks the kind of address: v4, v6, shared_v4, private_v6 (Flycast, optionally on a named network), egress_v4, egress_v6 or egress_pair.
+// For egress_pair the v4 and v6 egress addresses come back together in ip_pair, and ip is left empty..
 //
 // Do not use the deprecated [AppIPAssignmentsCreateParams.Context] with this method: it would be ignored.
 func (a *Client) AppIPAssignmentsCreateContext(ctx context.Context, params *AppIPAssignmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsCreateOK, error) {
@@ -168,7 +174,7 @@ func (a *Client) AppIPAssignmentsCreateContext(ctx context.Context, params *AppI
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppIPAssignmentsDelete ops app IP assignments delete.
+// AppIPAssignmentsDelete releases an IP address from an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -185,7 +191,7 @@ func (a *Client) AppIPAssignmentsDelete(params *AppIPAssignmentsDeleteParams, au
 	return a.AppIPAssignmentsDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// AppIPAssignmentsDeleteContext ops app IP assignments delete.
+// AppIPAssignmentsDeleteContext releases an IP address from an app.
 //
 // Do not use the deprecated [AppIPAssignmentsDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) AppIPAssignmentsDeleteContext(ctx context.Context, params *AppIPAssignmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsDeleteNoContent, error) {
@@ -230,7 +236,7 @@ func (a *Client) AppIPAssignmentsDeleteContext(ctx context.Context, params *AppI
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppIPAssignmentsList ops app IP assignments list.
+// AppIPAssignmentsList lists the IP addresses assigned to an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -247,7 +253,7 @@ func (a *Client) AppIPAssignmentsList(params *AppIPAssignmentsListParams, authIn
 	return a.AppIPAssignmentsListContext(ctx, params, authInfo, opts...)
 }
 
-// AppIPAssignmentsListContext ops app IP assignments list.
+// AppIPAssignmentsListContext lists the IP addresses assigned to an app.
 //
 // Do not use the deprecated [AppIPAssignmentsListParams.Context] with this method: it would be ignored.
 func (a *Client) AppIPAssignmentsListContext(ctx context.Context, params *AppIPAssignmentsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppIPAssignmentsListOK, error) {
@@ -292,7 +298,7 @@ func (a *Client) AppIPAssignmentsListContext(ctx context.Context, params *AppIPA
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCreateDeployToken ops app create deploy token.
+// AppCreateDeployToken creates a deploy token limited to one app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -309,7 +315,7 @@ func (a *Client) AppCreateDeployToken(params *AppCreateDeployTokenParams, authIn
 	return a.AppCreateDeployTokenContext(ctx, params, authInfo, opts...)
 }
 
-// AppCreateDeployTokenContext ops app create deploy token.
+// AppCreateDeployTokenContext creates a deploy token limited to one app.
 //
 // Do not use the deprecated [AppCreateDeployTokenParams.Context] with this method: it would be ignored.
 func (a *Client) AppCreateDeployTokenContext(ctx context.Context, params *AppCreateDeployTokenParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCreateDeployTokenOK, error) {
@@ -354,7 +360,10 @@ func (a *Client) AppCreateDeployTokenContext(ctx context.Context, params *AppCre
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppsCreate ops apps create.
+// AppsCreate creates an app in an organization.
+//
+// Answers 201 with the new app's id. Sending the same idempotency_key again makes a retry safe: the app from the earlier attempt is returned rather than a duplicate.
+// Invalid or conflicting input is rejected with 400 or 422 and an ErrorResponse body..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -371,7 +380,10 @@ func (a *Client) AppsCreate(params *AppsCreateParams, authInfo runtime.ClientAut
 	return a.AppsCreateContext(ctx, params, authInfo, opts...)
 }
 
-// AppsCreateContext ops apps create.
+// AppsCreateContext creates an app in an organization.
+//
+// Answers 201 with the new app's id. Sending the same idempotency_key again makes a retry safe: the app from the earlier attempt is returned rather than a duplicate.
+// Invalid or conflicting input is rejected with 400 or 422 and an ErrorResponse body..
 //
 // Do not use the deprecated [AppsCreateParams.Context] with this method: it would be ignored.
 func (a *Client) AppsCreateContext(ctx context.Context, params *AppsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsCreateCreated, error) {
@@ -416,7 +428,9 @@ func (a *Client) AppsCreateContext(ctx context.Context, params *AppsCreateParams
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppsDelete ops apps delete.
+// AppsDelete deletes an app by name.
+//
+// Answers 202 Accepted: the app is removed in the background, and this cannot be undone..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -433,7 +447,9 @@ func (a *Client) AppsDelete(params *AppsDeleteParams, authInfo runtime.ClientAut
 	return a.AppsDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// AppsDeleteContext ops apps delete.
+// AppsDeleteContext deletes an app by name.
+//
+// Answers 202 Accepted: the app is removed in the background, and this cannot be undone..
 //
 // Do not use the deprecated [AppsDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) AppsDeleteContext(ctx context.Context, params *AppsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsDeleteAccepted, error) {
@@ -478,7 +494,11 @@ func (a *Client) AppsDeleteContext(ctx context.Context, params *AppsDeleteParams
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppsList ops apps list.
+// AppsList lists the apps of an organization.
+//
+// org_slug is required; "personal" selects the caller's personal organization, and app_role narrows the result by role.
+// Without limit all apps arrive in one response. With limit (1-5000) the result is paged: pass the body's next_cursor as cursor to get the following page, within 30 minutes of the first request.
+// The set of apps is fixed when the first page is served, so apps added while paging are not returned..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -495,7 +515,11 @@ func (a *Client) AppsList(params *AppsListParams, authInfo runtime.ClientAuthInf
 	return a.AppsListContext(ctx, params, authInfo, opts...)
 }
 
-// AppsListContext ops apps list.
+// AppsListContext lists the apps of an organization.
+//
+// org_slug is required; "personal" selects the caller's personal organization, and app_role narrows the result by role.
+// Without limit all apps arrive in one response. With limit (1-5000) the result is paged: pass the body's next_cursor as cursor to get the following page, within 30 minutes of the first request.
+// The set of apps is fixed when the first page is served, so apps added while paging are not returned..
 //
 // Do not use the deprecated [AppsListParams.Context] with this method: it would be ignored.
 func (a *Client) AppsListContext(ctx context.Context, params *AppsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsListOK, error) {
@@ -540,7 +564,7 @@ func (a *Client) AppsListContext(ctx context.Context, params *AppsListParams, au
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppsShow ops apps show.
+// AppsShow gets an app by name.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -557,7 +581,7 @@ func (a *Client) AppsShow(params *AppsShowParams, authInfo runtime.ClientAuthInf
 	return a.AppsShowContext(ctx, params, authInfo, opts...)
 }
 
-// AppsShowContext ops apps show.
+// AppsShowContext gets an app by name.
 //
 // Do not use the deprecated [AppsShowParams.Context] with this method: it would be ignored.
 func (a *Client) AppsShowContext(ctx context.Context, params *AppsShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppsShowOK, error) {

@@ -55,184 +55,186 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// MachinesCordon op machines cordon.
+	// MachinesCordon cordon a machine so the proxy stops sending it traffic.
 	MachinesCordon(params *MachinesCordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCordonOK, error)
 
-	// MachinesCordonContext op machines cordon.
+	// MachinesCordonContext cordon a machine so the proxy stops sending it traffic.
 	MachinesCordonContext(ctx context.Context, params *MachinesCordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCordonOK, error)
 
-	// MachinesCreate op machines create.
+	// MachinesCreate create a machine in an app.
 	MachinesCreate(params *MachinesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateOK, error)
 
-	// MachinesCreateContext op machines create.
+	// MachinesCreateContext create a machine in an app.
 	MachinesCreateContext(ctx context.Context, params *MachinesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateOK, error)
 
-	// MachinesCreateLease op machines create lease.
+	// MachinesCreateLease acquire a lease on a machine or refresh one held with its nonce.
 	MachinesCreateLease(params *MachinesCreateLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateLeaseCreated, error)
 
-	// MachinesCreateLeaseContext op machines create lease.
+	// MachinesCreateLeaseContext acquire a lease on a machine or refresh one held with its nonce.
 	MachinesCreateLeaseContext(ctx context.Context, params *MachinesCreateLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateLeaseCreated, error)
 
-	// MachinesDelete op machines delete.
+	// MachinesDelete destroy a machine permanently.
 	MachinesDelete(params *MachinesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteOK, error)
 
-	// MachinesDeleteContext op machines delete.
+	// MachinesDeleteContext destroy a machine permanently.
 	MachinesDeleteContext(ctx context.Context, params *MachinesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteOK, error)
 
-	// MachinesDeleteMetadata op machines delete metadata.
+	// MachinesDeleteMetadata delete one metadata key of a machine.
 	MachinesDeleteMetadata(params *MachinesDeleteMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteMetadataNoContent, error)
 
-	// MachinesDeleteMetadataContext op machines delete metadata.
+	// MachinesDeleteMetadataContext delete one metadata key of a machine.
 	MachinesDeleteMetadataContext(ctx context.Context, params *MachinesDeleteMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteMetadataNoContent, error)
 
-	// MachinesExec op machines exec.
+	// MachinesExec run a command on a machine returning its output and exit code.
 	MachinesExec(params *MachinesExecParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesExecOK, error)
 
-	// MachinesExecContext op machines exec.
+	// MachinesExecContext run a command on a machine returning its output and exit code.
 	MachinesExecContext(ctx context.Context, params *MachinesExecParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesExecOK, error)
 
-	// MachinesGetMemory op machines get memory.
+	// MachinesGetMemory get the memory limit of a machine and the memory still available.
 	MachinesGetMemory(params *MachinesGetMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMemoryOK, error)
 
-	// MachinesGetMemoryContext op machines get memory.
+	// MachinesGetMemoryContext get the memory limit of a machine and the memory still available.
 	MachinesGetMemoryContext(ctx context.Context, params *MachinesGetMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMemoryOK, error)
 
-	// MachinesGetMetadataKey op machines get metadata key.
+	// MachinesGetMetadataKey get the value of one metadata key of a machine.
 	MachinesGetMetadataKey(params *MachinesGetMetadataKeyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMetadataKeyOK, error)
 
-	// MachinesGetMetadataKeyContext op machines get metadata key.
+	// MachinesGetMetadataKeyContext get the value of one metadata key of a machine.
 	MachinesGetMetadataKeyContext(ctx context.Context, params *MachinesGetMetadataKeyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMetadataKeyOK, error)
 
-	// MachinesList op machines list.
+	// MachinesList list the machines of an app.
 	MachinesList(params *MachinesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListOK, error)
 
-	// MachinesListContext op machines list.
+	// MachinesListContext list the machines of an app.
 	MachinesListContext(ctx context.Context, params *MachinesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListOK, error)
 
-	// MachinesListEvents op machines list events.
+	// MachinesListEvents list recent events of a machine.
 	MachinesListEvents(params *MachinesListEventsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListEventsOK, error)
 
-	// MachinesListEventsContext op machines list events.
+	// MachinesListEventsContext list recent events of a machine.
 	MachinesListEventsContext(ctx context.Context, params *MachinesListEventsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListEventsOK, error)
 
-	// MachinesListProcesses op machines list processes.
+	// MachinesListProcesses list the processes running inside a machine.
 	MachinesListProcesses(params *MachinesListProcessesParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListProcessesOK, error)
 
-	// MachinesListProcessesContext op machines list processes.
+	// MachinesListProcessesContext list the processes running inside a machine.
 	MachinesListProcessesContext(ctx context.Context, params *MachinesListProcessesParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListProcessesOK, error)
 
-	// MachinesListVersions op machines list versions.
+	// MachinesListVersions list the configuration versions a machine has had.
 	MachinesListVersions(params *MachinesListVersionsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListVersionsOK, error)
 
-	// MachinesListVersionsContext op machines list versions.
+	// MachinesListVersionsContext list the configuration versions a machine has had.
 	MachinesListVersionsContext(ctx context.Context, params *MachinesListVersionsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListVersionsOK, error)
 
-	// MachinesReclaimMemory op machines reclaim memory.
+	// MachinesReclaimMemory reclaim memory from a running machine through its balloon device.
 	MachinesReclaimMemory(params *MachinesReclaimMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReclaimMemoryOK, error)
 
-	// MachinesReclaimMemoryContext op machines reclaim memory.
+	// MachinesReclaimMemoryContext reclaim memory from a running machine through its balloon device.
 	MachinesReclaimMemoryContext(ctx context.Context, params *MachinesReclaimMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReclaimMemoryOK, error)
 
-	// MachinesReleaseLease op machines release lease.
+	// MachinesReleaseLease release the lease held on a machine.
 	MachinesReleaseLease(params *MachinesReleaseLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReleaseLeaseOK, error)
 
-	// MachinesReleaseLeaseContext op machines release lease.
+	// MachinesReleaseLeaseContext release the lease held on a machine.
 	MachinesReleaseLeaseContext(ctx context.Context, params *MachinesReleaseLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReleaseLeaseOK, error)
 
-	// MachinesRestart op machines restart.
+	// MachinesRestart restart a machine.
 	MachinesRestart(params *MachinesRestartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesRestartOK, error)
 
-	// MachinesRestartContext op machines restart.
+	// MachinesRestartContext restart a machine.
 	MachinesRestartContext(ctx context.Context, params *MachinesRestartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesRestartOK, error)
 
-	// MachinesSetMemoryLimit op machines set memory limit.
+	// MachinesSetMemoryLimit set the memory limit of a machine through its balloon device.
 	MachinesSetMemoryLimit(params *MachinesSetMemoryLimitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSetMemoryLimitOK, error)
 
-	// MachinesSetMemoryLimitContext op machines set memory limit.
+	// MachinesSetMemoryLimitContext set the memory limit of a machine through its balloon device.
 	MachinesSetMemoryLimitContext(ctx context.Context, params *MachinesSetMemoryLimitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSetMemoryLimitOK, error)
 
-	// MachinesShow op machines show.
+	// MachinesShow get a machine by ID.
 	MachinesShow(params *MachinesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowOK, error)
 
-	// MachinesShowContext op machines show.
+	// MachinesShowContext get a machine by ID.
 	MachinesShowContext(ctx context.Context, params *MachinesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowOK, error)
 
-	// MachinesShowLease op machines show lease.
+	// MachinesShowLease get the lease currently held on a machine.
 	MachinesShowLease(params *MachinesShowLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowLeaseOK, error)
 
-	// MachinesShowLeaseContext op machines show lease.
+	// MachinesShowLeaseContext get the lease currently held on a machine.
 	MachinesShowLeaseContext(ctx context.Context, params *MachinesShowLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowLeaseOK, error)
 
-	// MachinesShowMetadata op machines show metadata.
+	// MachinesShowMetadata get all metadata key value pairs of a machine.
 	MachinesShowMetadata(params *MachinesShowMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowMetadataOK, error)
 
-	// MachinesShowMetadataContext op machines show metadata.
+	// MachinesShowMetadataContext get all metadata key value pairs of a machine.
 	MachinesShowMetadataContext(ctx context.Context, params *MachinesShowMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowMetadataOK, error)
 
-	// MachinesSignal op machines signal.
+	// MachinesSignal send a unix signal to a machine.
 	MachinesSignal(params *MachinesSignalParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSignalOK, error)
 
-	// MachinesSignalContext op machines signal.
+	// MachinesSignalContext send a unix signal to a machine.
 	MachinesSignalContext(ctx context.Context, params *MachinesSignalParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSignalOK, error)
 
-	// MachinesStart op machines start.
+	// MachinesStart start a stopped or suspended machine.
 	MachinesStart(params *MachinesStartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStartOK, error)
 
-	// MachinesStartContext op machines start.
+	// MachinesStartContext start a stopped or suspended machine.
 	MachinesStartContext(ctx context.Context, params *MachinesStartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStartOK, error)
 
-	// MachinesStop op machines stop.
+	// MachinesStop stop a running machine.
 	MachinesStop(params *MachinesStopParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStopOK, error)
 
-	// MachinesStopContext op machines stop.
+	// MachinesStopContext stop a running machine.
 	MachinesStopContext(ctx context.Context, params *MachinesStopParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStopOK, error)
 
-	// MachinesSuspend op machines suspend.
+	// MachinesSuspend suspend a machine saving its memory for a faster resume.
 	MachinesSuspend(params *MachinesSuspendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSuspendOK, error)
 
-	// MachinesSuspendContext op machines suspend.
+	// MachinesSuspendContext suspend a machine saving its memory for a faster resume.
 	MachinesSuspendContext(ctx context.Context, params *MachinesSuspendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSuspendOK, error)
 
-	// MachinesUncordon op machines uncordon.
+	// MachinesUncordon uncordon a machine so the proxy sends it traffic again.
 	MachinesUncordon(params *MachinesUncordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUncordonOK, error)
 
-	// MachinesUncordonContext op machines uncordon.
+	// MachinesUncordonContext uncordon a machine so the proxy sends it traffic again.
 	MachinesUncordonContext(ctx context.Context, params *MachinesUncordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUncordonOK, error)
 
-	// MachinesUpdate op machines update.
+	// MachinesUpdate replace the configuration of a machine.
 	MachinesUpdate(params *MachinesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateOK, error)
 
-	// MachinesUpdateContext op machines update.
+	// MachinesUpdateContext replace the configuration of a machine.
 	MachinesUpdateContext(ctx context.Context, params *MachinesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateOK, error)
 
-	// MachinesUpdateMetadata op machines update metadata.
+	// MachinesUpdateMetadata update several metadata keys of a machine at once.
 	MachinesUpdateMetadata(params *MachinesUpdateMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataNoContent, error)
 
-	// MachinesUpdateMetadataContext op machines update metadata.
+	// MachinesUpdateMetadataContext update several metadata keys of a machine at once.
 	MachinesUpdateMetadataContext(ctx context.Context, params *MachinesUpdateMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataNoContent, error)
 
-	// MachinesUpdateMetadataDeprecated op machines update metadata deprecated.
+	// MachinesUpdateMetadataDeprecated update several metadata keys deprecated p u t form of the p a t c h call.
 	MachinesUpdateMetadataDeprecated(params *MachinesUpdateMetadataDeprecatedParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataDeprecatedNoContent, error)
 
-	// MachinesUpdateMetadataDeprecatedContext op machines update metadata deprecated.
+	// MachinesUpdateMetadataDeprecatedContext update several metadata keys deprecated p u t form of the p a t c h call.
 	MachinesUpdateMetadataDeprecatedContext(ctx context.Context, params *MachinesUpdateMetadataDeprecatedParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataDeprecatedNoContent, error)
 
-	// MachinesUpsertMetadata op machines upsert metadata.
+	// MachinesUpsertMetadata set one metadata key of a machine creating it if needed.
 	MachinesUpsertMetadata(params *MachinesUpsertMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpsertMetadataNoContent, error)
 
-	// MachinesUpsertMetadataContext op machines upsert metadata.
+	// MachinesUpsertMetadataContext set one metadata key of a machine creating it if needed.
 	MachinesUpsertMetadataContext(ctx context.Context, params *MachinesUpsertMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpsertMetadataNoContent, error)
 
-	// MachinesWait op machines wait.
+	// MachinesWait block until a machine enters a given state.
 	MachinesWait(params *MachinesWaitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesWaitOK, error)
 
-	// MachinesWaitContext op machines wait.
+	// MachinesWaitContext block until a machine enters a given state.
 	MachinesWaitContext(ctx context.Context, params *MachinesWaitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesWaitOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// MachinesCordon ops machines cordon.
+// MachinesCordon cordons a machine so the proxy stops sending it traffic.
+//
+// The Machine keeps running with its services switched off; uncordon reverses this. Blue/green rollouts use the pair to move traffic from one set of Machines to another..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -249,7 +251,9 @@ func (a *Client) MachinesCordon(params *MachinesCordonParams, authInfo runtime.C
 	return a.MachinesCordonContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesCordonContext ops machines cordon.
+// MachinesCordonContext cordons a machine so the proxy stops sending it traffic.
+//
+// The Machine keeps running with its services switched off; uncordon reverses this. Blue/green rollouts use the pair to move traffic from one set of Machines to another..
 //
 // Do not use the deprecated [MachinesCordonParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesCordonContext(ctx context.Context, params *MachinesCordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCordonOK, error) {
@@ -294,7 +298,10 @@ func (a *Client) MachinesCordonContext(ctx context.Context, params *MachinesCord
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesCreate ops machines create.
+// MachinesCreate creates a machine in an app.
+//
+// The Machine boots right away unless skip_launch is set; without region it is placed near the caller. Creation can fail when a region lacks capacity or the requested size is large, so callers should be ready to retry or choose another region.
+// With lease_ttl the new Machine is also leased, and its nonce is returned in the response..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -311,7 +318,10 @@ func (a *Client) MachinesCreate(params *MachinesCreateParams, authInfo runtime.C
 	return a.MachinesCreateContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesCreateContext ops machines create.
+// MachinesCreateContext creates a machine in an app.
+//
+// The Machine boots right away unless skip_launch is set; without region it is placed near the caller. Creation can fail when a region lacks capacity or the requested size is large, so callers should be ready to retry or choose another region.
+// With lease_ttl the new Machine is also leased, and its nonce is returned in the response..
 //
 // Do not use the deprecated [MachinesCreateParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesCreateContext(ctx context.Context, params *MachinesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateOK, error) {
@@ -356,7 +366,10 @@ func (a *Client) MachinesCreateContext(ctx context.Context, params *MachinesCrea
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesCreateLease ops machines create lease.
+// MachinesCreateLease acquires a lease on a machine or refresh one held with its nonce.
+//
+// A lease locks the Machine against changes by others for ttl seconds. The response, wrapped as {"status", "data"}, holds the nonce that every later mutation must send in the fly-machine-lease-nonce header.
+// To extend a lease you hold, send its nonce in that header. When another party holds the lease, the call fails with 409..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -373,7 +386,10 @@ func (a *Client) MachinesCreateLease(params *MachinesCreateLeaseParams, authInfo
 	return a.MachinesCreateLeaseContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesCreateLeaseContext ops machines create lease.
+// MachinesCreateLeaseContext acquires a lease on a machine or refresh one held with its nonce.
+//
+// A lease locks the Machine against changes by others for ttl seconds. The response, wrapped as {"status", "data"}, holds the nonce that every later mutation must send in the fly-machine-lease-nonce header.
+// To extend a lease you hold, send its nonce in that header. When another party holds the lease, the call fails with 409..
 //
 // Do not use the deprecated [MachinesCreateLeaseParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesCreateLeaseContext(ctx context.Context, params *MachinesCreateLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesCreateLeaseCreated, error) {
@@ -418,7 +434,10 @@ func (a *Client) MachinesCreateLeaseContext(ctx context.Context, params *Machine
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesDelete ops machines delete.
+// MachinesDelete destroys a machine permanently.
+//
+// The Machine must be stopped first; a running Machine is refused unless force=true, which kills it before destroying it. Destruction cannot be undone.
+// If the Machine is leased, send the lease's nonce in the fly-machine-lease-nonce header..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -435,7 +454,10 @@ func (a *Client) MachinesDelete(params *MachinesDeleteParams, authInfo runtime.C
 	return a.MachinesDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesDeleteContext ops machines delete.
+// MachinesDeleteContext destroys a machine permanently.
+//
+// The Machine must be stopped first; a running Machine is refused unless force=true, which kills it before destroying it. Destruction cannot be undone.
+// If the Machine is leased, send the lease's nonce in the fly-machine-lease-nonce header..
 //
 // Do not use the deprecated [MachinesDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesDeleteContext(ctx context.Context, params *MachinesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteOK, error) {
@@ -480,7 +502,7 @@ func (a *Client) MachinesDeleteContext(ctx context.Context, params *MachinesDele
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesDeleteMetadata ops machines delete metadata.
+// MachinesDeleteMetadata deletes one metadata key of a machine.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -497,7 +519,7 @@ func (a *Client) MachinesDeleteMetadata(params *MachinesDeleteMetadataParams, au
 	return a.MachinesDeleteMetadataContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesDeleteMetadataContext ops machines delete metadata.
+// MachinesDeleteMetadataContext deletes one metadata key of a machine.
 //
 // Do not use the deprecated [MachinesDeleteMetadataParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesDeleteMetadataContext(ctx context.Context, params *MachinesDeleteMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesDeleteMetadataNoContent, error) {
@@ -542,7 +564,10 @@ func (a *Client) MachinesDeleteMetadataContext(ctx context.Context, params *Mach
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesExec ops machines exec.
+// MachinesExec runs a command on a machine returning its output and exit code.
+//
+// Give the program and its arguments as an array in command (the string field cmd is deprecated). The call returns once the command ends, with exit_code, stdout and stderr; timeout caps the run in seconds.
+// container selects a container, while machine=true runs it directly in the Machine rather than a container; set at most one of them..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -559,7 +584,10 @@ func (a *Client) MachinesExec(params *MachinesExecParams, authInfo runtime.Clien
 	return a.MachinesExecContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesExecContext ops machines exec.
+// MachinesExecContext runs a command on a machine returning its output and exit code.
+//
+// Give the program and its arguments as an array in command (the string field cmd is deprecated). The call returns once the command ends, with exit_code, stdout and stderr; timeout caps the run in seconds.
+// container selects a container, while machine=true runs it directly in the Machine rather than a container; set at most one of them..
 //
 // Do not use the deprecated [MachinesExecParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesExecContext(ctx context.Context, params *MachinesExecParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesExecOK, error) {
@@ -604,7 +632,7 @@ func (a *Client) MachinesExecContext(ctx context.Context, params *MachinesExecPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesGetMemory ops machines get memory.
+// MachinesGetMemory gets the memory limit of a machine and the memory still available.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -621,7 +649,7 @@ func (a *Client) MachinesGetMemory(params *MachinesGetMemoryParams, authInfo run
 	return a.MachinesGetMemoryContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesGetMemoryContext ops machines get memory.
+// MachinesGetMemoryContext gets the memory limit of a machine and the memory still available.
 //
 // Do not use the deprecated [MachinesGetMemoryParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesGetMemoryContext(ctx context.Context, params *MachinesGetMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMemoryOK, error) {
@@ -666,7 +694,9 @@ func (a *Client) MachinesGetMemoryContext(ctx context.Context, params *MachinesG
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesGetMetadataKey ops machines get metadata key.
+// MachinesGetMetadataKey gets the value of one metadata key of a machine.
+//
+// Answers 404 when the key is not set..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -683,7 +713,9 @@ func (a *Client) MachinesGetMetadataKey(params *MachinesGetMetadataKeyParams, au
 	return a.MachinesGetMetadataKeyContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesGetMetadataKeyContext ops machines get metadata key.
+// MachinesGetMetadataKeyContext gets the value of one metadata key of a machine.
+//
+// Answers 404 when the key is not set..
 //
 // Do not use the deprecated [MachinesGetMetadataKeyParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesGetMetadataKeyContext(ctx context.Context, params *MachinesGetMetadataKeyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesGetMetadataKeyOK, error) {
@@ -728,7 +760,10 @@ func (a *Client) MachinesGetMetadataKeyContext(ctx context.Context, params *Mach
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesList ops machines list.
+// MachinesList lists the machines of an app.
+//
+// Filter with region, state (comma-separated: created, started, stopped, suspended), include_deleted, and metadata.{key}=value, where {key} is the metadata key; several metadata filters must all match. summary=true leaves out config, events, checks and other bulky fields.
+// Setting limit (1-1000) enables paging: the fly-next-cursor response header holds the cursor for the next call. A page may be short or even empty while more Machines remain, so stop only when the header is absent..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -745,7 +780,10 @@ func (a *Client) MachinesList(params *MachinesListParams, authInfo runtime.Clien
 	return a.MachinesListContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesListContext ops machines list.
+// MachinesListContext lists the machines of an app.
+//
+// Filter with region, state (comma-separated: created, started, stopped, suspended), include_deleted, and metadata.{key}=value, where {key} is the metadata key; several metadata filters must all match. summary=true leaves out config, events, checks and other bulky fields.
+// Setting limit (1-1000) enables paging: the fly-next-cursor response header holds the cursor for the next call. A page may be short or even empty while more Machines remain, so stop only when the header is absent..
 //
 // Do not use the deprecated [MachinesListParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesListContext(ctx context.Context, params *MachinesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListOK, error) {
@@ -790,7 +828,9 @@ func (a *Client) MachinesListContext(ctx context.Context, params *MachinesListPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesListEvents ops machines list events.
+// MachinesListEvents lists recent events of a machine.
+//
+// limit sets how many events come back: 20 when omitted, 50 at most..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -807,7 +847,9 @@ func (a *Client) MachinesListEvents(params *MachinesListEventsParams, authInfo r
 	return a.MachinesListEventsContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesListEventsContext ops machines list events.
+// MachinesListEventsContext lists recent events of a machine.
+//
+// limit sets how many events come back: 20 when omitted, 50 at most..
 //
 // Do not use the deprecated [MachinesListEventsParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesListEventsContext(ctx context.Context, params *MachinesListEventsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListEventsOK, error) {
@@ -852,7 +894,7 @@ func (a *Client) MachinesListEventsContext(ctx context.Context, params *Machines
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesListProcesses ops machines list processes.
+// MachinesListProcesses lists the processes running inside a machine.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -869,7 +911,7 @@ func (a *Client) MachinesListProcesses(params *MachinesListProcessesParams, auth
 	return a.MachinesListProcessesContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesListProcessesContext ops machines list processes.
+// MachinesListProcessesContext lists the processes running inside a machine.
 //
 // Do not use the deprecated [MachinesListProcessesParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesListProcessesContext(ctx context.Context, params *MachinesListProcessesParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListProcessesOK, error) {
@@ -914,7 +956,7 @@ func (a *Client) MachinesListProcessesContext(ctx context.Context, params *Machi
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesListVersions ops machines list versions.
+// MachinesListVersions lists the configuration versions a machine has had.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -931,7 +973,7 @@ func (a *Client) MachinesListVersions(params *MachinesListVersionsParams, authIn
 	return a.MachinesListVersionsContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesListVersionsContext ops machines list versions.
+// MachinesListVersionsContext lists the configuration versions a machine has had.
 //
 // Do not use the deprecated [MachinesListVersionsParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesListVersionsContext(ctx context.Context, params *MachinesListVersionsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesListVersionsOK, error) {
@@ -976,7 +1018,7 @@ func (a *Client) MachinesListVersionsContext(ctx context.Context, params *Machin
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesReclaimMemory ops machines reclaim memory.
+// MachinesReclaimMemory reclaims memory from a running machine through its balloon device.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -993,7 +1035,7 @@ func (a *Client) MachinesReclaimMemory(params *MachinesReclaimMemoryParams, auth
 	return a.MachinesReclaimMemoryContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesReclaimMemoryContext ops machines reclaim memory.
+// MachinesReclaimMemoryContext reclaims memory from a running machine through its balloon device.
 //
 // Do not use the deprecated [MachinesReclaimMemoryParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesReclaimMemoryContext(ctx context.Context, params *MachinesReclaimMemoryParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReclaimMemoryOK, error) {
@@ -1038,7 +1080,9 @@ func (a *Client) MachinesReclaimMemoryContext(ctx context.Context, params *Machi
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesReleaseLease ops machines release lease.
+// MachinesReleaseLease releases the lease held on a machine.
+//
+// Only the holder can release: the current nonce must be sent in the fly-machine-lease-nonce header..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1055,7 +1099,9 @@ func (a *Client) MachinesReleaseLease(params *MachinesReleaseLeaseParams, authIn
 	return a.MachinesReleaseLeaseContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesReleaseLeaseContext ops machines release lease.
+// MachinesReleaseLeaseContext releases the lease held on a machine.
+//
+// Only the holder can release: the current nonce must be sent in the fly-machine-lease-nonce header..
 //
 // Do not use the deprecated [MachinesReleaseLeaseParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesReleaseLeaseContext(ctx context.Context, params *MachinesReleaseLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesReleaseLeaseOK, error) {
@@ -1100,7 +1146,10 @@ func (a *Client) MachinesReleaseLeaseContext(ctx context.Context, params *Machin
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesRestart ops machines restart.
+// MachinesRestart restarts a machine.
+//
+// signal picks what is sent to stop the running process (SIGTERM and friends) and timeout how long to wait before it is killed, as a Go duration like "10s" or a number of seconds.
+// A leased Machine needs the fly-machine-lease-nonce header..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1117,7 +1166,10 @@ func (a *Client) MachinesRestart(params *MachinesRestartParams, authInfo runtime
 	return a.MachinesRestartContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesRestartContext ops machines restart.
+// MachinesRestartContext restarts a machine.
+//
+// signal picks what is sent to stop the running process (SIGTERM and friends) and timeout how long to wait before it is killed, as a Go duration like "10s" or a number of seconds.
+// A leased Machine needs the fly-machine-lease-nonce header..
 //
 // Do not use the deprecated [MachinesRestartParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesRestartContext(ctx context.Context, params *MachinesRestartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesRestartOK, error) {
@@ -1162,7 +1214,7 @@ func (a *Client) MachinesRestartContext(ctx context.Context, params *MachinesRes
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesSetMemoryLimit ops machines set memory limit.
+// MachinesSetMemoryLimit sets the memory limit of a machine through its balloon device.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1179,7 +1231,7 @@ func (a *Client) MachinesSetMemoryLimit(params *MachinesSetMemoryLimitParams, au
 	return a.MachinesSetMemoryLimitContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesSetMemoryLimitContext ops machines set memory limit.
+// MachinesSetMemoryLimitContext sets the memory limit of a machine through its balloon device.
 //
 // Do not use the deprecated [MachinesSetMemoryLimitParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesSetMemoryLimitContext(ctx context.Context, params *MachinesSetMemoryLimitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSetMemoryLimitOK, error) {
@@ -1224,7 +1276,9 @@ func (a *Client) MachinesSetMemoryLimitContext(ctx context.Context, params *Mach
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesShow ops machines show.
+// MachinesShow gets a machine by ID.
+//
+// version (a 26-character version ID) returns that earlier version of the Machine rather than the current one. include_leases adds the lease holder to the response..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1241,7 +1295,9 @@ func (a *Client) MachinesShow(params *MachinesShowParams, authInfo runtime.Clien
 	return a.MachinesShowContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesShowContext ops machines show.
+// MachinesShowContext gets a machine by ID.
+//
+// version (a 26-character version ID) returns that earlier version of the Machine rather than the current one. include_leases adds the lease holder to the response..
 //
 // Do not use the deprecated [MachinesShowParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesShowContext(ctx context.Context, params *MachinesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowOK, error) {
@@ -1286,7 +1342,9 @@ func (a *Client) MachinesShowContext(ctx context.Context, params *MachinesShowPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesShowLease ops machines show lease.
+// MachinesShowLease gets the lease currently held on a machine.
+//
+// The wire format wraps the lease as {"status": ..., "data": Lease}; see LeaseResponse..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1303,7 +1361,9 @@ func (a *Client) MachinesShowLease(params *MachinesShowLeaseParams, authInfo run
 	return a.MachinesShowLeaseContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesShowLeaseContext ops machines show lease.
+// MachinesShowLeaseContext gets the lease currently held on a machine.
+//
+// The wire format wraps the lease as {"status": ..., "data": Lease}; see LeaseResponse..
 //
 // Do not use the deprecated [MachinesShowLeaseParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesShowLeaseContext(ctx context.Context, params *MachinesShowLeaseParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowLeaseOK, error) {
@@ -1348,7 +1408,7 @@ func (a *Client) MachinesShowLeaseContext(ctx context.Context, params *MachinesS
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesShowMetadata ops machines show metadata.
+// MachinesShowMetadata gets all metadata key value pairs of a machine.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1365,7 +1425,7 @@ func (a *Client) MachinesShowMetadata(params *MachinesShowMetadataParams, authIn
 	return a.MachinesShowMetadataContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesShowMetadataContext ops machines show metadata.
+// MachinesShowMetadataContext gets all metadata key value pairs of a machine.
 //
 // Do not use the deprecated [MachinesShowMetadataParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesShowMetadataContext(ctx context.Context, params *MachinesShowMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesShowMetadataOK, error) {
@@ -1410,7 +1470,7 @@ func (a *Client) MachinesShowMetadataContext(ctx context.Context, params *Machin
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesSignal ops machines signal.
+// MachinesSignal sends a unix signal to a machine.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1427,7 +1487,7 @@ func (a *Client) MachinesSignal(params *MachinesSignalParams, authInfo runtime.C
 	return a.MachinesSignalContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesSignalContext ops machines signal.
+// MachinesSignalContext sends a unix signal to a machine.
 //
 // Do not use the deprecated [MachinesSignalParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesSignalContext(ctx context.Context, params *MachinesSignalParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSignalOK, error) {
@@ -1472,7 +1532,10 @@ func (a *Client) MachinesSignalContext(ctx context.Context, params *MachinesSign
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesStart ops machines start.
+// MachinesStart starts a stopped or suspended machine.
+//
+// The body (see StartMachineResponse) reports previous_state and whether the Machine moved to a new host. Starting a Machine that is already started is an error.
+// A suspended Machine resumes from its snapshot when it can and boots fresh otherwise. A leased Machine needs the fly-machine-lease-nonce header..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1489,7 +1552,10 @@ func (a *Client) MachinesStart(params *MachinesStartParams, authInfo runtime.Cli
 	return a.MachinesStartContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesStartContext ops machines start.
+// MachinesStartContext starts a stopped or suspended machine.
+//
+// The body (see StartMachineResponse) reports previous_state and whether the Machine moved to a new host. Starting a Machine that is already started is an error.
+// A suspended Machine resumes from its snapshot when it can and boots fresh otherwise. A leased Machine needs the fly-machine-lease-nonce header..
 //
 // Do not use the deprecated [MachinesStartParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesStartContext(ctx context.Context, params *MachinesStartParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStartOK, error) {
@@ -1534,7 +1600,10 @@ func (a *Client) MachinesStartContext(ctx context.Context, params *MachinesStart
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesStop ops machines stop.
+// MachinesStop stops a running machine.
+//
+// The VM shuts down but the Machine remains and can be started again. The optional body chooses the signal and how long to wait before a forced kill.
+// A leased Machine needs the fly-machine-lease-nonce header..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1551,7 +1620,10 @@ func (a *Client) MachinesStop(params *MachinesStopParams, authInfo runtime.Clien
 	return a.MachinesStopContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesStopContext ops machines stop.
+// MachinesStopContext stops a running machine.
+//
+// The VM shuts down but the Machine remains and can be started again. The optional body chooses the signal and how long to wait before a forced kill.
+// A leased Machine needs the fly-machine-lease-nonce header..
 //
 // Do not use the deprecated [MachinesStopParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesStopContext(ctx context.Context, params *MachinesStopParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesStopOK, error) {
@@ -1596,7 +1668,9 @@ func (a *Client) MachinesStopContext(ctx context.Context, params *MachinesStopPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesSuspend ops machines suspend.
+// MachinesSuspend suspends a machine saving its memory for a faster resume.
+//
+// The following start tries to resume from the snapshot taken at suspension and falls back to a cold boot when that fails..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1613,7 +1687,9 @@ func (a *Client) MachinesSuspend(params *MachinesSuspendParams, authInfo runtime
 	return a.MachinesSuspendContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesSuspendContext ops machines suspend.
+// MachinesSuspendContext suspends a machine saving its memory for a faster resume.
+//
+// The following start tries to resume from the snapshot taken at suspension and falls back to a cold boot when that fails..
 //
 // Do not use the deprecated [MachinesSuspendParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesSuspendContext(ctx context.Context, params *MachinesSuspendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesSuspendOK, error) {
@@ -1658,7 +1734,7 @@ func (a *Client) MachinesSuspendContext(ctx context.Context, params *MachinesSus
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesUncordon ops machines uncordon.
+// MachinesUncordon uncordons a machine so the proxy sends it traffic again.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1675,7 +1751,7 @@ func (a *Client) MachinesUncordon(params *MachinesUncordonParams, authInfo runti
 	return a.MachinesUncordonContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesUncordonContext ops machines uncordon.
+// MachinesUncordonContext uncordons a machine so the proxy sends it traffic again.
 //
 // Do not use the deprecated [MachinesUncordonParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesUncordonContext(ctx context.Context, params *MachinesUncordonParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUncordonOK, error) {
@@ -1720,7 +1796,10 @@ func (a *Client) MachinesUncordonContext(ctx context.Context, params *MachinesUn
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesUpdate ops machines update.
+// MachinesUpdate replaces the configuration of a machine.
+//
+// The body carries the complete desired config, not a patch; a started Machine is restarted with it. Set current_version to the version you last read; if the Machine changed in between, the call fails with 409.
+// A leased Machine requires the nonce in the fly-machine-lease-nonce header; without it the change is refused..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1737,7 +1816,10 @@ func (a *Client) MachinesUpdate(params *MachinesUpdateParams, authInfo runtime.C
 	return a.MachinesUpdateContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesUpdateContext ops machines update.
+// MachinesUpdateContext replaces the configuration of a machine.
+//
+// The body carries the complete desired config, not a patch; a started Machine is restarted with it. Set current_version to the version you last read; if the Machine changed in between, the call fails with 409.
+// A leased Machine requires the nonce in the fly-machine-lease-nonce header; without it the change is refused..
 //
 // Do not use the deprecated [MachinesUpdateParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesUpdateContext(ctx context.Context, params *MachinesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateOK, error) {
@@ -1782,7 +1864,10 @@ func (a *Client) MachinesUpdateContext(ctx context.Context, params *MachinesUpda
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesUpdateMetadata ops machines update metadata.
+// MachinesUpdateMetadata updates several metadata keys of a machine at once.
+//
+// This merges: keys missing from the body stay as they are, and a key given null or "" is deleted. If machine_version is set and the Machine's version differs from it, the call answers 412.
+// Metadata keys can later filter Machine lists through the metadata.{key} query parameter..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1799,7 +1884,10 @@ func (a *Client) MachinesUpdateMetadata(params *MachinesUpdateMetadataParams, au
 	return a.MachinesUpdateMetadataContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesUpdateMetadataContext ops machines update metadata.
+// MachinesUpdateMetadataContext updates several metadata keys of a machine at once.
+//
+// This merges: keys missing from the body stay as they are, and a key given null or "" is deleted. If machine_version is set and the Machine's version differs from it, the call answers 412.
+// Metadata keys can later filter Machine lists through the metadata.{key} query parameter..
 //
 // Do not use the deprecated [MachinesUpdateMetadataParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesUpdateMetadataContext(ctx context.Context, params *MachinesUpdateMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataNoContent, error) {
@@ -1844,7 +1932,9 @@ func (a *Client) MachinesUpdateMetadataContext(ctx context.Context, params *Mach
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesUpdateMetadataDeprecated ops machines update metadata deprecated.
+// MachinesUpdateMetadataDeprecated updates several metadata keys deprecated p u t form of the p a t c h call.
+//
+// Identical to the PATCH operation on the same path, including the merge behaviour and the 412 on a stale machine_version; new code should use that one..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1861,7 +1951,9 @@ func (a *Client) MachinesUpdateMetadataDeprecated(params *MachinesUpdateMetadata
 	return a.MachinesUpdateMetadataDeprecatedContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesUpdateMetadataDeprecatedContext ops machines update metadata deprecated.
+// MachinesUpdateMetadataDeprecatedContext updates several metadata keys deprecated p u t form of the p a t c h call.
+//
+// Identical to the PATCH operation on the same path, including the merge behaviour and the 412 on a stale machine_version; new code should use that one..
 //
 // Do not use the deprecated [MachinesUpdateMetadataDeprecatedParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesUpdateMetadataDeprecatedContext(ctx context.Context, params *MachinesUpdateMetadataDeprecatedParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpdateMetadataDeprecatedNoContent, error) {
@@ -1906,7 +1998,7 @@ func (a *Client) MachinesUpdateMetadataDeprecatedContext(ctx context.Context, pa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesUpsertMetadata ops machines upsert metadata.
+// MachinesUpsertMetadata sets one metadata key of a machine creating it if needed.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1923,7 +2015,7 @@ func (a *Client) MachinesUpsertMetadata(params *MachinesUpsertMetadataParams, au
 	return a.MachinesUpsertMetadataContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesUpsertMetadataContext ops machines upsert metadata.
+// MachinesUpsertMetadataContext sets one metadata key of a machine creating it if needed.
 //
 // Do not use the deprecated [MachinesUpsertMetadataParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesUpsertMetadataContext(ctx context.Context, params *MachinesUpsertMetadataParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesUpsertMetadataNoContent, error) {
@@ -1968,7 +2060,11 @@ func (a *Client) MachinesUpsertMetadataContext(ctx context.Context, params *Mach
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// MachinesWait ops machines wait.
+// MachinesWait blocks until a machine enters a given state.
+//
+// Blocks until the Machine is in state (default started; also stopped, suspended, destroyed, failed or settled, repeated or comma-separated) or until timeout seconds pass (1-60, default 60).
+// When the time runs out the answer is 408, which says nothing bad about the Machine: call again to keep waiting.
+// version ties the wait to one Machine version (instance_id is its deprecated alias), and from_event_id ignores events up to and including the given one..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1985,7 +2081,11 @@ func (a *Client) MachinesWait(params *MachinesWaitParams, authInfo runtime.Clien
 	return a.MachinesWaitContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesWaitContext ops machines wait.
+// MachinesWaitContext blocks until a machine enters a given state.
+//
+// Blocks until the Machine is in state (default started; also stopped, suspended, destroyed, failed or settled, repeated or comma-separated) or until timeout seconds pass (1-60, default 60).
+// When the time runs out the answer is 408, which says nothing bad about the Machine: call again to keep waiting.
+// version ties the wait to one Machine version (instance_id is its deprecated alias), and from_event_id ignores events up to and including the given one..
 //
 // Do not use the deprecated [MachinesWaitParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesWaitContext(ctx context.Context, params *MachinesWaitParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesWaitOK, error) {

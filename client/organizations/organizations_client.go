@@ -55,22 +55,25 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// MachinesOrgList op machines org list.
+	// MachinesOrgList list the machines of every app in an organization.
 	MachinesOrgList(params *MachinesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesOrgListOK, error)
 
-	// MachinesOrgListContext op machines org list.
+	// MachinesOrgListContext list the machines of every app in an organization.
 	MachinesOrgListContext(ctx context.Context, params *MachinesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesOrgListOK, error)
 
-	// VolumesOrgList op volumes org list.
+	// VolumesOrgList list the volumes of every app in an organization.
 	VolumesOrgList(params *VolumesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesOrgListOK, error)
 
-	// VolumesOrgListContext op volumes org list.
+	// VolumesOrgListContext list the volumes of every app in an organization.
 	VolumesOrgListContext(ctx context.Context, params *VolumesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesOrgListOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// MachinesOrgList ops machines org list.
+// MachinesOrgList lists the machines of every app in an organization.
+//
+// Results come sorted by updated_at, oldest first, and describe one moment: very recent creations or deletions can appear late. Page with cursor (next_cursor in the body), or poll with updated_after (RFC 3339) set a little earlier than the last seen time so late arrivals are not missed.
+// limit (at most 1000, also the default) is advisory and pages may come back shorter..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -87,7 +90,10 @@ func (a *Client) MachinesOrgList(params *MachinesOrgListParams, authInfo runtime
 	return a.MachinesOrgListContext(ctx, params, authInfo, opts...)
 }
 
-// MachinesOrgListContext ops machines org list.
+// MachinesOrgListContext lists the machines of every app in an organization.
+//
+// Results come sorted by updated_at, oldest first, and describe one moment: very recent creations or deletions can appear late. Page with cursor (next_cursor in the body), or poll with updated_after (RFC 3339) set a little earlier than the last seen time so late arrivals are not missed.
+// limit (at most 1000, also the default) is advisory and pages may come back shorter..
 //
 // Do not use the deprecated [MachinesOrgListParams.Context] with this method: it would be ignored.
 func (a *Client) MachinesOrgListContext(ctx context.Context, params *MachinesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*MachinesOrgListOK, error) {
@@ -132,7 +138,9 @@ func (a *Client) MachinesOrgListContext(ctx context.Context, params *MachinesOrg
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesOrgList ops volumes org list.
+// VolumesOrgList lists the volumes of every app in an organization.
+//
+// Filter with region, state, include_deleted and updated_after (RFC 3339). Page with cursor, which wins over updated_after; limit (at most 1000) is advisory..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -149,7 +157,9 @@ func (a *Client) VolumesOrgList(params *VolumesOrgListParams, authInfo runtime.C
 	return a.VolumesOrgListContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesOrgListContext ops volumes org list.
+// VolumesOrgListContext lists the volumes of every app in an organization.
+//
+// Filter with region, state, include_deleted and updated_after (RFC 3339). Page with cursor, which wins over updated_after; limit (at most 1000) is advisory..
 //
 // Do not use the deprecated [VolumesOrgListParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesOrgListContext(ctx context.Context, params *VolumesOrgListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesOrgListOK, error) {

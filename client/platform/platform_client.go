@@ -55,22 +55,24 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// PlatformPlacementsPost op platform placements post.
+	// PlatformPlacementsPost simulate how many machines each region could take.
 	PlatformPlacementsPost(params *PlatformPlacementsPostParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformPlacementsPostOK, error)
 
-	// PlatformPlacementsPostContext op platform placements post.
+	// PlatformPlacementsPostContext simulate how many machines each region could take.
 	PlatformPlacementsPostContext(ctx context.Context, params *PlatformPlacementsPostParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformPlacementsPostOK, error)
 
-	// PlatformRegionsGet op platform regions get.
+	// PlatformRegionsGet list the platform regions marking the one nearest to the caller.
 	PlatformRegionsGet(params *PlatformRegionsGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformRegionsGetOK, error)
 
-	// PlatformRegionsGetContext op platform regions get.
+	// PlatformRegionsGetContext list the platform regions marking the one nearest to the caller.
 	PlatformRegionsGetContext(ctx context.Context, params *PlatformRegionsGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformRegionsGetOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// PlatformPlacementsPost ops platform placements post.
+// PlatformPlacementsPost simulates how many machines each region could take.
+//
+// Given a region expression, compute needs, an optional volume and a count, the service reports per region how many Machines it would place there. count 0 returns the organization's limit for each region instead..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -87,7 +89,9 @@ func (a *Client) PlatformPlacementsPost(params *PlatformPlacementsPostParams, au
 	return a.PlatformPlacementsPostContext(ctx, params, authInfo, opts...)
 }
 
-// PlatformPlacementsPostContext ops platform placements post.
+// PlatformPlacementsPostContext simulates how many machines each region could take.
+//
+// Given a region expression, compute needs, an optional volume and a count, the service reports per region how many Machines it would place there. count 0 returns the organization's limit for each region instead..
 //
 // Do not use the deprecated [PlatformPlacementsPostParams.Context] with this method: it would be ignored.
 func (a *Client) PlatformPlacementsPostContext(ctx context.Context, params *PlatformPlacementsPostParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformPlacementsPostOK, error) {
@@ -132,7 +136,7 @@ func (a *Client) PlatformPlacementsPostContext(ctx context.Context, params *Plat
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PlatformRegionsGet ops platform regions get.
+// PlatformRegionsGet lists the platform regions marking the one nearest to the caller.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -149,7 +153,7 @@ func (a *Client) PlatformRegionsGet(params *PlatformRegionsGetParams, authInfo r
 	return a.PlatformRegionsGetContext(ctx, params, authInfo, opts...)
 }
 
-// PlatformRegionsGetContext ops platform regions get.
+// PlatformRegionsGetContext lists the platform regions marking the one nearest to the caller.
 //
 // Do not use the deprecated [PlatformRegionsGetParams.Context] with this method: it would be ignored.
 func (a *Client) PlatformRegionsGetContext(ctx context.Context, params *PlatformRegionsGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PlatformRegionsGetOK, error) {

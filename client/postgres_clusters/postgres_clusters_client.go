@@ -55,154 +55,156 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// PostgresAttachmentsCreate op postgres attachments create.
+	// PostgresAttachmentsCreate attach a managed postgres cluster to an app.
 	PostgresAttachmentsCreate(params *PostgresAttachmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsCreateOK, *PostgresAttachmentsCreateCreated, error)
 
-	// PostgresAttachmentsCreateContext op postgres attachments create.
+	// PostgresAttachmentsCreateContext attach a managed postgres cluster to an app.
 	PostgresAttachmentsCreateContext(ctx context.Context, params *PostgresAttachmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsCreateOK, *PostgresAttachmentsCreateCreated, error)
 
-	// PostgresAttachmentsDelete op postgres attachments delete.
+	// PostgresAttachmentsDelete detach a managed postgres cluster from an app.
 	PostgresAttachmentsDelete(params *PostgresAttachmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsDeleteNoContent, error)
 
-	// PostgresAttachmentsDeleteContext op postgres attachments delete.
+	// PostgresAttachmentsDeleteContext detach a managed postgres cluster from an app.
 	PostgresAttachmentsDeleteContext(ctx context.Context, params *PostgresAttachmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsDeleteNoContent, error)
 
-	// PostgresBackupsCreate op postgres backups create.
+	// PostgresBackupsCreate start a backup of a managed postgres cluster.
 	PostgresBackupsCreate(params *PostgresBackupsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsCreateAccepted, error)
 
-	// PostgresBackupsCreateContext op postgres backups create.
+	// PostgresBackupsCreateContext start a backup of a managed postgres cluster.
 	PostgresBackupsCreateContext(ctx context.Context, params *PostgresBackupsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsCreateAccepted, error)
 
-	// PostgresBackupsList op postgres backups list.
+	// PostgresBackupsList list the backups of a managed postgres cluster.
 	PostgresBackupsList(params *PostgresBackupsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsListOK, error)
 
-	// PostgresBackupsListContext op postgres backups list.
+	// PostgresBackupsListContext list the backups of a managed postgres cluster.
 	PostgresBackupsListContext(ctx context.Context, params *PostgresBackupsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsListOK, error)
 
-	// PostgresCreate op postgres create.
+	// PostgresCreate create a managed postgres cluster.
 	PostgresCreate(params *PostgresCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresCreateCreated, error)
 
-	// PostgresCreateContext op postgres create.
+	// PostgresCreateContext create a managed postgres cluster.
 	PostgresCreateContext(ctx context.Context, params *PostgresCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresCreateCreated, error)
 
-	// PostgresDatabasesCreate op postgres databases create.
+	// PostgresDatabasesCreate create a database in a managed postgres cluster.
 	PostgresDatabasesCreate(params *PostgresDatabasesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesCreateCreated, error)
 
-	// PostgresDatabasesCreateContext op postgres databases create.
+	// PostgresDatabasesCreateContext create a database in a managed postgres cluster.
 	PostgresDatabasesCreateContext(ctx context.Context, params *PostgresDatabasesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesCreateCreated, error)
 
-	// PostgresDatabasesDelete op postgres databases delete.
+	// PostgresDatabasesDelete drop a database and the objects that depend on it from a cluster.
 	PostgresDatabasesDelete(params *PostgresDatabasesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesDeleteOK, error)
 
-	// PostgresDatabasesDeleteContext op postgres databases delete.
+	// PostgresDatabasesDeleteContext drop a database and the objects that depend on it from a cluster.
 	PostgresDatabasesDeleteContext(ctx context.Context, params *PostgresDatabasesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesDeleteOK, error)
 
-	// PostgresDatabasesList op postgres databases list.
+	// PostgresDatabasesList list the databases of a managed postgres cluster.
 	PostgresDatabasesList(params *PostgresDatabasesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesListOK, error)
 
-	// PostgresDatabasesListContext op postgres databases list.
+	// PostgresDatabasesListContext list the databases of a managed postgres cluster.
 	PostgresDatabasesListContext(ctx context.Context, params *PostgresDatabasesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesListOK, error)
 
-	// PostgresDelete op postgres delete.
+	// PostgresDelete delete a managed postgres cluster.
 	PostgresDelete(params *PostgresDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDeleteAccepted, error)
 
-	// PostgresDeleteContext op postgres delete.
+	// PostgresDeleteContext delete a managed postgres cluster.
 	PostgresDeleteContext(ctx context.Context, params *PostgresDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDeleteAccepted, error)
 
-	// PostgresExtensionsDisable op postgres extensions disable.
+	// PostgresExtensionsDisable disable a postgres extension in a database.
 	PostgresExtensionsDisable(params *PostgresExtensionsDisableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsDisableNoContent, error)
 
-	// PostgresExtensionsDisableContext op postgres extensions disable.
+	// PostgresExtensionsDisableContext disable a postgres extension in a database.
 	PostgresExtensionsDisableContext(ctx context.Context, params *PostgresExtensionsDisableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsDisableNoContent, error)
 
-	// PostgresExtensionsEnable op postgres extensions enable.
+	// PostgresExtensionsEnable enable a postgres extension in a database.
 	PostgresExtensionsEnable(params *PostgresExtensionsEnableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsEnableNoContent, error)
 
-	// PostgresExtensionsEnableContext op postgres extensions enable.
+	// PostgresExtensionsEnableContext enable a postgres extension in a database.
 	PostgresExtensionsEnableContext(ctx context.Context, params *PostgresExtensionsEnableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsEnableNoContent, error)
 
-	// PostgresExtensionsList op postgres extensions list.
+	// PostgresExtensionsList list the extensions a database offers and which are installed.
 	PostgresExtensionsList(params *PostgresExtensionsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsListOK, error)
 
-	// PostgresExtensionsListContext op postgres extensions list.
+	// PostgresExtensionsListContext list the extensions a database offers and which are installed.
 	PostgresExtensionsListContext(ctx context.Context, params *PostgresExtensionsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsListOK, error)
 
-	// PostgresFork op postgres fork.
+	// PostgresFork fork a cluster creating a new managed postgres cluster from it.
 	PostgresFork(params *PostgresForkParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresForkCreated, error)
 
-	// PostgresForkContext op postgres fork.
+	// PostgresForkContext fork a cluster creating a new managed postgres cluster from it.
 	PostgresForkContext(ctx context.Context, params *PostgresForkParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresForkCreated, error)
 
-	// PostgresList op postgres list.
+	// PostgresList list the managed postgres clusters of an organization.
 	PostgresList(params *PostgresListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresListOK, error)
 
-	// PostgresListContext op postgres list.
+	// PostgresListContext list the managed postgres clusters of an organization.
 	PostgresListContext(ctx context.Context, params *PostgresListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresListOK, error)
 
-	// PostgresQueriesActive op postgres queries active.
+	// PostgresQueriesActive list the queries running now in one database of a cluster.
 	PostgresQueriesActive(params *PostgresQueriesActiveParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesActiveOK, error)
 
-	// PostgresQueriesActiveContext op postgres queries active.
+	// PostgresQueriesActiveContext list the queries running now in one database of a cluster.
 	PostgresQueriesActiveContext(ctx context.Context, params *PostgresQueriesActiveParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesActiveOK, error)
 
-	// PostgresQueriesSlow op postgres queries slow.
+	// PostgresQueriesSlow list the top queries of a cluster by total execution time.
 	PostgresQueriesSlow(params *PostgresQueriesSlowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesSlowOK, error)
 
-	// PostgresQueriesSlowContext op postgres queries slow.
+	// PostgresQueriesSlowContext list the top queries of a cluster by total execution time.
 	PostgresQueriesSlowContext(ctx context.Context, params *PostgresQueriesSlowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesSlowOK, error)
 
-	// PostgresRestore op postgres restore.
+	// PostgresRestore create a new cluster from a backup or from a point in time.
 	PostgresRestore(params *PostgresRestoreParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresRestoreCreated, error)
 
-	// PostgresRestoreContext op postgres restore.
+	// PostgresRestoreContext create a new cluster from a backup or from a point in time.
 	PostgresRestoreContext(ctx context.Context, params *PostgresRestoreParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresRestoreCreated, error)
 
-	// PostgresShow op postgres show.
+	// PostgresShow get a managed postgres cluster.
 	PostgresShow(params *PostgresShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresShowOK, error)
 
-	// PostgresShowContext op postgres show.
+	// PostgresShowContext get a managed postgres cluster.
 	PostgresShowContext(ctx context.Context, params *PostgresShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresShowOK, error)
 
-	// PostgresUsersCreate op postgres users create.
+	// PostgresUsersCreate create a postgres user in a cluster.
 	PostgresUsersCreate(params *PostgresUsersCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCreateCreated, error)
 
-	// PostgresUsersCreateContext op postgres users create.
+	// PostgresUsersCreateContext create a postgres user in a cluster.
 	PostgresUsersCreateContext(ctx context.Context, params *PostgresUsersCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCreateCreated, error)
 
-	// PostgresUsersCredentials op postgres users credentials.
+	// PostgresUsersCredentials get the username and password of a postgres user.
 	PostgresUsersCredentials(params *PostgresUsersCredentialsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCredentialsOK, error)
 
-	// PostgresUsersCredentialsContext op postgres users credentials.
+	// PostgresUsersCredentialsContext get the username and password of a postgres user.
 	PostgresUsersCredentialsContext(ctx context.Context, params *PostgresUsersCredentialsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCredentialsOK, error)
 
-	// PostgresUsersDelete op postgres users delete.
+	// PostgresUsersDelete delete a postgres user from a cluster.
 	PostgresUsersDelete(params *PostgresUsersDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersDeleteNoContent, error)
 
-	// PostgresUsersDeleteContext op postgres users delete.
+	// PostgresUsersDeleteContext delete a postgres user from a cluster.
 	PostgresUsersDeleteContext(ctx context.Context, params *PostgresUsersDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersDeleteNoContent, error)
 
-	// PostgresUsersList op postgres users list.
+	// PostgresUsersList list the postgres users of a cluster.
 	PostgresUsersList(params *PostgresUsersListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersListOK, error)
 
-	// PostgresUsersListContext op postgres users list.
+	// PostgresUsersListContext list the postgres users of a cluster.
 	PostgresUsersListContext(ctx context.Context, params *PostgresUsersListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersListOK, error)
 
-	// PostgresUsersRotatePassword op postgres users rotate password.
+	// PostgresUsersRotatePassword give a postgres user a new password.
 	PostgresUsersRotatePassword(params *PostgresUsersRotatePasswordParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersRotatePasswordOK, error)
 
-	// PostgresUsersRotatePasswordContext op postgres users rotate password.
+	// PostgresUsersRotatePasswordContext give a postgres user a new password.
 	PostgresUsersRotatePasswordContext(ctx context.Context, params *PostgresUsersRotatePasswordParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersRotatePasswordOK, error)
 
-	// PostgresUsersUpdateRole op postgres users update role.
+	// PostgresUsersUpdateRole change the role of a postgres user.
 	PostgresUsersUpdateRole(params *PostgresUsersUpdateRoleParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersUpdateRoleNoContent, error)
 
-	// PostgresUsersUpdateRoleContext op postgres users update role.
+	// PostgresUsersUpdateRoleContext change the role of a postgres user.
 	PostgresUsersUpdateRoleContext(ctx context.Context, params *PostgresUsersUpdateRoleParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersUpdateRoleNoContent, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// PostgresAttachmentsCreate ops postgres attachments create.
+// PostgresAttachmentsCreate attaches a managed postgres cluster to an app.
+//
+// This only records the link; it sets no DATABASE_URL or other secret on the app, so wire up the connection yourself. It is safe to repeat: 201 means new, 200 means the link already existed..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -219,7 +221,9 @@ func (a *Client) PostgresAttachmentsCreate(params *PostgresAttachmentsCreatePara
 	return a.PostgresAttachmentsCreateContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresAttachmentsCreateContext ops postgres attachments create.
+// PostgresAttachmentsCreateContext attaches a managed postgres cluster to an app.
+//
+// This only records the link; it sets no DATABASE_URL or other secret on the app, so wire up the connection yourself. It is safe to repeat: 201 means new, 200 means the link already existed..
 //
 // Do not use the deprecated [PostgresAttachmentsCreateParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresAttachmentsCreateContext(ctx context.Context, params *PostgresAttachmentsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsCreateOK, *PostgresAttachmentsCreateCreated, error) {
@@ -265,7 +269,7 @@ func (a *Client) PostgresAttachmentsCreateContext(ctx context.Context, params *P
 	return nil, nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresAttachmentsDelete ops postgres attachments delete.
+// PostgresAttachmentsDelete detaches a managed postgres cluster from an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -282,7 +286,7 @@ func (a *Client) PostgresAttachmentsDelete(params *PostgresAttachmentsDeletePara
 	return a.PostgresAttachmentsDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresAttachmentsDeleteContext ops postgres attachments delete.
+// PostgresAttachmentsDeleteContext detaches a managed postgres cluster from an app.
 //
 // Do not use the deprecated [PostgresAttachmentsDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresAttachmentsDeleteContext(ctx context.Context, params *PostgresAttachmentsDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresAttachmentsDeleteNoContent, error) {
@@ -327,7 +331,9 @@ func (a *Client) PostgresAttachmentsDeleteContext(ctx context.Context, params *P
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresBackupsCreate ops postgres backups create.
+// PostgresBackupsCreate starts a backup of a managed postgres cluster.
+//
+// The backup runs in the background after the 202. If another backup is still in progress the call answers 409..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -344,7 +350,9 @@ func (a *Client) PostgresBackupsCreate(params *PostgresBackupsCreateParams, auth
 	return a.PostgresBackupsCreateContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresBackupsCreateContext ops postgres backups create.
+// PostgresBackupsCreateContext starts a backup of a managed postgres cluster.
+//
+// The backup runs in the background after the 202. If another backup is still in progress the call answers 409..
 //
 // Do not use the deprecated [PostgresBackupsCreateParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresBackupsCreateContext(ctx context.Context, params *PostgresBackupsCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsCreateAccepted, error) {
@@ -389,7 +397,7 @@ func (a *Client) PostgresBackupsCreateContext(ctx context.Context, params *Postg
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresBackupsList ops postgres backups list.
+// PostgresBackupsList lists the backups of a managed postgres cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -406,7 +414,7 @@ func (a *Client) PostgresBackupsList(params *PostgresBackupsListParams, authInfo
 	return a.PostgresBackupsListContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresBackupsListContext ops postgres backups list.
+// PostgresBackupsListContext lists the backups of a managed postgres cluster.
 //
 // Do not use the deprecated [PostgresBackupsListParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresBackupsListContext(ctx context.Context, params *PostgresBackupsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresBackupsListOK, error) {
@@ -451,7 +459,9 @@ func (a *Client) PostgresBackupsListContext(ctx context.Context, params *Postgre
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresCreate ops postgres create.
+// PostgresCreate creates a managed postgres cluster.
+//
+// Provisioning continues after the 201: poll the show operation until status is ready before working with databases, users, extensions or credentials..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -468,7 +478,9 @@ func (a *Client) PostgresCreate(params *PostgresCreateParams, authInfo runtime.C
 	return a.PostgresCreateContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresCreateContext ops postgres create.
+// PostgresCreateContext creates a managed postgres cluster.
+//
+// Provisioning continues after the 201: poll the show operation until status is ready before working with databases, users, extensions or credentials..
 //
 // Do not use the deprecated [PostgresCreateParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresCreateContext(ctx context.Context, params *PostgresCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresCreateCreated, error) {
@@ -513,7 +525,7 @@ func (a *Client) PostgresCreateContext(ctx context.Context, params *PostgresCrea
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresDatabasesCreate ops postgres databases create.
+// PostgresDatabasesCreate creates a database in a managed postgres cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -530,7 +542,7 @@ func (a *Client) PostgresDatabasesCreate(params *PostgresDatabasesCreateParams, 
 	return a.PostgresDatabasesCreateContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresDatabasesCreateContext ops postgres databases create.
+// PostgresDatabasesCreateContext creates a database in a managed postgres cluster.
 //
 // Do not use the deprecated [PostgresDatabasesCreateParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresDatabasesCreateContext(ctx context.Context, params *PostgresDatabasesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesCreateCreated, error) {
@@ -575,7 +587,7 @@ func (a *Client) PostgresDatabasesCreateContext(ctx context.Context, params *Pos
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresDatabasesDelete ops postgres databases delete.
+// PostgresDatabasesDelete drops a database and the objects that depend on it from a cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -592,7 +604,7 @@ func (a *Client) PostgresDatabasesDelete(params *PostgresDatabasesDeleteParams, 
 	return a.PostgresDatabasesDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresDatabasesDeleteContext ops postgres databases delete.
+// PostgresDatabasesDeleteContext drops a database and the objects that depend on it from a cluster.
 //
 // Do not use the deprecated [PostgresDatabasesDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresDatabasesDeleteContext(ctx context.Context, params *PostgresDatabasesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesDeleteOK, error) {
@@ -637,7 +649,7 @@ func (a *Client) PostgresDatabasesDeleteContext(ctx context.Context, params *Pos
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresDatabasesList ops postgres databases list.
+// PostgresDatabasesList lists the databases of a managed postgres cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -654,7 +666,7 @@ func (a *Client) PostgresDatabasesList(params *PostgresDatabasesListParams, auth
 	return a.PostgresDatabasesListContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresDatabasesListContext ops postgres databases list.
+// PostgresDatabasesListContext lists the databases of a managed postgres cluster.
 //
 // Do not use the deprecated [PostgresDatabasesListParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresDatabasesListContext(ctx context.Context, params *PostgresDatabasesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDatabasesListOK, error) {
@@ -699,7 +711,7 @@ func (a *Client) PostgresDatabasesListContext(ctx context.Context, params *Postg
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresDelete ops postgres delete.
+// PostgresDelete deletes a managed postgres cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -716,7 +728,7 @@ func (a *Client) PostgresDelete(params *PostgresDeleteParams, authInfo runtime.C
 	return a.PostgresDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresDeleteContext ops postgres delete.
+// PostgresDeleteContext deletes a managed postgres cluster.
 //
 // Do not use the deprecated [PostgresDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresDeleteContext(ctx context.Context, params *PostgresDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresDeleteAccepted, error) {
@@ -761,7 +773,9 @@ func (a *Client) PostgresDeleteContext(ctx context.Context, params *PostgresDele
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresExtensionsDisable ops postgres extensions disable.
+// PostgresExtensionsDisable disables a postgres extension in a database.
+//
+// force=true also removes database objects built on the extension. Extensions flagged as system are refused..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -778,7 +792,9 @@ func (a *Client) PostgresExtensionsDisable(params *PostgresExtensionsDisablePara
 	return a.PostgresExtensionsDisableContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresExtensionsDisableContext ops postgres extensions disable.
+// PostgresExtensionsDisableContext disables a postgres extension in a database.
+//
+// force=true also removes database objects built on the extension. Extensions flagged as system are refused..
 //
 // Do not use the deprecated [PostgresExtensionsDisableParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresExtensionsDisableContext(ctx context.Context, params *PostgresExtensionsDisableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsDisableNoContent, error) {
@@ -823,7 +839,7 @@ func (a *Client) PostgresExtensionsDisableContext(ctx context.Context, params *P
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresExtensionsEnable ops postgres extensions enable.
+// PostgresExtensionsEnable enables a postgres extension in a database.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -840,7 +856,7 @@ func (a *Client) PostgresExtensionsEnable(params *PostgresExtensionsEnableParams
 	return a.PostgresExtensionsEnableContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresExtensionsEnableContext ops postgres extensions enable.
+// PostgresExtensionsEnableContext enables a postgres extension in a database.
 //
 // Do not use the deprecated [PostgresExtensionsEnableParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresExtensionsEnableContext(ctx context.Context, params *PostgresExtensionsEnableParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsEnableNoContent, error) {
@@ -885,7 +901,7 @@ func (a *Client) PostgresExtensionsEnableContext(ctx context.Context, params *Po
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresExtensionsList ops postgres extensions list.
+// PostgresExtensionsList lists the extensions a database offers and which are installed.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -902,7 +918,7 @@ func (a *Client) PostgresExtensionsList(params *PostgresExtensionsListParams, au
 	return a.PostgresExtensionsListContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresExtensionsListContext ops postgres extensions list.
+// PostgresExtensionsListContext lists the extensions a database offers and which are installed.
 //
 // Do not use the deprecated [PostgresExtensionsListParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresExtensionsListContext(ctx context.Context, params *PostgresExtensionsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresExtensionsListOK, error) {
@@ -947,7 +963,9 @@ func (a *Client) PostgresExtensionsListContext(ctx context.Context, params *Post
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresFork ops postgres fork.
+// PostgresFork forks a cluster creating a new managed postgres cluster from it.
+//
+// The source must be ready and is left untouched; the new cluster takes over its settings and is provisioned in the background..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -964,7 +982,9 @@ func (a *Client) PostgresFork(params *PostgresForkParams, authInfo runtime.Clien
 	return a.PostgresForkContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresForkContext ops postgres fork.
+// PostgresForkContext forks a cluster creating a new managed postgres cluster from it.
+//
+// The source must be ready and is left untouched; the new cluster takes over its settings and is provisioned in the background..
 //
 // Do not use the deprecated [PostgresForkParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresForkContext(ctx context.Context, params *PostgresForkParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresForkCreated, error) {
@@ -1009,7 +1029,7 @@ func (a *Client) PostgresForkContext(ctx context.Context, params *PostgresForkPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresList ops postgres list.
+// PostgresList lists the managed postgres clusters of an organization.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1026,7 +1046,7 @@ func (a *Client) PostgresList(params *PostgresListParams, authInfo runtime.Clien
 	return a.PostgresListContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresListContext ops postgres list.
+// PostgresListContext lists the managed postgres clusters of an organization.
 //
 // Do not use the deprecated [PostgresListParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresListContext(ctx context.Context, params *PostgresListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresListOK, error) {
@@ -1071,7 +1091,7 @@ func (a *Client) PostgresListContext(ctx context.Context, params *PostgresListPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresQueriesActive ops postgres queries active.
+// PostgresQueriesActive lists the queries running now in one database of a cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1088,7 +1108,7 @@ func (a *Client) PostgresQueriesActive(params *PostgresQueriesActiveParams, auth
 	return a.PostgresQueriesActiveContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresQueriesActiveContext ops postgres queries active.
+// PostgresQueriesActiveContext lists the queries running now in one database of a cluster.
 //
 // Do not use the deprecated [PostgresQueriesActiveParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresQueriesActiveContext(ctx context.Context, params *PostgresQueriesActiveParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesActiveOK, error) {
@@ -1133,7 +1153,9 @@ func (a *Client) PostgresQueriesActiveContext(ctx context.Context, params *Postg
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresQueriesSlow ops postgres queries slow.
+// PostgresQueriesSlow lists the top queries of a cluster by total execution time.
+//
+// Returns at most 20 queries, ignoring the postgres database. range (1-604800 seconds, default 3600) sets how far back to look for the newest metrics; the figures are running totals kept by Postgres, not amounts for that window alone..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1150,7 +1172,9 @@ func (a *Client) PostgresQueriesSlow(params *PostgresQueriesSlowParams, authInfo
 	return a.PostgresQueriesSlowContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresQueriesSlowContext ops postgres queries slow.
+// PostgresQueriesSlowContext lists the top queries of a cluster by total execution time.
+//
+// Returns at most 20 queries, ignoring the postgres database. range (1-604800 seconds, default 3600) sets how far back to look for the newest metrics; the figures are running totals kept by Postgres, not amounts for that window alone..
 //
 // Do not use the deprecated [PostgresQueriesSlowParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresQueriesSlowContext(ctx context.Context, params *PostgresQueriesSlowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresQueriesSlowOK, error) {
@@ -1195,7 +1219,9 @@ func (a *Client) PostgresQueriesSlowContext(ctx context.Context, params *Postgre
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresRestore ops postgres restore.
+// PostgresRestore creates a new cluster from a backup or from a point in time.
+//
+// Give either backup_id (from the backups list) or pitr_time (RFC 3339 with an offset, inside the recovery window), not both. The source cluster stays as it is; the new one is provisioned in the background..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1212,7 +1238,9 @@ func (a *Client) PostgresRestore(params *PostgresRestoreParams, authInfo runtime
 	return a.PostgresRestoreContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresRestoreContext ops postgres restore.
+// PostgresRestoreContext creates a new cluster from a backup or from a point in time.
+//
+// Give either backup_id (from the backups list) or pitr_time (RFC 3339 with an offset, inside the recovery window), not both. The source cluster stays as it is; the new one is provisioned in the background..
 //
 // Do not use the deprecated [PostgresRestoreParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresRestoreContext(ctx context.Context, params *PostgresRestoreParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresRestoreCreated, error) {
@@ -1257,7 +1285,7 @@ func (a *Client) PostgresRestoreContext(ctx context.Context, params *PostgresRes
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresShow ops postgres show.
+// PostgresShow gets a managed postgres cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1274,7 +1302,7 @@ func (a *Client) PostgresShow(params *PostgresShowParams, authInfo runtime.Clien
 	return a.PostgresShowContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresShowContext ops postgres show.
+// PostgresShowContext gets a managed postgres cluster.
 //
 // Do not use the deprecated [PostgresShowParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresShowContext(ctx context.Context, params *PostgresShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresShowOK, error) {
@@ -1319,7 +1347,9 @@ func (a *Client) PostgresShowContext(ctx context.Context, params *PostgresShowPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersCreate ops postgres users create.
+// PostgresUsersCreate creates a postgres user in a cluster.
+//
+// The service generates the password; read it with the credentials operation. A username that already exists gives 409..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1336,7 +1366,9 @@ func (a *Client) PostgresUsersCreate(params *PostgresUsersCreateParams, authInfo
 	return a.PostgresUsersCreateContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersCreateContext ops postgres users create.
+// PostgresUsersCreateContext creates a postgres user in a cluster.
+//
+// The service generates the password; read it with the credentials operation. A username that already exists gives 409..
 //
 // Do not use the deprecated [PostgresUsersCreateParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersCreateContext(ctx context.Context, params *PostgresUsersCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCreateCreated, error) {
@@ -1381,7 +1413,7 @@ func (a *Client) PostgresUsersCreateContext(ctx context.Context, params *Postgre
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersCredentials ops postgres users credentials.
+// PostgresUsersCredentials gets the username and password of a postgres user.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1398,7 +1430,7 @@ func (a *Client) PostgresUsersCredentials(params *PostgresUsersCredentialsParams
 	return a.PostgresUsersCredentialsContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersCredentialsContext ops postgres users credentials.
+// PostgresUsersCredentialsContext gets the username and password of a postgres user.
 //
 // Do not use the deprecated [PostgresUsersCredentialsParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersCredentialsContext(ctx context.Context, params *PostgresUsersCredentialsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersCredentialsOK, error) {
@@ -1443,7 +1475,7 @@ func (a *Client) PostgresUsersCredentialsContext(ctx context.Context, params *Po
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersDelete ops postgres users delete.
+// PostgresUsersDelete deletes a postgres user from a cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1460,7 +1492,7 @@ func (a *Client) PostgresUsersDelete(params *PostgresUsersDeleteParams, authInfo
 	return a.PostgresUsersDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersDeleteContext ops postgres users delete.
+// PostgresUsersDeleteContext deletes a postgres user from a cluster.
 //
 // Do not use the deprecated [PostgresUsersDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersDeleteContext(ctx context.Context, params *PostgresUsersDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersDeleteNoContent, error) {
@@ -1505,7 +1537,7 @@ func (a *Client) PostgresUsersDeleteContext(ctx context.Context, params *Postgre
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersList ops postgres users list.
+// PostgresUsersList lists the postgres users of a cluster.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1522,7 +1554,7 @@ func (a *Client) PostgresUsersList(params *PostgresUsersListParams, authInfo run
 	return a.PostgresUsersListContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersListContext ops postgres users list.
+// PostgresUsersListContext lists the postgres users of a cluster.
 //
 // Do not use the deprecated [PostgresUsersListParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersListContext(ctx context.Context, params *PostgresUsersListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersListOK, error) {
@@ -1567,7 +1599,7 @@ func (a *Client) PostgresUsersListContext(ctx context.Context, params *PostgresU
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersRotatePassword ops postgres users rotate password.
+// PostgresUsersRotatePassword gives a postgres user a new password.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1584,7 +1616,7 @@ func (a *Client) PostgresUsersRotatePassword(params *PostgresUsersRotatePassword
 	return a.PostgresUsersRotatePasswordContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersRotatePasswordContext ops postgres users rotate password.
+// PostgresUsersRotatePasswordContext gives a postgres user a new password.
 //
 // Do not use the deprecated [PostgresUsersRotatePasswordParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersRotatePasswordContext(ctx context.Context, params *PostgresUsersRotatePasswordParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersRotatePasswordOK, error) {
@@ -1629,7 +1661,7 @@ func (a *Client) PostgresUsersRotatePasswordContext(ctx context.Context, params 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// PostgresUsersUpdateRole ops postgres users update role.
+// PostgresUsersUpdateRole changes the role of a postgres user.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -1646,7 +1678,7 @@ func (a *Client) PostgresUsersUpdateRole(params *PostgresUsersUpdateRoleParams, 
 	return a.PostgresUsersUpdateRoleContext(ctx, params, authInfo, opts...)
 }
 
-// PostgresUsersUpdateRoleContext ops postgres users update role.
+// PostgresUsersUpdateRoleContext changes the role of a postgres user.
 //
 // Do not use the deprecated [PostgresUsersUpdateRoleParams.Context] with this method: it would be ignored.
 func (a *Client) PostgresUsersUpdateRoleContext(ctx context.Context, params *PostgresUsersUpdateRoleParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*PostgresUsersUpdateRoleNoContent, error) {

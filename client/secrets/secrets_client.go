@@ -55,94 +55,94 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// SecretCreate op secret create.
+	// SecretCreate create or replace one app secret.
 	SecretCreate(params *SecretCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretCreateCreated, error)
 
-	// SecretCreateContext op secret create.
+	// SecretCreateContext create or replace one app secret.
 	SecretCreateContext(ctx context.Context, params *SecretCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretCreateCreated, error)
 
-	// SecretDelete op secret delete.
+	// SecretDelete delete one app secret.
 	SecretDelete(params *SecretDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretDeleteOK, error)
 
-	// SecretDeleteContext op secret delete.
+	// SecretDeleteContext delete one app secret.
 	SecretDeleteContext(ctx context.Context, params *SecretDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretDeleteOK, error)
 
-	// SecretGet op secret get.
+	// SecretGet get one app secret.
 	SecretGet(params *SecretGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretGetOK, error)
 
-	// SecretGetContext op secret get.
+	// SecretGetContext get one app secret.
 	SecretGetContext(ctx context.Context, params *SecretGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretGetOK, error)
 
-	// SecretkeyDecrypt op secretkey decrypt.
+	// SecretkeyDecrypt decrypt ciphertext with a secret key of an app.
 	SecretkeyDecrypt(params *SecretkeyDecryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDecryptOK, error)
 
-	// SecretkeyDecryptContext op secretkey decrypt.
+	// SecretkeyDecryptContext decrypt ciphertext with a secret key of an app.
 	SecretkeyDecryptContext(ctx context.Context, params *SecretkeyDecryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDecryptOK, error)
 
-	// SecretkeyDelete op secretkey delete.
+	// SecretkeyDelete delete a secret key of an app.
 	SecretkeyDelete(params *SecretkeyDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDeleteOK, error)
 
-	// SecretkeyDeleteContext op secretkey delete.
+	// SecretkeyDeleteContext delete a secret key of an app.
 	SecretkeyDeleteContext(ctx context.Context, params *SecretkeyDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDeleteOK, error)
 
-	// SecretkeyEncrypt op secretkey encrypt.
+	// SecretkeyEncrypt encrypt plaintext with a secret key of an app.
 	SecretkeyEncrypt(params *SecretkeyEncryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyEncryptOK, error)
 
-	// SecretkeyEncryptContext op secretkey encrypt.
+	// SecretkeyEncryptContext encrypt plaintext with a secret key of an app.
 	SecretkeyEncryptContext(ctx context.Context, params *SecretkeyEncryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyEncryptOK, error)
 
-	// SecretkeyGenerate op secretkey generate.
+	// SecretkeyGenerate generate a new random secret key of a given type.
 	SecretkeyGenerate(params *SecretkeyGenerateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGenerateCreated, error)
 
-	// SecretkeyGenerateContext op secretkey generate.
+	// SecretkeyGenerateContext generate a new random secret key of a given type.
 	SecretkeyGenerateContext(ctx context.Context, params *SecretkeyGenerateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGenerateCreated, error)
 
-	// SecretkeyGet op secretkey get.
+	// SecretkeyGet get the type timestamps and public key of a secret key.
 	SecretkeyGet(params *SecretkeyGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGetOK, error)
 
-	// SecretkeyGetContext op secretkey get.
+	// SecretkeyGetContext get the type timestamps and public key of a secret key.
 	SecretkeyGetContext(ctx context.Context, params *SecretkeyGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGetOK, error)
 
-	// SecretkeySet op secretkey set.
+	// SecretkeySet store a secret key from a supplied value replacing any previous one.
 	SecretkeySet(params *SecretkeySetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySetCreated, error)
 
-	// SecretkeySetContext op secretkey set.
+	// SecretkeySetContext store a secret key from a supplied value replacing any previous one.
 	SecretkeySetContext(ctx context.Context, params *SecretkeySetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySetCreated, error)
 
-	// SecretkeySign op secretkey sign.
+	// SecretkeySign sign data with a secret key of an app.
 	SecretkeySign(params *SecretkeySignParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySignOK, error)
 
-	// SecretkeySignContext op secretkey sign.
+	// SecretkeySignContext sign data with a secret key of an app.
 	SecretkeySignContext(ctx context.Context, params *SecretkeySignParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySignOK, error)
 
-	// SecretkeyVerify op secretkey verify.
+	// SecretkeyVerify check a signature against a secret key of an app.
 	SecretkeyVerify(params *SecretkeyVerifyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyVerifyNoContent, error)
 
-	// SecretkeyVerifyContext op secretkey verify.
+	// SecretkeyVerifyContext check a signature against a secret key of an app.
 	SecretkeyVerifyContext(ctx context.Context, params *SecretkeyVerifyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyVerifyNoContent, error)
 
-	// SecretkeysList op secretkeys list.
+	// SecretkeysList list the secret keys of an app.
 	SecretkeysList(params *SecretkeysListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeysListOK, error)
 
-	// SecretkeysListContext op secretkeys list.
+	// SecretkeysListContext list the secret keys of an app.
 	SecretkeysListContext(ctx context.Context, params *SecretkeysListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeysListOK, error)
 
-	// SecretsList op secrets list.
+	// SecretsList list the secrets of an app.
 	SecretsList(params *SecretsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsListOK, error)
 
-	// SecretsListContext op secrets list.
+	// SecretsListContext list the secrets of an app.
 	SecretsListContext(ctx context.Context, params *SecretsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsListOK, error)
 
-	// SecretsUpdate op secrets update.
+	// SecretsUpdate update several app secrets in one call.
 	SecretsUpdate(params *SecretsUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsUpdateOK, error)
 
-	// SecretsUpdateContext op secrets update.
+	// SecretsUpdateContext update several app secrets in one call.
 	SecretsUpdateContext(ctx context.Context, params *SecretsUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsUpdateOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// SecretCreate ops secret create.
+// SecretCreate creates or replace one app secret.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -159,7 +159,7 @@ func (a *Client) SecretCreate(params *SecretCreateParams, authInfo runtime.Clien
 	return a.SecretCreateContext(ctx, params, authInfo, opts...)
 }
 
-// SecretCreateContext ops secret create.
+// SecretCreateContext creates or replace one app secret.
 //
 // Do not use the deprecated [SecretCreateParams.Context] with this method: it would be ignored.
 func (a *Client) SecretCreateContext(ctx context.Context, params *SecretCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretCreateCreated, error) {
@@ -204,7 +204,7 @@ func (a *Client) SecretCreateContext(ctx context.Context, params *SecretCreatePa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretDelete ops secret delete.
+// SecretDelete deletes one app secret.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -221,7 +221,7 @@ func (a *Client) SecretDelete(params *SecretDeleteParams, authInfo runtime.Clien
 	return a.SecretDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// SecretDeleteContext ops secret delete.
+// SecretDeleteContext deletes one app secret.
 //
 // Do not use the deprecated [SecretDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) SecretDeleteContext(ctx context.Context, params *SecretDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretDeleteOK, error) {
@@ -266,7 +266,7 @@ func (a *Client) SecretDeleteContext(ctx context.Context, params *SecretDeletePa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretGet ops secret get.
+// SecretGet gets one app secret.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -283,7 +283,7 @@ func (a *Client) SecretGet(params *SecretGetParams, authInfo runtime.ClientAuthI
 	return a.SecretGetContext(ctx, params, authInfo, opts...)
 }
 
-// SecretGetContext ops secret get.
+// SecretGetContext gets one app secret.
 //
 // Do not use the deprecated [SecretGetParams.Context] with this method: it would be ignored.
 func (a *Client) SecretGetContext(ctx context.Context, params *SecretGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretGetOK, error) {
@@ -328,7 +328,7 @@ func (a *Client) SecretGetContext(ctx context.Context, params *SecretGetParams, 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyDecrypt ops secretkey decrypt.
+// SecretkeyDecrypt decrypts ciphertext with a secret key of an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -345,7 +345,7 @@ func (a *Client) SecretkeyDecrypt(params *SecretkeyDecryptParams, authInfo runti
 	return a.SecretkeyDecryptContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyDecryptContext ops secretkey decrypt.
+// SecretkeyDecryptContext decrypts ciphertext with a secret key of an app.
 //
 // Do not use the deprecated [SecretkeyDecryptParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyDecryptContext(ctx context.Context, params *SecretkeyDecryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDecryptOK, error) {
@@ -390,7 +390,7 @@ func (a *Client) SecretkeyDecryptContext(ctx context.Context, params *SecretkeyD
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyDelete ops secretkey delete.
+// SecretkeyDelete deletes a secret key of an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -407,7 +407,7 @@ func (a *Client) SecretkeyDelete(params *SecretkeyDeleteParams, authInfo runtime
 	return a.SecretkeyDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyDeleteContext ops secretkey delete.
+// SecretkeyDeleteContext deletes a secret key of an app.
 //
 // Do not use the deprecated [SecretkeyDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyDeleteContext(ctx context.Context, params *SecretkeyDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyDeleteOK, error) {
@@ -452,7 +452,7 @@ func (a *Client) SecretkeyDeleteContext(ctx context.Context, params *SecretkeyDe
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyEncrypt ops secretkey encrypt.
+// SecretkeyEncrypt encrypts plaintext with a secret key of an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -469,7 +469,7 @@ func (a *Client) SecretkeyEncrypt(params *SecretkeyEncryptParams, authInfo runti
 	return a.SecretkeyEncryptContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyEncryptContext ops secretkey encrypt.
+// SecretkeyEncryptContext encrypts plaintext with a secret key of an app.
 //
 // Do not use the deprecated [SecretkeyEncryptParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyEncryptContext(ctx context.Context, params *SecretkeyEncryptParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyEncryptOK, error) {
@@ -514,7 +514,7 @@ func (a *Client) SecretkeyEncryptContext(ctx context.Context, params *SecretkeyE
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyGenerate ops secretkey generate.
+// SecretkeyGenerate generates a new random secret key of a given type.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -531,7 +531,7 @@ func (a *Client) SecretkeyGenerate(params *SecretkeyGenerateParams, authInfo run
 	return a.SecretkeyGenerateContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyGenerateContext ops secretkey generate.
+// SecretkeyGenerateContext generates a new random secret key of a given type.
 //
 // Do not use the deprecated [SecretkeyGenerateParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyGenerateContext(ctx context.Context, params *SecretkeyGenerateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGenerateCreated, error) {
@@ -576,7 +576,7 @@ func (a *Client) SecretkeyGenerateContext(ctx context.Context, params *Secretkey
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyGet ops secretkey get.
+// SecretkeyGet gets the type timestamps and public key of a secret key.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -593,7 +593,7 @@ func (a *Client) SecretkeyGet(params *SecretkeyGetParams, authInfo runtime.Clien
 	return a.SecretkeyGetContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyGetContext ops secretkey get.
+// SecretkeyGetContext gets the type timestamps and public key of a secret key.
 //
 // Do not use the deprecated [SecretkeyGetParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyGetContext(ctx context.Context, params *SecretkeyGetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyGetOK, error) {
@@ -638,7 +638,9 @@ func (a *Client) SecretkeyGetContext(ctx context.Context, params *SecretkeyGetPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeySet ops secretkey set.
+// SecretkeySet stores a secret key from a supplied value replacing any previous one.
+//
+// value is raw key material, sent as a base64 string. The returned version can be passed as min_version to later reads..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -655,7 +657,9 @@ func (a *Client) SecretkeySet(params *SecretkeySetParams, authInfo runtime.Clien
 	return a.SecretkeySetContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeySetContext ops secretkey set.
+// SecretkeySetContext stores a secret key from a supplied value replacing any previous one.
+//
+// value is raw key material, sent as a base64 string. The returned version can be passed as min_version to later reads..
 //
 // Do not use the deprecated [SecretkeySetParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeySetContext(ctx context.Context, params *SecretkeySetParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySetCreated, error) {
@@ -700,7 +704,7 @@ func (a *Client) SecretkeySetContext(ctx context.Context, params *SecretkeySetPa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeySign ops secretkey sign.
+// SecretkeySign signs data with a secret key of an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -717,7 +721,7 @@ func (a *Client) SecretkeySign(params *SecretkeySignParams, authInfo runtime.Cli
 	return a.SecretkeySignContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeySignContext ops secretkey sign.
+// SecretkeySignContext signs data with a secret key of an app.
 //
 // Do not use the deprecated [SecretkeySignParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeySignContext(ctx context.Context, params *SecretkeySignParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeySignOK, error) {
@@ -762,7 +766,9 @@ func (a *Client) SecretkeySignContext(ctx context.Context, params *SecretkeySign
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeyVerify ops secretkey verify.
+// SecretkeyVerify checks a signature against a secret key of an app.
+//
+// Answers 204 when the signature matches; a mismatch comes back as an error..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -779,7 +785,9 @@ func (a *Client) SecretkeyVerify(params *SecretkeyVerifyParams, authInfo runtime
 	return a.SecretkeyVerifyContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeyVerifyContext ops secretkey verify.
+// SecretkeyVerifyContext checks a signature against a secret key of an app.
+//
+// Answers 204 when the signature matches; a mismatch comes back as an error..
 //
 // Do not use the deprecated [SecretkeyVerifyParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeyVerifyContext(ctx context.Context, params *SecretkeyVerifyParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeyVerifyNoContent, error) {
@@ -824,7 +832,9 @@ func (a *Client) SecretkeyVerifyContext(ctx context.Context, params *SecretkeyVe
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretkeysList ops secretkeys list.
+// SecretkeysList lists the secret keys of an app.
+//
+// types keeps only the listed key types (comma-separated). Pass the version returned by a write as min_version to be sure the listing already reflects it..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -841,7 +851,9 @@ func (a *Client) SecretkeysList(params *SecretkeysListParams, authInfo runtime.C
 	return a.SecretkeysListContext(ctx, params, authInfo, opts...)
 }
 
-// SecretkeysListContext ops secretkeys list.
+// SecretkeysListContext lists the secret keys of an app.
+//
+// types keeps only the listed key types (comma-separated). Pass the version returned by a write as min_version to be sure the listing already reflects it..
 //
 // Do not use the deprecated [SecretkeysListParams.Context] with this method: it would be ignored.
 func (a *Client) SecretkeysListContext(ctx context.Context, params *SecretkeysListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretkeysListOK, error) {
@@ -886,7 +898,9 @@ func (a *Client) SecretkeysListContext(ctx context.Context, params *SecretkeysLi
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretsList ops secrets list.
+// SecretsList lists the secrets of an app.
+//
+// Values are left out unless show_secrets=true; the digest lets you compare values without revealing them. min_version waits for a version returned by an earlier write..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -903,7 +917,9 @@ func (a *Client) SecretsList(params *SecretsListParams, authInfo runtime.ClientA
 	return a.SecretsListContext(ctx, params, authInfo, opts...)
 }
 
-// SecretsListContext ops secrets list.
+// SecretsListContext lists the secrets of an app.
+//
+// Values are left out unless show_secrets=true; the digest lets you compare values without revealing them. min_version waits for a version returned by an earlier write..
 //
 // Do not use the deprecated [SecretsListParams.Context] with this method: it would be ignored.
 func (a *Client) SecretsListContext(ctx context.Context, params *SecretsListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsListOK, error) {
@@ -948,7 +964,9 @@ func (a *Client) SecretsListContext(ctx context.Context, params *SecretsListPara
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// SecretsUpdate ops secrets update.
+// SecretsUpdate updates several app secrets in one call.
+//
+// values maps names to new values; a null value removes that secret. Running Machines only see the change once they are updated or recreated; min_secrets_version on those requests makes them wait for the version this call returns..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -965,7 +983,9 @@ func (a *Client) SecretsUpdate(params *SecretsUpdateParams, authInfo runtime.Cli
 	return a.SecretsUpdateContext(ctx, params, authInfo, opts...)
 }
 
-// SecretsUpdateContext ops secrets update.
+// SecretsUpdateContext updates several app secrets in one call.
+//
+// values maps names to new values; a null value removes that secret. Running Machines only see the change once they are updated or recreated; min_secrets_version on those requests makes them wait for the version this call returns..
 //
 // Do not use the deprecated [SecretsUpdateParams.Context] with this method: it would be ignored.
 func (a *Client) SecretsUpdateContext(ctx context.Context, params *SecretsUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*SecretsUpdateOK, error) {

@@ -55,58 +55,60 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// AppCertificatesAcmeCreate op app certificates acme create.
+	// AppCertificatesAcmeCreate request an a c m e issued certificate for a hostname.
 	AppCertificatesAcmeCreate(params *AppCertificatesAcmeCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeCreateCreated, error)
 
-	// AppCertificatesAcmeCreateContext op app certificates acme create.
+	// AppCertificatesAcmeCreateContext request an a c m e issued certificate for a hostname.
 	AppCertificatesAcmeCreateContext(ctx context.Context, params *AppCertificatesAcmeCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeCreateCreated, error)
 
-	// AppCertificatesAcmeDelete op app certificates acme delete.
+	// AppCertificatesAcmeDelete remove the a c m e issued certificates of a hostname.
 	AppCertificatesAcmeDelete(params *AppCertificatesAcmeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeDeleteOK, error)
 
-	// AppCertificatesAcmeDeleteContext op app certificates acme delete.
+	// AppCertificatesAcmeDeleteContext remove the a c m e issued certificates of a hostname.
 	AppCertificatesAcmeDeleteContext(ctx context.Context, params *AppCertificatesAcmeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeDeleteOK, error)
 
-	// AppCertificatesCheck op app certificates check.
+	// AppCertificatesCheck check the DNS records of a hostname and re validate its certificate.
 	AppCertificatesCheck(params *AppCertificatesCheckParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCheckOK, error)
 
-	// AppCertificatesCheckContext op app certificates check.
+	// AppCertificatesCheckContext check the DNS records of a hostname and re validate its certificate.
 	AppCertificatesCheckContext(ctx context.Context, params *AppCertificatesCheckParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCheckOK, error)
 
-	// AppCertificatesCustomCreate op app certificates custom create.
+	// AppCertificatesCustomCreate upload a custom certificate chain and private key for a hostname.
 	AppCertificatesCustomCreate(params *AppCertificatesCustomCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomCreateCreated, error)
 
-	// AppCertificatesCustomCreateContext op app certificates custom create.
+	// AppCertificatesCustomCreateContext upload a custom certificate chain and private key for a hostname.
 	AppCertificatesCustomCreateContext(ctx context.Context, params *AppCertificatesCustomCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomCreateCreated, error)
 
-	// AppCertificatesCustomDelete op app certificates custom delete.
+	// AppCertificatesCustomDelete remove the custom certificate of a hostname.
 	AppCertificatesCustomDelete(params *AppCertificatesCustomDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomDeleteOK, error)
 
-	// AppCertificatesCustomDeleteContext op app certificates custom delete.
+	// AppCertificatesCustomDeleteContext remove the custom certificate of a hostname.
 	AppCertificatesCustomDeleteContext(ctx context.Context, params *AppCertificatesCustomDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomDeleteOK, error)
 
-	// AppCertificatesDelete op app certificates delete.
+	// AppCertificatesDelete remove a hostname and all of its certificates from an app.
 	AppCertificatesDelete(params *AppCertificatesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesDeleteNoContent, error)
 
-	// AppCertificatesDeleteContext op app certificates delete.
+	// AppCertificatesDeleteContext remove a hostname and all of its certificates from an app.
 	AppCertificatesDeleteContext(ctx context.Context, params *AppCertificatesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesDeleteNoContent, error)
 
-	// AppCertificatesList op app certificates list.
+	// AppCertificatesList list the TLS certificates of an app.
 	AppCertificatesList(params *AppCertificatesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesListOK, error)
 
-	// AppCertificatesListContext op app certificates list.
+	// AppCertificatesListContext list the TLS certificates of an app.
 	AppCertificatesListContext(ctx context.Context, params *AppCertificatesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesListOK, error)
 
-	// AppCertificatesShow op app certificates show.
+	// AppCertificatesShow get the certificates validation state and DNS requirements of a hostname.
 	AppCertificatesShow(params *AppCertificatesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesShowOK, error)
 
-	// AppCertificatesShowContext op app certificates show.
+	// AppCertificatesShowContext get the certificates validation state and DNS requirements of a hostname.
 	AppCertificatesShowContext(ctx context.Context, params *AppCertificatesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesShowOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// AppCertificatesAcmeCreate ops app certificates acme create.
+// AppCertificatesAcmeCreate requests an a c m e issued certificate for a hostname.
+//
+// The response lists in dns_requirements the records that must exist before issuance can succeed. Once DNS is in place, call the check operation to re-validate. Invalid hostnames answer 422..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -123,7 +125,9 @@ func (a *Client) AppCertificatesAcmeCreate(params *AppCertificatesAcmeCreatePara
 	return a.AppCertificatesAcmeCreateContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesAcmeCreateContext ops app certificates acme create.
+// AppCertificatesAcmeCreateContext requests an a c m e issued certificate for a hostname.
+//
+// The response lists in dns_requirements the records that must exist before issuance can succeed. Once DNS is in place, call the check operation to re-validate. Invalid hostnames answer 422..
 //
 // Do not use the deprecated [AppCertificatesAcmeCreateParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesAcmeCreateContext(ctx context.Context, params *AppCertificatesAcmeCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeCreateCreated, error) {
@@ -168,7 +172,7 @@ func (a *Client) AppCertificatesAcmeCreateContext(ctx context.Context, params *A
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesAcmeDelete ops app certificates acme delete.
+// AppCertificatesAcmeDelete removes the a c m e issued certificates of a hostname.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -185,7 +189,7 @@ func (a *Client) AppCertificatesAcmeDelete(params *AppCertificatesAcmeDeletePara
 	return a.AppCertificatesAcmeDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesAcmeDeleteContext ops app certificates acme delete.
+// AppCertificatesAcmeDeleteContext removes the a c m e issued certificates of a hostname.
 //
 // Do not use the deprecated [AppCertificatesAcmeDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesAcmeDeleteContext(ctx context.Context, params *AppCertificatesAcmeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesAcmeDeleteOK, error) {
@@ -230,7 +234,7 @@ func (a *Client) AppCertificatesAcmeDeleteContext(ctx context.Context, params *A
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesCheck ops app certificates check.
+// AppCertificatesCheck checks the DNS records of a hostname and re validate its certificate.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -247,7 +251,7 @@ func (a *Client) AppCertificatesCheck(params *AppCertificatesCheckParams, authIn
 	return a.AppCertificatesCheckContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesCheckContext ops app certificates check.
+// AppCertificatesCheckContext checks the DNS records of a hostname and re validate its certificate.
 //
 // Do not use the deprecated [AppCertificatesCheckParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesCheckContext(ctx context.Context, params *AppCertificatesCheckParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCheckOK, error) {
@@ -292,7 +296,7 @@ func (a *Client) AppCertificatesCheckContext(ctx context.Context, params *AppCer
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesCustomCreate ops app certificates custom create.
+// AppCertificatesCustomCreate uploads a custom certificate chain and private key for a hostname.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -309,7 +313,7 @@ func (a *Client) AppCertificatesCustomCreate(params *AppCertificatesCustomCreate
 	return a.AppCertificatesCustomCreateContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesCustomCreateContext ops app certificates custom create.
+// AppCertificatesCustomCreateContext uploads a custom certificate chain and private key for a hostname.
 //
 // Do not use the deprecated [AppCertificatesCustomCreateParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesCustomCreateContext(ctx context.Context, params *AppCertificatesCustomCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomCreateCreated, error) {
@@ -354,7 +358,7 @@ func (a *Client) AppCertificatesCustomCreateContext(ctx context.Context, params 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesCustomDelete ops app certificates custom delete.
+// AppCertificatesCustomDelete removes the custom certificate of a hostname.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -371,7 +375,7 @@ func (a *Client) AppCertificatesCustomDelete(params *AppCertificatesCustomDelete
 	return a.AppCertificatesCustomDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesCustomDeleteContext ops app certificates custom delete.
+// AppCertificatesCustomDeleteContext removes the custom certificate of a hostname.
 //
 // Do not use the deprecated [AppCertificatesCustomDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesCustomDeleteContext(ctx context.Context, params *AppCertificatesCustomDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesCustomDeleteOK, error) {
@@ -416,7 +420,7 @@ func (a *Client) AppCertificatesCustomDeleteContext(ctx context.Context, params 
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesDelete ops app certificates delete.
+// AppCertificatesDelete removes a hostname and all of its certificates from an app.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -433,7 +437,7 @@ func (a *Client) AppCertificatesDelete(params *AppCertificatesDeleteParams, auth
 	return a.AppCertificatesDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesDeleteContext ops app certificates delete.
+// AppCertificatesDeleteContext removes a hostname and all of its certificates from an app.
 //
 // Do not use the deprecated [AppCertificatesDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesDeleteContext(ctx context.Context, params *AppCertificatesDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesDeleteNoContent, error) {
@@ -478,7 +482,9 @@ func (a *Client) AppCertificatesDeleteContext(ctx context.Context, params *AppCe
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesList ops app certificates list.
+// AppCertificatesList lists the TLS certificates of an app.
+//
+// filter keeps hostnames that contain the given text. Results are paged with limit (default 25, at most 500) and cursor; the body's next_cursor feeds the next request..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -495,7 +501,9 @@ func (a *Client) AppCertificatesList(params *AppCertificatesListParams, authInfo
 	return a.AppCertificatesListContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesListContext ops app certificates list.
+// AppCertificatesListContext lists the TLS certificates of an app.
+//
+// filter keeps hostnames that contain the given text. Results are paged with limit (default 25, at most 500) and cursor; the body's next_cursor feeds the next request..
 //
 // Do not use the deprecated [AppCertificatesListParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesListContext(ctx context.Context, params *AppCertificatesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesListOK, error) {
@@ -540,7 +548,7 @@ func (a *Client) AppCertificatesListContext(ctx context.Context, params *AppCert
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// AppCertificatesShow ops app certificates show.
+// AppCertificatesShow gets the certificates validation state and DNS requirements of a hostname.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -557,7 +565,7 @@ func (a *Client) AppCertificatesShow(params *AppCertificatesShowParams, authInfo
 	return a.AppCertificatesShowContext(ctx, params, authInfo, opts...)
 }
 
-// AppCertificatesShowContext ops app certificates show.
+// AppCertificatesShowContext gets the certificates validation state and DNS requirements of a hostname.
 //
 // Do not use the deprecated [AppCertificatesShowParams.Context] with this method: it would be ignored.
 func (a *Client) AppCertificatesShowContext(ctx context.Context, params *AppCertificatesShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*AppCertificatesShowOK, error) {

@@ -79,40 +79,40 @@ func WithAcceptTextPlain(r *runtime.ClientOperation) {
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// CurrentTokenShow op current token show.
+	// CurrentTokenShow describe the tokens that authenticate this request.
 	CurrentTokenShow(params *CurrentTokenShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CurrentTokenShowOK, error)
 
-	// CurrentTokenShowContext op current token show.
+	// CurrentTokenShowContext describe the tokens that authenticate this request.
 	CurrentTokenShowContext(ctx context.Context, params *CurrentTokenShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CurrentTokenShowOK, error)
 
-	// TokensAuthenticate op tokens authenticate.
+	// TokensAuthenticate check that a token header is valid ignoring what it may access.
 	TokensAuthenticate(params *TokensAuthenticateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthenticateOK, error)
 
-	// TokensAuthenticateContext op tokens authenticate.
+	// TokensAuthenticateContext check that a token header is valid ignoring what it may access.
 	TokensAuthenticateContext(ctx context.Context, params *TokensAuthenticateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthenticateOK, error)
 
-	// TokensAuthorize op tokens authorize.
+	// TokensAuthorize validate a token header and confirm it grants the requested access.
 	TokensAuthorize(params *TokensAuthorizeParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthorizeOK, error)
 
-	// TokensAuthorizeContext op tokens authorize.
+	// TokensAuthorizeContext validate a token header and confirm it grants the requested access.
 	TokensAuthorizeContext(ctx context.Context, params *TokensAuthorizeParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthorizeOK, error)
 
-	// TokensRequestKms op tokens request kms.
+	// TokensRequestKms obtain a petsem token that grants access to k m s.
 	TokensRequestKms(params *TokensRequestKmsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestKmsOK, error)
 
-	// TokensRequestKmsContext op tokens request kms.
+	// TokensRequestKmsContext obtain a petsem token that grants access to k m s.
 	TokensRequestKmsContext(ctx context.Context, params *TokensRequestKmsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestKmsOK, error)
 
-	// TokensRequestOIDC op tokens request o ID c.
+	// TokensRequestOIDC request an open ID connect token a j w t for the calling machine.
 	TokensRequestOIDC(params *TokensRequestOIDCParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestOIDCOK, error)
 
-	// TokensRequestOIDCContext op tokens request o ID c.
+	// TokensRequestOIDCContext request an open ID connect token a j w t for the calling machine.
 	TokensRequestOIDCContext(ctx context.Context, params *TokensRequestOIDCParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestOIDCOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// CurrentTokenShow ops current token show.
+// CurrentTokenShow describes the tokens that authenticate this request.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -129,7 +129,7 @@ func (a *Client) CurrentTokenShow(params *CurrentTokenShowParams, authInfo runti
 	return a.CurrentTokenShowContext(ctx, params, authInfo, opts...)
 }
 
-// CurrentTokenShowContext ops current token show.
+// CurrentTokenShowContext describes the tokens that authenticate this request.
 //
 // Do not use the deprecated [CurrentTokenShowParams.Context] with this method: it would be ignored.
 func (a *Client) CurrentTokenShowContext(ctx context.Context, params *CurrentTokenShowParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CurrentTokenShowOK, error) {
@@ -174,7 +174,7 @@ func (a *Client) CurrentTokenShowContext(ctx context.Context, params *CurrentTok
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// TokensAuthenticate ops tokens authenticate.
+// TokensAuthenticate checks that a token header is valid ignoring what it may access.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -191,7 +191,7 @@ func (a *Client) TokensAuthenticate(params *TokensAuthenticateParams, authInfo r
 	return a.TokensAuthenticateContext(ctx, params, authInfo, opts...)
 }
 
-// TokensAuthenticateContext ops tokens authenticate.
+// TokensAuthenticateContext checks that a token header is valid ignoring what it may access.
 //
 // Do not use the deprecated [TokensAuthenticateParams.Context] with this method: it would be ignored.
 func (a *Client) TokensAuthenticateContext(ctx context.Context, params *TokensAuthenticateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthenticateOK, error) {
@@ -236,7 +236,7 @@ func (a *Client) TokensAuthenticateContext(ctx context.Context, params *TokensAu
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// TokensAuthorize ops tokens authorize.
+// TokensAuthorize validates a token header and confirm it grants the requested access.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -253,7 +253,7 @@ func (a *Client) TokensAuthorize(params *TokensAuthorizeParams, authInfo runtime
 	return a.TokensAuthorizeContext(ctx, params, authInfo, opts...)
 }
 
-// TokensAuthorizeContext ops tokens authorize.
+// TokensAuthorizeContext validates a token header and confirm it grants the requested access.
 //
 // Do not use the deprecated [TokensAuthorizeParams.Context] with this method: it would be ignored.
 func (a *Client) TokensAuthorizeContext(ctx context.Context, params *TokensAuthorizeParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensAuthorizeOK, error) {
@@ -298,7 +298,7 @@ func (a *Client) TokensAuthorizeContext(ctx context.Context, params *TokensAutho
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// TokensRequestKms ops tokens request kms.
+// TokensRequestKms obtains a petsem token that grants access to k m s.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -315,7 +315,7 @@ func (a *Client) TokensRequestKms(params *TokensRequestKmsParams, authInfo runti
 	return a.TokensRequestKmsContext(ctx, params, authInfo, opts...)
 }
 
-// TokensRequestKmsContext ops tokens request kms.
+// TokensRequestKmsContext obtains a petsem token that grants access to k m s.
 //
 // Do not use the deprecated [TokensRequestKmsParams.Context] with this method: it would be ignored.
 func (a *Client) TokensRequestKmsContext(ctx context.Context, params *TokensRequestKmsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestKmsOK, error) {
@@ -360,7 +360,7 @@ func (a *Client) TokensRequestKmsContext(ctx context.Context, params *TokensRequ
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// TokensRequestOIDC ops tokens request o ID c.
+// TokensRequestOIDC requests an open ID connect token a j w t for the calling machine.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -377,7 +377,7 @@ func (a *Client) TokensRequestOIDC(params *TokensRequestOIDCParams, authInfo run
 	return a.TokensRequestOIDCContext(ctx, params, authInfo, opts...)
 }
 
-// TokensRequestOIDCContext ops tokens request o ID c.
+// TokensRequestOIDCContext requests an open ID connect token a j w t for the calling machine.
 //
 // Do not use the deprecated [TokensRequestOIDCParams.Context] with this method: it would be ignored.
 func (a *Client) TokensRequestOIDCContext(ctx context.Context, params *TokensRequestOIDCParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*TokensRequestOIDCOK, error) {

@@ -55,58 +55,58 @@ type ClientOption func(*runtime.ClientOperation)
 // ClientService is the interface for Client methods.
 type ClientService interface {
 
-	// VolumeDelete op volume delete.
+	// VolumeDelete destroy a volume.
 	VolumeDelete(params *VolumeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumeDeleteOK, error)
 
-	// VolumeDeleteContext op volume delete.
+	// VolumeDeleteContext destroy a volume.
 	VolumeDeleteContext(ctx context.Context, params *VolumeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumeDeleteOK, error)
 
-	// VolumesCreate op volumes create.
+	// VolumesCreate create a volume in an app.
 	VolumesCreate(params *VolumesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesCreateOK, error)
 
-	// VolumesCreateContext op volumes create.
+	// VolumesCreateContext create a volume in an app.
 	VolumesCreateContext(ctx context.Context, params *VolumesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesCreateOK, error)
 
-	// VolumesExtend op volumes extend.
+	// VolumesExtend grow a volume to a larger size.
 	VolumesExtend(params *VolumesExtendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesExtendOK, error)
 
-	// VolumesExtendContext op volumes extend.
+	// VolumesExtendContext grow a volume to a larger size.
 	VolumesExtendContext(ctx context.Context, params *VolumesExtendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesExtendOK, error)
 
-	// VolumesGetByID op volumes get by id.
+	// VolumesGetByID get a volume by ID.
 	VolumesGetByID(params *VolumesGetByIDParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesGetByIDOK, error)
 
-	// VolumesGetByIDContext op volumes get by id.
+	// VolumesGetByIDContext get a volume by ID.
 	VolumesGetByIDContext(ctx context.Context, params *VolumesGetByIDParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesGetByIDOK, error)
 
-	// VolumesList op volumes list.
+	// VolumesList list the volumes of an app.
 	VolumesList(params *VolumesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListOK, error)
 
-	// VolumesListContext op volumes list.
+	// VolumesListContext list the volumes of an app.
 	VolumesListContext(ctx context.Context, params *VolumesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListOK, error)
 
-	// VolumesListSnapshots op volumes list snapshots.
+	// VolumesListSnapshots list the snapshots of a volume.
 	VolumesListSnapshots(params *VolumesListSnapshotsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListSnapshotsOK, error)
 
-	// VolumesListSnapshotsContext op volumes list snapshots.
+	// VolumesListSnapshotsContext list the snapshots of a volume.
 	VolumesListSnapshotsContext(ctx context.Context, params *VolumesListSnapshotsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListSnapshotsOK, error)
 
-	// VolumesUpdate op volumes update.
+	// VolumesUpdate change the automatic backup and snapshot retention of a volume.
 	VolumesUpdate(params *VolumesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesUpdateOK, error)
 
-	// VolumesUpdateContext op volumes update.
+	// VolumesUpdateContext change the automatic backup and snapshot retention of a volume.
 	VolumesUpdateContext(ctx context.Context, params *VolumesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesUpdateOK, error)
 
-	// CreateVolumeSnapshot op create volume snapshot.
+	// CreateVolumeSnapshot take a snapshot of a volume now.
 	CreateVolumeSnapshot(params *CreateVolumeSnapshotParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CreateVolumeSnapshotOK, error)
 
-	// CreateVolumeSnapshotContext op create volume snapshot.
+	// CreateVolumeSnapshotContext take a snapshot of a volume now.
 	CreateVolumeSnapshotContext(ctx context.Context, params *CreateVolumeSnapshotParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CreateVolumeSnapshotOK, error)
 
 	SetTransport(transport runtime.ContextualTransport)
 }
 
-// VolumeDelete ops volume delete.
+// VolumeDelete destroys a volume.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -123,7 +123,7 @@ func (a *Client) VolumeDelete(params *VolumeDeleteParams, authInfo runtime.Clien
 	return a.VolumeDeleteContext(ctx, params, authInfo, opts...)
 }
 
-// VolumeDeleteContext ops volume delete.
+// VolumeDeleteContext destroys a volume.
 //
 // Do not use the deprecated [VolumeDeleteParams.Context] with this method: it would be ignored.
 func (a *Client) VolumeDeleteContext(ctx context.Context, params *VolumeDeleteParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumeDeleteOK, error) {
@@ -168,7 +168,9 @@ func (a *Client) VolumeDeleteContext(ctx context.Context, params *VolumeDeletePa
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesCreate ops volumes create.
+// VolumesCreate creates a volume in an app.
+//
+// A volume belongs to one region and is mounted by one Machine at a time. snapshot_id restores from a snapshot and source_volume_id forks an existing volume; require_unique_zone keeps it off hardware that already holds a volume of the same name..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -185,7 +187,9 @@ func (a *Client) VolumesCreate(params *VolumesCreateParams, authInfo runtime.Cli
 	return a.VolumesCreateContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesCreateContext ops volumes create.
+// VolumesCreateContext creates a volume in an app.
+//
+// A volume belongs to one region and is mounted by one Machine at a time. snapshot_id restores from a snapshot and source_volume_id forks an existing volume; require_unique_zone keeps it off hardware that already holds a volume of the same name..
 //
 // Do not use the deprecated [VolumesCreateParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesCreateContext(ctx context.Context, params *VolumesCreateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesCreateOK, error) {
@@ -230,7 +234,9 @@ func (a *Client) VolumesCreateContext(ctx context.Context, params *VolumesCreate
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesExtend ops volumes extend.
+// VolumesExtend grows a volume to a larger size.
+//
+// Volumes only grow, so size_gb must exceed the current size. needs_restart in the response tells whether the attached Machine must restart before it sees the extra space..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -247,7 +253,9 @@ func (a *Client) VolumesExtend(params *VolumesExtendParams, authInfo runtime.Cli
 	return a.VolumesExtendContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesExtendContext ops volumes extend.
+// VolumesExtendContext grows a volume to a larger size.
+//
+// Volumes only grow, so size_gb must exceed the current size. needs_restart in the response tells whether the attached Machine must restart before it sees the extra space..
 //
 // Do not use the deprecated [VolumesExtendParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesExtendContext(ctx context.Context, params *VolumesExtendParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesExtendOK, error) {
@@ -292,7 +300,7 @@ func (a *Client) VolumesExtendContext(ctx context.Context, params *VolumesExtend
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesGetByID ops volumes get by id.
+// VolumesGetByID gets a volume by ID.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -309,7 +317,7 @@ func (a *Client) VolumesGetByID(params *VolumesGetByIDParams, authInfo runtime.C
 	return a.VolumesGetByIDContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesGetByIDContext ops volumes get by id.
+// VolumesGetByIDContext gets a volume by ID.
 //
 // Do not use the deprecated [VolumesGetByIDParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesGetByIDContext(ctx context.Context, params *VolumesGetByIDParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesGetByIDOK, error) {
@@ -354,7 +362,9 @@ func (a *Client) VolumesGetByIDContext(ctx context.Context, params *VolumesGetBy
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesList ops volumes list.
+// VolumesList lists the volumes of an app.
+//
+// summary=true leaves out block and size statistics. With limit (1-1000) the list is paged: the fly-next-cursor response header holds the cursor for the next call, and a page may be short or empty before the end..
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -371,7 +381,9 @@ func (a *Client) VolumesList(params *VolumesListParams, authInfo runtime.ClientA
 	return a.VolumesListContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesListContext ops volumes list.
+// VolumesListContext lists the volumes of an app.
+//
+// summary=true leaves out block and size statistics. With limit (1-1000) the list is paged: the fly-next-cursor response header holds the cursor for the next call, and a page may be short or empty before the end..
 //
 // Do not use the deprecated [VolumesListParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesListContext(ctx context.Context, params *VolumesListParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListOK, error) {
@@ -416,7 +428,7 @@ func (a *Client) VolumesListContext(ctx context.Context, params *VolumesListPara
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesListSnapshots ops volumes list snapshots.
+// VolumesListSnapshots lists the snapshots of a volume.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -433,7 +445,7 @@ func (a *Client) VolumesListSnapshots(params *VolumesListSnapshotsParams, authIn
 	return a.VolumesListSnapshotsContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesListSnapshotsContext ops volumes list snapshots.
+// VolumesListSnapshotsContext lists the snapshots of a volume.
 //
 // Do not use the deprecated [VolumesListSnapshotsParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesListSnapshotsContext(ctx context.Context, params *VolumesListSnapshotsParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesListSnapshotsOK, error) {
@@ -478,7 +490,7 @@ func (a *Client) VolumesListSnapshotsContext(ctx context.Context, params *Volume
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// VolumesUpdate ops volumes update.
+// VolumesUpdate changes the automatic backup and snapshot retention of a volume.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -495,7 +507,7 @@ func (a *Client) VolumesUpdate(params *VolumesUpdateParams, authInfo runtime.Cli
 	return a.VolumesUpdateContext(ctx, params, authInfo, opts...)
 }
 
-// VolumesUpdateContext ops volumes update.
+// VolumesUpdateContext changes the automatic backup and snapshot retention of a volume.
 //
 // Do not use the deprecated [VolumesUpdateParams.Context] with this method: it would be ignored.
 func (a *Client) VolumesUpdateContext(ctx context.Context, params *VolumesUpdateParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*VolumesUpdateOK, error) {
@@ -540,7 +552,7 @@ func (a *Client) VolumesUpdateContext(ctx context.Context, params *VolumesUpdate
 	return nil, runtime.NewAPIError("unexpected success response: content available as default response in error", unexpectedSuccess, unexpectedSuccess.Code())
 }
 
-// CreateVolumeSnapshot ops create volume snapshot.
+// CreateVolumeSnapshot takes a snapshot of a volume now.
 //
 // This method does not support injected context.
 // However, timeout and opentracing contexts are honored whenever enabled.
@@ -557,7 +569,7 @@ func (a *Client) CreateVolumeSnapshot(params *CreateVolumeSnapshotParams, authIn
 	return a.CreateVolumeSnapshotContext(ctx, params, authInfo, opts...)
 }
 
-// CreateVolumeSnapshotContext ops create volume snapshot.
+// CreateVolumeSnapshotContext takes a snapshot of a volume now.
 //
 // Do not use the deprecated [CreateVolumeSnapshotParams.Context] with this method: it would be ignored.
 func (a *Client) CreateVolumeSnapshotContext(ctx context.Context, params *CreateVolumeSnapshotParams, authInfo runtime.ClientAuthInfoWriter, opts ...ClientOption) (*CreateVolumeSnapshotOK, error) {

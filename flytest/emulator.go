@@ -1,0 +1,144 @@
+package flytest
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Emulator is the Machines API emulator as an http.Handler. Use NewServer in
+// tests; use New to mount it in a server of your own. It is safe for
+// concurrent use.
+type Emulator struct {
+	cfg config
+	mux *http.ServeMux
+
+	mu     sync.Mutex // guards everything below
+	closed bool
+	st     *state
+	faults *faultTable
+	timers map[*time.Timer]struct{} // pending state transitions, stopped by Close
+}
+
+type route struct {
+	id      string // operationId in swagger.json
+	pattern string // "METHOD /path/{param}" as http.ServeMux reads it
+	handler func(*Emulator, http.ResponseWriter, *http.Request)
+}
+
+// New returns an emulator with empty state.
+func New(opts ...Option) *Emulator {
+	e := &Emulator{
+		cfg:    defaultConfig(),
+		mux:    http.NewServeMux(),
+		timers: map[*time.Timer]struct{}{},
+	}
+	for _, opt := range opts {
+		opt(&e.cfg)
+	}
+	e.st = newState()
+	e.faults = newFaultTable(e.cfg.seed)
+	for _, rt := range routes {
+		e.mux.Handle(rt.pattern, e.pipeline(rt))
+	}
+	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", "404 page not found")
+	})
+	return e
+}
+
+// ServeHTTP serves the Machines API under /v1.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("fly-request-id", newRequestID())
+	e.mux.ServeHTTP(w, r)
+}
+
+// pipeline wraps a handler with what every request goes through, in the
+// order the real API applies it: faults (as if from the network), auth,
+// rate limits, then the operation itself.
+func (e *Emulator) pipeline(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := e.cfg.clock.Now()
+		fault, apply := e.faults.draw(rt.id)
+		if fault != nil && !fault.before(w, r) {
+			e.log(rt.id, r, http.StatusTeapot, start, "fault")
+			return
+		}
+		if !e.authorize(w, r) {
+			return
+		}
+		if !e.rateLimit(rt.id, w, r) {
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		if apply && fault != nil {
+			// The ambiguous case: the effect happens, the caller hears a failure.
+			fault.after(rec, r, func(w http.ResponseWriter) { rt.handler(e, w, r) })
+		} else {
+			rt.handler(e, rec, r)
+		}
+		e.log(rt.id, r, rec.status, start, "")
+	})
+}
+
+func (e *Emulator) log(op string, r *http.Request, status int, start time.Time, note string) {
+	if e.cfg.logger == nil {
+		return
+	}
+	e.cfg.logger.Debug("flytest", slog.String("op", op), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", status),
+		slog.Duration("took", e.cfg.clock.Now().Sub(start)), slog.String("note", note))
+}
+
+// Close stops pending state transitions. Requests still in flight finish.
+func (e *Emulator) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for t := range e.timers {
+		t.Stop()
+	}
+	e.timers = map[*time.Timer]struct{}{}
+	e.st.closeWaiters()
+}
+
+// after runs f under the emulator's lock once d has passed, unless the
+// emulator was closed first.
+func (e *Emulator) after(d time.Duration, f func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if _, pending := e.timers[t]; !pending {
+			return
+		}
+		delete(e.timers, t)
+		f()
+	})
+	e.timers[t] = struct{}{}
+}
+
+func (e *Emulator) notImplemented(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotImplemented, "", "flytest: "+strings.TrimPrefix(r.Pattern, r.Method+" ")+" is not emulated yet")
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
