@@ -11,6 +11,7 @@ import (
 	"github.com/go-openapi/runtime"
 	cr "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/conv"
 )
 
 // NewAppsDeleteParams creates a new AppsDeleteParams object,
@@ -64,6 +65,9 @@ type AppsDeleteParams struct {
 
 	// AppName.
 	AppName string
+
+	// Force.
+	Force *bool
 
 	HTTPClient *http.Client
 
@@ -133,6 +137,17 @@ func (o *AppsDeleteParams) SetAppName(appName string) {
 	o.AppName = appName
 }
 
+// WithForce adds the force to the apps delete params.
+func (o *AppsDeleteParams) WithForce(force *bool) *AppsDeleteParams {
+	o.SetForce(force)
+	return o
+}
+
+// SetForce adds the force to the apps delete params.
+func (o *AppsDeleteParams) SetForce(force *bool) {
+	o.Force = force
+}
+
 // WriteToRequest writes these params to a [runtime.ClientRequest].
 func (o *AppsDeleteParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Registry) error {
 	if err := r.SetTimeout(o.inner.timeout); err != nil {
@@ -143,6 +158,23 @@ func (o *AppsDeleteParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Re
 	// path param app_name
 	if err := r.SetPathParam("app_name", o.AppName); err != nil {
 		return err
+	}
+
+	if o.Force != nil {
+
+		// query param force
+		var qrForce bool
+
+		if o.Force != nil {
+			qrForce = *o.Force
+		}
+		qForce := conv.FormatBool(qrForce)
+		if qForce != "" {
+
+			if err := r.SetQueryParam("force", qForce); err != nil {
+				return err
+			}
+		}
 	}
 
 	if len(res) > 0 {

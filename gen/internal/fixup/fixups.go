@@ -35,6 +35,7 @@ var fixups = []fixup{
 	{"start-response-body", startResponseBody},
 	{"token-response-bodies", tokenResponseBodies},
 	{"version-case-clash", versionCaseClash},
+	{"app-delete-force", appDeleteForce},
 }
 
 // Apply runs every fix-up on doc, in order.
@@ -294,6 +295,20 @@ func versionCaseClash(doc object) error {
 	}
 	if renamed == 0 {
 		return fmt.Errorf("no Version/version clash left: drop this fix-up")
+	}
+	return nil
+}
+
+// appDeleteForce: Fly's API guide deletes an app that still has Machines
+// with "?force=true", a parameter the spec does not declare.
+func appDeleteForce(doc object) error {
+	op, err := operation(doc, "Apps_delete")
+	if err != nil {
+		return err
+	}
+	if findParam(op, "query", "force") == nil {
+		op["parameters"] = append(specjson.Arr(op, "parameters"),
+			object{"in": "query", "name": "force", "type": "boolean"})
 	}
 	return nil
 }
