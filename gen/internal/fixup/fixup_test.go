@@ -146,7 +146,7 @@ func TestFixupsFailWhenTheirTargetVanishes(t *testing.T) {
 
 func TestDocsMustMatchTheSpec(t *testing.T) {
 	doc := object{
-		"paths": object{"/x": object{"get": object{"operationId": "X_get", "tags": []any{"X"}, "responses": object{}}}},
+		"paths":       object{"/x": object{"get": object{"operationId": "X_get", "tags": []any{"X"}, "responses": object{}}}},
 		"definitions": object{"Thing": object{"type": "object"}},
 	}
 	d := &Docs{
