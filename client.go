@@ -23,7 +23,12 @@ type Client struct {
 
 	baseURL    *url.URL
 	httpClient *http.Client
+	waitPace   time.Duration // least time between two server-side wait calls
 }
+
+// defaultWaitPace keeps a server that answers 408 at once from turning a
+// wait into a busy loop.
+const defaultWaitPace = time.Second
 
 // Environment variables New reads when the matching option is not given.
 const (
@@ -91,6 +96,7 @@ func New(opts ...Option) (*Client, error) {
 		MachinesAPI: client.New(sub, strfmt.Default),
 		baseURL:     base,
 		httpClient:  hc,
+		waitPace:    defaultWaitPace,
 	}, nil
 }
 

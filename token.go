@@ -49,11 +49,12 @@ const redacted = "[REDACTED]"
 
 // Token is an API token ready for the Authorization header. Its String,
 // GoString, Format, MarshalText and LogValue show only its kind, never its
-// value, and it holds the value behind a pointer so that printing a struct
-// that contains a Token shows an address, not the secret. The zero Token is
-// empty and sends no header.
+// value. It holds the value inside a closure: fmt prints a func as an
+// address whatever the verb, so even a struct that holds a Token in an
+// unexported field (where fmt cannot call the methods above) does not show
+// it. The zero Token is empty and sends no header.
 type Token struct {
-	s *tokenSecret
+	s func() tokenSecret
 }
 
 type tokenSecret struct {
@@ -117,11 +118,12 @@ func ParseToken(raw string) (Token, error) {
 }
 
 func newToken(kind TokenKind, scheme string, parts []string) Token {
-	return Token{s: &tokenSecret{
+	sec := tokenSecret{
 		kind:   kind,
 		header: scheme + " " + strings.Join(parts, ","),
 		parts:  parts,
-	}}
+	}
+	return Token{s: func() tokenSecret { return sec }}
 }
 
 // splitTokenParts splits a comma-joined list and checks every part. Errors
@@ -165,7 +167,7 @@ func (t Token) Kind() TokenKind {
 	if t.s == nil {
 		return 0
 	}
-	return t.s.kind
+	return t.s().kind
 }
 
 // IsZero reports whether t holds no token.
@@ -176,7 +178,7 @@ func (t Token) String() string {
 	if t.s == nil {
 		return "<no token>"
 	}
-	return t.s.kind.String() + " " + redacted
+	return t.s().kind.String() + " " + redacted
 }
 
 // GoString is String: %#v never shows the token either.
@@ -203,7 +205,7 @@ func (t Token) authorization() string {
 	if t.s == nil {
 		return ""
 	}
-	return t.s.header
+	return t.s().header
 }
 
 // redact replaces every occurrence of the token (whole header or any part)
@@ -212,8 +214,9 @@ func (t Token) redact(s string) string {
 	if t.s == nil || s == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, t.s.header, redacted)
-	for _, p := range t.s.parts {
+	sec := t.s()
+	s = strings.ReplaceAll(s, sec.header, redacted)
+	for _, p := range sec.parts {
 		s = strings.ReplaceAll(s, p, redacted)
 	}
 	return s

@@ -171,6 +171,7 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 		if instanceID != "" {
 			params.InstanceID = new(instanceID)
 		}
+		start := time.Now()
 		ok, err := w.c.Machines.MachinesWaitContext(ctx, params, nil)
 		if err == nil {
 			w.seen = true
@@ -188,6 +189,10 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 			// Not there yet. Make sure it can still get there.
 			if res, err := w.checkAlive(ctx); res != nil || err != nil {
 				return res, err
+			}
+			// A 408 long before the asked timeout would make a busy loop.
+			if err := sleepCtx(ctx, w.c.waitPace-time.Since(start)); err != nil {
+				return nil, w.fail(w.ctxErr(ctx, err))
 			}
 			continue
 		case http.StatusNotFound:
@@ -292,6 +297,21 @@ func (w *waiter) ctxErr(ctx context.Context, callErr error) error {
 		err = fmt.Errorf("%w: %w", err, cause)
 	}
 	return err
+}
+
+// sleepCtx sleeps for d (nothing if d <= 0) or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // waitCallSeconds is how long the next server-side wait may last: the
