@@ -169,10 +169,10 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 		e.Message, e.Status, details = p.Error, string(p.Status), p.Details
 	case *models.PostgresErrorResponse:
 		e.Message = p.Error
-	default:
-		if x != nil {
-			e.Message, e.Status, details = fromSnippet(x.body)
-		}
+	}
+	if e.Message == "" && e.Status == "" && x != nil {
+		// Not the API's JSON, or not decoded: read the raw body.
+		e.Message, e.Status, details = fromSnippet(x.body)
 	}
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
@@ -181,7 +181,7 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	e.Status = tok.redact(cleanText(e.Status, maxStatusLen))
 	e.Details = detailsJSON(details, tok)
 	if x != nil {
-		e.RequestID = cleanText(x.requestID, maxRequestID)
+		e.RequestID = tok.redact(cleanText(x.requestID, maxRequestID))
 		if code == http.StatusTooManyRequests {
 			e.RetryAfter = parseRetryAfter(x.retryAfter, now)
 		}
@@ -235,7 +235,10 @@ func fromSnippet(body []byte) (msg, status string, details any) {
 			return msg, status, m["details"]
 		}
 	}
-	return string(body), "", nil
+	if t := strings.TrimSpace(string(body)); t != "null" {
+		return t, "", nil
+	}
+	return "", "", nil
 }
 
 func detailsJSON(d any, tok Token) json.RawMessage {

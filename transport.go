@@ -1,6 +1,7 @@
 package flymachines
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -121,9 +122,11 @@ func exchangeFrom(ctx context.Context) *exchange {
 	return x
 }
 
-// captureResponse records status, fly-request-id and Retry-After, and caps
-// non-2xx bodies at maxErrorBody bytes while keeping their first
-// maxErrorSnippet bytes for the error message.
+// captureResponse records status, fly-request-id and Retry-After. It reads
+// a non-2xx body up front, at most maxErrorBody bytes of it, and hands the
+// reader that in-memory copy: a hostile body cannot exhaust memory, and the
+// start of the body is kept for the error message even when the generated
+// reader cannot decode it or never reads it.
 func captureResponse(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(req)
@@ -139,36 +142,25 @@ func captureResponse(next http.RoundTripper) http.RoundTripper {
 			}
 		}
 		if resp.StatusCode/100 != 2 && resp.Body != nil {
-			resp.Body = &cappedBody{rc: resp.Body, left: maxErrorBody, x: x}
+			body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			_ = resp.Body.Close()
+			var rest io.Reader = bytes.NewReader(body)
+			if readErr != nil {
+				rest = io.MultiReader(rest, errReader{readErr})
+			}
+			resp.Body = io.NopCloser(rest)
+			if x != nil {
+				x.body = body[:min(len(body), maxErrorSnippet)]
+			}
 		}
 		return resp, nil
 	})
 }
 
-// cappedBody ends a body after left bytes and copies its start into x.
-type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
-	x    *exchange
-}
+// errReader fails every read with err.
+type errReader struct{ err error }
 
-func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.x != nil && len(b.x.body) < maxErrorSnippet {
-		keep := min(n, maxErrorSnippet-len(b.x.body))
-		b.x.body = append(b.x.body, p[:keep]...)
-	}
-	return n, err
-}
-
-func (b *cappedBody) Close() error { return b.rc.Close() }
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // setUserAgent sets User-Agent unless the request has one.
 func setUserAgent(ua string) middleware {
