@@ -2,9 +2,11 @@ package flymachines
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -36,8 +38,10 @@ var (
 	ErrCapacity = errors.New("flymachines: insufficient capacity")
 	// ErrRateLimited: HTTP 429; APIError.RetryAfter says how long to wait.
 	ErrRateLimited = errors.New("flymachines: rate limited")
-	// ErrTimeout: HTTP 408 or API status deadline_exceeded. A wait helper
-	// whose context deadline passed matches it too.
+	// ErrTimeout: HTTP 408 or API status deadline_exceeded, or a call
+	// that ran out of time on this side (its context's deadline, the
+	// params' timeout, a network timeout). A wait helper whose context
+	// deadline passed matches it too.
 	ErrTimeout = errors.New("flymachines: timed out")
 	// ErrInvalidArgument: HTTP 400 or 422, or a request this package
 	// refused to send (see ValidationError).
@@ -156,6 +160,8 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 		code = x.status
 	}
 	switch {
+	case code == 0 && isTimeout(err):
+		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, err)}
 	case code == 0:
 		return fmt.Errorf("flymachines: %s: %w", op, err)
 	case code/100 == 2:
@@ -205,6 +211,21 @@ type (
 		GetPayload() *models.PostgresErrorResponse
 	}
 )
+
+// isTimeout reports a call that ran out of time on this side.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	ne, ok := errors.AsType[net.Error](err)
+	return ok && ne.Timeout()
+}
+
+// timeoutError is a transport error that also matches ErrTimeout.
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string   { return e.err.Error() }
+func (e *timeoutError) Unwrap() []error { return []error{e.err, ErrTimeout} }
 
 // payloadOf returns the decoded error body a generated response carries.
 func payloadOf(err error) any {

@@ -289,7 +289,7 @@ func TestValidationBeforeSending(t *testing.T) {
 	for _, ids := range [][2]string{{"", "m1"}, {"app", ""}} {
 		_, err = callShow(t, c, ids[0], ids[1])
 		checkSentinels(t, err, "ErrInvalidArgument")
-		if !strings.Contains(err.Error(), "empty path parameter") {
+		if err == nil || !strings.Contains(err.Error(), "empty path parameter") {
 			t.Errorf("err = %v", err)
 		}
 	}
@@ -375,4 +375,28 @@ func TestErrorOutputHasNoToken(t *testing.T) {
 			t.Errorf("%s: token in error output: %s", ct, out)
 		}
 	}
+}
+
+// TestClientSideTimeout: a call that runs out of time on this side
+// matches ErrTimeout and context.DeadlineExceeded, and is no *APIError.
+func TestClientSideTimeout(t *testing.T) {
+	release := make(chan struct{})
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	c := newTestClient(t, rec.URL)
+	p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
+	p.AppName, p.MachineID = "a", "m"
+	_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
+	}
+	if _, ok := errors.AsType[*APIError](err); ok {
+		t.Errorf("err = %T", err)
+	}
+	checkSentinels(t, err, "ErrTimeout")
 }
