@@ -91,6 +91,10 @@ func New(opts ...Option) (*Client, error) {
 	hc.Transport = chain(hc.Transport)
 
 	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
+	// go-openapi turns on dumps of whole requests and responses to stdout
+	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
+	// WithLogger is the way to watch traffic here.
+	rt.Debug = false
 	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now}
 	return &Client{
 		MachinesAPI: client.New(sub, strfmt.Default),

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +355,28 @@ func TestEmbeddedAPI(t *testing.T) {
 		if svc == nil {
 			t.Errorf("%s is nil", name)
 		}
+	}
+}
+
+// TestNoDebugDumps: DEBUG or SWAGGER_DEBUG in the environment does not make
+// go-openapi print requests and bodies to stdout. go-openapi reads them at
+// start-up, so the check runs in a child process.
+func TestNoDebugDumps(t *testing.T) {
+	if os.Getenv("FLYMACHINES_TEST_CHILD") == "1" {
+		rec := newRecorder(t, nil)
+		c := newTestClient(t, rec.URL)
+		if _, err := callShow(t, c, "a", "m"); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoDebugDumps$", "-test.v")
+	cmd.Env = append(os.Environ(), "FLYMACHINES_TEST_CHILD=1", "DEBUG=1", "SWAGGER_DEBUG=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS") || strings.Contains(string(out), "/v1/apps/a/machines/m") {
+		t.Errorf("child output:\n%s", out)
 	}
 }
