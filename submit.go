@@ -45,13 +45,16 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 	if op.Client != nil {
 		// A per-call http.Client (params.HTTPClient) still goes through the
 		// chain, so it gets auth, the request id and the error body cap.
+		// The operation is copied, not changed: a caller may reuse it.
 		hc := *op.Client
 		base := hc.Transport
 		if base == nil {
 			base = http.DefaultTransport
 		}
 		hc.Transport = s.chain(base)
-		op.Client = &hc
+		cp := *op
+		cp.Client = &hc
+		op = &cp
 	}
 	ctx, x := withExchange(ctx)
 	res, err := s.next.SubmitContext(ctx, op)
