@@ -183,11 +183,12 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
 	}
-	e.Message = tok.redact(cleanText(e.Message, maxMessage))
-	e.Status = tok.redact(cleanText(e.Status, maxStatusLen))
+	// Redact before cutting, so no cut leaves part of the token behind.
+	e.Message = cleanText(tok.redact(e.Message), maxMessage)
+	e.Status = cleanText(tok.redact(e.Status), maxStatusLen)
 	e.Details = detailsJSON(details, tok)
 	if x != nil {
-		e.RequestID = tok.redact(cleanText(x.requestID, maxRequestID))
+		e.RequestID = cleanText(tok.redact(x.requestID), maxRequestID)
 		if code == http.StatusTooManyRequests {
 			e.RetryAfter = parseRetryAfter(x.retryAfter, now)
 		}

@@ -208,16 +208,30 @@ func (t Token) authorization() string {
 	return t.s().header
 }
 
+// minRedactTail is the shortest token prefix redact removes from the end of
+// a text: what is left of a token when the text was cut short.
+const minRedactTail = 6
+
 // redact replaces every occurrence of the token (whole header or any part)
-// in s, for text that came from elsewhere, such as a server echoing it.
+// in s, for text that came from elsewhere, such as a server echoing it. A
+// text cut short (error bodies are) may end in the start of a token: that
+// goes too.
 func (t Token) redact(s string) string {
 	if t.s == nil || s == "" {
 		return s
 	}
 	sec := t.s()
-	s = strings.ReplaceAll(s, sec.header, redacted)
-	for _, p := range sec.parts {
-		s = strings.ReplaceAll(s, p, redacted)
+	secrets := append([]string{sec.header}, sec.parts...)
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, redacted)
+	}
+	for _, v := range secrets {
+		for k := min(len(v)-1, len(s)); k >= minRedactTail; k-- {
+			if strings.HasSuffix(s, v[:k]) {
+				s = s[:len(s)-k] + redacted
+				break
+			}
+		}
 	}
 	return s
 }

@@ -128,3 +128,19 @@ func TestTokenRedact(t *testing.T) {
 		t.Errorf("redact left a part: %q", got)
 	}
 }
+
+func TestTokenRedactCutText(t *testing.T) {
+	tok, err := ParseToken(testBearer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cut := minRedactTail; cut < len(testBearer); cut++ {
+		got := tok.redact("body ends with " + testBearer[:cut])
+		if strings.Contains(got, testBearer[:minRedactTail]) {
+			t.Fatalf("cut at %d: %q", cut, got)
+		}
+	}
+	if got := tok.redact("nothing here"); got != "nothing here" {
+		t.Errorf("redact changed innocent text: %q", got)
+	}
+}
