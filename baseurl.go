@@ -1,0 +1,109 @@
+package flymachines
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// The Machines API endpoints.
+const (
+	// PublicBaseURL is the API on the internet, over HTTPS.
+	PublicBaseURL = "https://api.machines.dev"
+	// WireGuardBaseURL is the API inside the Fly private network: from a
+	// Machine, or over a WireGuard peer (fly wireguard). Plain HTTP is
+	// fine there: the network is encrypted.
+	WireGuardBaseURL = "http://_api.internal:4280"
+	// APIProxyBaseURL is `fly machines api-proxy` on this host, which
+	// forwards to the private network.
+	APIProxyBaseURL = "http://127.0.0.1:4280"
+)
+
+// ErrInsecureBaseURL means a base URL asked for plain HTTP to a host outside
+// the Fly private network and loopback: the token would cross the internet
+// in clear text.
+var ErrInsecureBaseURL = errors.New("flymachines: plain HTTP is only allowed to loopback and the Fly private network (*.internal, fdaa::/16)")
+
+// ErrInvalidBaseURL is matched by errors about a base URL that cannot be used.
+var ErrInvalidBaseURL = errors.New("flymachines: invalid base URL")
+
+// flyPrivateNet is the Fly private network (6PN) range.
+var flyPrivateNet = netip.MustParsePrefix("fdaa::/16")
+
+// parseBaseURL reads a base URL given with or without a scheme and checks it
+// against the host policy. Without a scheme, a host that may use plain HTTP
+// (loopback, the private network) gets http, every other host https: so
+// FLY_API_HOSTNAME=_api.internal:4280 and =api.machines.dev both work.
+func parseBaseURL(raw string) (*url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return nil, fmt.Errorf("%w: empty", ErrInvalidBaseURL)
+	}
+	if !strings.Contains(s, "://") {
+		u, err := url.Parse("http://" + s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidBaseURL, err)
+		}
+		if !allowsPlaintext(u.Hostname()) {
+			u.Scheme = "https"
+		}
+		return checkBaseURL(u)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBaseURL, err)
+	}
+	return checkBaseURL(u)
+}
+
+func checkBaseURL(u *url.URL) (*url.URL, error) {
+	u.Scheme = strings.ToLower(u.Scheme)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%w: scheme %q, want http or https", ErrInvalidBaseURL, u.Scheme)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("%w: no host", ErrInvalidBaseURL)
+	case u.User != nil:
+		// Credentials belong in the token, not in a URL that ends up in logs.
+		return nil, fmt.Errorf("%w: user information in the URL is not supported", ErrInvalidBaseURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%w: a base URL has no query or fragment", ErrInvalidBaseURL)
+	case !hostPolicyAllows(u):
+		return nil, fmt.Errorf("%w: %s://%s", ErrInsecureBaseURL, u.Scheme, u.Host)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// hostPolicyAllows is the one rule about where requests may go: HTTPS
+// anywhere, plain HTTP only to loopback and the Fly private network. New
+// applies it to the base URL and the transport to every request that would
+// carry the token.
+func hostPolicyAllows(u *url.URL) bool {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return true
+	case "http":
+		return allowsPlaintext(u.Hostname())
+	}
+	return false
+}
+
+// allowsPlaintext reports whether host is loopback ("localhost",
+// 127.0.0.0/8, ::1) or in the Fly private network (a *.internal name or an
+// address in fdaa::/16).
+func allowsPlaintext(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".internal") {
+		return true
+	}
+	addr, err := netip.ParseAddr(h)
+	if err != nil {
+		return false
+	}
+	addr = addr.WithZone("").Unmap()
+	return addr.IsLoopback() || flyPrivateNet.Contains(addr)
+}

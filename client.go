@@ -1,0 +1,152 @@
+package flymachines
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/flymachines/flymachines-go/client"
+	httptransport "github.com/go-openapi/runtime/client"
+	"github.com/go-openapi/strfmt"
+)
+
+// Client is the Machines API client: the whole generated API, embedded, so
+// c.Machines.MachinesShowContext(ctx, params, nil) works, plus the helpers
+// of this package. Pass nil as the generated methods' authInfo: the token
+// is added by the client's transport. It is safe for concurrent use.
+type Client struct {
+	*client.MachinesAPI
+
+	baseURL    *url.URL
+	httpClient *http.Client
+	waitPace   time.Duration // least time between two server-side wait calls
+}
+
+// defaultWaitPace keeps a server that answers 408 at once from turning a
+// wait into a busy loop.
+const defaultWaitPace = time.Second
+
+// Environment variables New reads when the matching option is not given.
+const (
+	EnvAPIToken    = "FLY_API_TOKEN"
+	EnvAccessToken = "FLY_ACCESS_TOKEN"
+	EnvAPIHostname = "FLY_API_HOSTNAME"
+)
+
+// New returns a client configured by opts, with Fly's own defaults for what
+// they leave out:
+//
+//   - the token is WithToken's, else FLY_API_TOKEN's, else
+//     FLY_ACCESS_TOKEN's (empty variables count as unset);
+//   - the base URL is WithBaseURL's, else FLY_API_HOSTNAME's (with or
+//     without a scheme), else PublicBaseURL.
+//
+// New fails, before any request, when there is no token, when the token is
+// empty or malformed (ErrInvalidToken, see ParseToken), or when the base URL
+// is invalid or asks for plain HTTP outside loopback and the Fly private
+// network (ErrInsecureBaseURL).
+func New(opts ...Option) (*Client, error) {
+	var cfg config
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+
+	tok, err := resolveToken(cfg.token)
+	if err != nil {
+		return nil, err
+	}
+	base, err := resolveBaseURL(cfg.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	ua := cfg.userAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	if strings.ContainsAny(ua, "\r\n") {
+		return nil, fmt.Errorf("flymachines: user agent has a line break")
+	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	chain := func(next http.RoundTripper) http.RoundTripper {
+		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger})
+	}
+	hc := &http.Client{Transport: defaultBaseTransport()}
+	if cfg.httpClient != nil {
+		cp := *cfg.httpClient
+		if cp.Transport == nil {
+			cp.Transport = http.DefaultTransport
+		}
+		hc = &cp
+	}
+	hc.Transport = chain(hc.Transport)
+
+	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
+	// go-openapi turns on dumps of whole requests and responses to stdout
+	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
+	// WithLogger is the way to watch traffic here.
+	rt.Debug = false
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now}
+	return &Client{
+		MachinesAPI: client.New(sub, strfmt.Default),
+		baseURL:     base,
+		httpClient:  hc,
+		waitPace:    defaultWaitPace,
+	}, nil
+}
+
+func resolveToken(explicit *string) (Token, error) {
+	if explicit != nil {
+		return ParseToken(*explicit)
+	}
+	for _, name := range []string{EnvAPIToken, EnvAccessToken} {
+		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+			tok, err := ParseToken(v)
+			if err != nil {
+				return Token{}, fmt.Errorf("%s: %w", name, err)
+			}
+			return tok, nil
+		}
+	}
+	return Token{}, ErrNoToken
+}
+
+func resolveBaseURL(explicit *string) (*url.URL, error) {
+	if explicit != nil {
+		return parseBaseURL(*explicit)
+	}
+	if v := strings.TrimSpace(os.Getenv(EnvAPIHostname)); v != "" {
+		u, err := parseBaseURL(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvAPIHostname, err)
+		}
+		return u, nil
+	}
+	return parseBaseURL(PublicBaseURL)
+}
+
+// basePath is the runtime's base path: the generated paths start with /v1.
+func basePath(u *url.URL) string {
+	if u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// BaseURL is the endpoint the client talks to, e.g. "https://api.machines.dev".
+func (c *Client) BaseURL() string { return c.baseURL.String() }
+
+// String describes the client without anything secret.
+func (c *Client) String() string { return "flymachines.Client(" + c.BaseURL() + ")" }
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }

@@ -1,0 +1,420 @@
+package flymachines
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/flymachines/flymachines-go/models"
+	"github.com/go-openapi/runtime"
+)
+
+// Sentinels for the kinds of failure callers branch on. Every error from a
+// call (through the helpers or straight through the generated client) that
+// got an HTTP response is an *APIError, which matches one or more of them
+// with errors.Is.
+var (
+	// ErrNotFound: HTTP 404.
+	ErrNotFound = errors.New("flymachines: not found")
+	// ErrUnauthorized: HTTP 401 or 403.
+	ErrUnauthorized = errors.New("flymachines: unauthorized")
+	// ErrConflict: HTTP 409 or 412, a name already taken, or a lease held
+	// by someone else.
+	ErrConflict = errors.New("flymachines: conflict")
+	// ErrLeaseHeld: the Machine is leased by someone else; errors.As to a
+	// *LeaseHeldError gives the owner and expiry.
+	ErrLeaseHeld = errors.New("flymachines: lease held by someone else")
+	// ErrCapacity: no room for the Machine or volume where it was asked
+	// (API status insufficient_capacity or volume_placement_capacity).
+	ErrCapacity = errors.New("flymachines: insufficient capacity")
+	// ErrRateLimited: HTTP 429; APIError.RetryAfter says how long to wait.
+	ErrRateLimited = errors.New("flymachines: rate limited")
+	// ErrTimeout: HTTP 408 or API status deadline_exceeded, or a call
+	// that ran out of time on this side (its context's deadline, the
+	// params' timeout, a network timeout). A wait helper whose context
+	// deadline passed matches it too.
+	ErrTimeout = errors.New("flymachines: timed out")
+	// ErrInvalidArgument: HTTP 400 or 422, or a request this package
+	// refused to send (see ValidationError).
+	ErrInvalidArgument = errors.New("flymachines: invalid argument")
+)
+
+// APIError is a non-2xx answer of the Machines API. It wraps the generated
+// response error (e.g. *machines.MachinesShowDefault), still reachable with
+// errors.As, and matches the sentinels that fit with errors.Is.
+type APIError struct {
+	Op         string          // operation id, e.g. "Machines_show"
+	StatusCode int             // HTTP status
+	Status     string          // the API's status code, e.g. "insufficient_capacity"; often empty
+	Message    string          // the API's error message, or the start of a body that was not its JSON
+	Details    json.RawMessage // the API's details, when given and small
+	RequestID  string          // the fly-request-id response header
+	RetryAfter time.Duration   // from Retry-After (seconds or HTTP date), zero when absent
+
+	kinds []error // sentinels and typed details this error matches
+	err   error   // what the generated client returned
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "flymachines: %s: HTTP %d", e.Op, e.StatusCode)
+	if e.Status != "" {
+		b.WriteString(" " + e.Status)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [fly-request-id " + e.RequestID + "]")
+	}
+	return b.String()
+}
+
+// Unwrap gives the sentinels this error matches, a *LeaseHeldError when
+// there is one, and the generated client's error.
+func (e *APIError) Unwrap() []error {
+	out := make([]error, 0, len(e.kinds)+1)
+	out = append(out, e.kinds...)
+	if e.err != nil {
+		out = append(out, e.err)
+	}
+	return out
+}
+
+// LeaseHeldError details ErrLeaseHeld: who holds the Machine's lease and
+// until when, as read from the API's message.
+type LeaseHeldError struct {
+	Owner     string
+	ExpiresAt time.Time // zero when the message had no readable time
+}
+
+func (e *LeaseHeldError) Error() string {
+	s := "flymachines: lease held by " + e.Owner
+	if !e.ExpiresAt.IsZero() {
+		s += " until " + e.ExpiresAt.Format(time.RFC3339)
+	}
+	return s
+}
+
+// Unwrap makes a *LeaseHeldError match ErrLeaseHeld.
+func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
+
+// ValidationError is a request refused before sending: a body that fails
+// its model's validation, an empty path parameter, or bad arguments to a
+// helper. It matches ErrInvalidArgument.
+type ValidationError struct {
+	Op  string
+	Err error
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("flymachines: %s: invalid request: %v", e.Op, e.Err)
+}
+
+// Unwrap gives ErrInvalidArgument and the cause.
+func (e *ValidationError) Unwrap() []error { return []error{ErrInvalidArgument, e.Err} }
+
+// Limits on what an APIError keeps.
+const (
+	maxMessage    = 1 << 10
+	maxStatusLen  = 64
+	maxRequestID  = 128
+	maxRetryAfter = 24 * time.Hour
+)
+
+// decorate is the one place where errors of calls are turned into this
+// package's errors. err is what the generated client's transport returned
+// for operation op; x is what the transport chain saw of the response (nil
+// if nothing). Errors without an HTTP response (transport, context) are
+// wrapped with the operation and stay inspectable; a non-2xx answer becomes
+// an *APIError. No text from the server reaches the error unredacted.
+func decorate(op string, x *exchange, err error, tok Token, now time.Time) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*APIError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[*ValidationError](err); ok {
+		return err
+	}
+	code := 0
+	if rerr, ok := errors.AsType[*runtime.APIError](err); ok {
+		code = rerr.Code
+	} else if c, ok := errors.AsType[codedError](err); ok {
+		code = c.Code()
+	}
+	if code == 0 && x != nil {
+		code = x.status
+	}
+	switch {
+	case code == 0 && isTimeout(err):
+		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, err)}
+	case code == 0:
+		return fmt.Errorf("flymachines: %s: %w", op, err)
+	case code/100 == 2:
+		return fmt.Errorf("flymachines: %s: reading the HTTP %d response: %w", op, code, err)
+	}
+
+	e := &APIError{Op: op, StatusCode: code, err: err}
+	var details any
+	switch p := payloadOf(err).(type) {
+	case *models.ErrorResponse:
+		e.Message, e.Status, details = p.Error, string(p.Status), p.Details
+	case *models.PostgresErrorResponse:
+		e.Message = p.Error
+	}
+	if e.Message == "" && e.Status == "" && x != nil {
+		// Not the API's JSON, or not decoded: read the raw body.
+		e.Message, e.Status, details = fromSnippet(x.body)
+	}
+	if e.Message == "" {
+		e.Message = strings.ToLower(http.StatusText(code))
+	}
+	// Redact before cutting, so no cut leaves part of the token behind.
+	e.Message = cleanText(tok.redact(e.Message), maxMessage)
+	e.Status = cleanText(tok.redact(e.Status), maxStatusLen)
+	e.Details = detailsJSON(details, tok)
+	if x != nil {
+		e.RequestID = cleanText(tok.redact(x.requestID), maxRequestID)
+		if code == http.StatusTooManyRequests {
+			e.RetryAfter = parseRetryAfter(x.retryAfter, now)
+		}
+	}
+	e.kinds = classify(e)
+	return e
+}
+
+// The shapes of the generated response errors decorate reads.
+type (
+	codedError interface {
+		error
+		Code() int
+	}
+	apiPayloadError interface {
+		error
+		GetPayload() *models.ErrorResponse
+	}
+	postgresPayloadError interface {
+		error
+		GetPayload() *models.PostgresErrorResponse
+	}
+)
+
+// isTimeout reports a call that ran out of time on this side.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	ne, ok := errors.AsType[net.Error](err)
+	return ok && ne.Timeout()
+}
+
+// timeoutError is a transport error that also matches ErrTimeout.
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string   { return e.err.Error() }
+func (e *timeoutError) Unwrap() []error { return []error{e.err, ErrTimeout} }
+
+// payloadOf returns the decoded error body a generated response carries.
+func payloadOf(err error) any {
+	if p, ok := errors.AsType[apiPayloadError](err); ok {
+		if v := p.GetPayload(); v != nil {
+			return v
+		}
+	}
+	if p, ok := errors.AsType[postgresPayloadError](err); ok {
+		if v := p.GetPayload(); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// fromSnippet reads a body the generated client could not decode: the
+// API's JSON shape if it is there with the right types, else the text.
+func fromSnippet(body []byte) (msg, status string, details any) {
+	var m map[string]any
+	if json.Unmarshal(body, &m) == nil {
+		msg, _ = m["error"].(string)
+		if msg == "" {
+			msg, _ = m["message"].(string)
+		}
+		status, _ = m["status"].(string)
+		if msg != "" || status != "" {
+			return msg, status, m["details"]
+		}
+	}
+	if t := strings.TrimSpace(string(body)); t != "null" {
+		return t, "", nil
+	}
+	return "", "", nil
+}
+
+func detailsJSON(d any, tok Token) json.RawMessage {
+	if d == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(d) != nil || buf.Len() > maxErrorSnippet {
+		return nil
+	}
+	out := tok.redact(strings.TrimSpace(buf.String()))
+	if !json.Valid([]byte(out)) {
+		return nil
+	}
+	return json.RawMessage(out)
+}
+
+// cleanText makes server text safe to print: valid UTF-8, control
+// characters (newlines included) turned into spaces, at most limit bytes.
+func cleanText(s string, limit int) string {
+	if len(s) > 4*limit {
+		s = s[:4*limit]
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// classify lists the sentinels (and typed details) an APIError matches.
+func classify(e *APIError) []error {
+	var kinds []error
+	add := func(err error) {
+		for _, k := range kinds {
+			if k == err {
+				return
+			}
+		}
+		kinds = append(kinds, err)
+	}
+	switch e.StatusCode {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		add(ErrInvalidArgument)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		add(ErrUnauthorized)
+	case http.StatusNotFound:
+		add(ErrNotFound)
+	case http.StatusRequestTimeout:
+		add(ErrTimeout)
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		add(ErrConflict)
+	case http.StatusTooManyRequests:
+		add(ErrRateLimited)
+	}
+	switch models.MainStatusCode(e.Status) {
+	case models.MainStatusCodeInsufficientCapacity, models.MainStatusCodeVolumePlacementCapacity:
+		add(ErrCapacity)
+	case models.MainStatusCodeNameTaken:
+		add(ErrConflict)
+	case "deadline_exceeded":
+		add(ErrTimeout)
+	}
+	if isCapacityMessage(e.Message) {
+		add(ErrCapacity)
+	}
+	if lh := parseLeaseHeld(e.Message); lh != nil {
+		add(ErrConflict)
+		add(lh)
+	}
+	return kinds
+}
+
+var capacityPhrases = []string{
+	"insufficient capacity", "insufficient_capacity", "not enough capacity",
+	"no capacity", "out of capacity", "insufficient resources",
+}
+
+func isCapacityMessage(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, p := range capacityPhrases {
+		if strings.Contains(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// leaseHeldRe reads the API's "lease currently held by OWNER, expires at
+// TIME" (e.g. "machine ID 2879325b42d318 lease currently held by
+// 9af6...@tokens.fly.io, expires at 2026-05-14T10:41:08Z").
+var leaseHeldRe = regexp.MustCompile(`(?i)lease (?:currently )?held by (\S+?),? expires at (\S+(?: \S+){0,3})`)
+
+// Time layouts tried on the expiry, most likely first.
+var leaseTimeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999 -0700 MST", // Go's time.Time.String
+	time.RFC1123,
+	time.RFC1123Z,
+}
+
+func parseLeaseHeld(msg string) *LeaseHeldError {
+	m := leaseHeldRe.FindStringSubmatch(msg)
+	if m == nil {
+		return nil
+	}
+	lh := &LeaseHeldError{Owner: m[1]}
+	words := strings.Fields(m[2])
+	for n := len(words); n >= 1 && lh.ExpiresAt.IsZero(); n-- {
+		cand := strings.TrimRight(strings.Join(words[:n], " "), ".,;)")
+		for _, layout := range leaseTimeLayouts {
+			if t, err := time.Parse(layout, cand); err == nil {
+				lh.ExpiresAt = t
+				break
+			}
+		}
+	}
+	return lh
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date,
+// bounded to [0, maxRetryAfter]; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
+}

@@ -1,0 +1,55 @@
+package flymachines
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// An Option configures New.
+type Option func(*config)
+
+// config is what the options collect; New resolves it against the
+// environment and checks it.
+type config struct {
+	token      *string // nil: not given, look in the environment
+	baseURL    *string // nil: not given, look in the environment
+	httpClient *http.Client
+	userAgent  string
+	logger     *slog.Logger
+}
+
+// WithToken sets the API token, taking precedence over FLY_API_TOKEN and
+// FLY_ACCESS_TOKEN. See ParseToken for the accepted forms. An empty token is
+// an error at New, not a fallback to the environment.
+func WithToken(token string) Option {
+	return func(c *config) { c.token = &token }
+}
+
+// WithBaseURL sets the API endpoint, taking precedence over
+// FLY_API_HOSTNAME: PublicBaseURL, WireGuardBaseURL, APIProxyBaseURL or any
+// other URL, with or without a scheme. Plain HTTP is accepted only to
+// loopback and the Fly private network.
+func WithBaseURL(baseURL string) Option {
+	return func(c *config) { c.baseURL = &baseURL }
+}
+
+// WithHTTPClient sets the http.Client the requests go through. New uses a
+// shallow copy whose Transport is wrapped in the client's chain (user
+// agent, auth, request ids, logging); hc itself is not changed. A nil
+// Transport means http.DefaultTransport. Leave hc.Timeout at zero or above
+// a minute: the wait helpers cut their server-side waits to fit in it.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.httpClient = hc }
+}
+
+// WithUserAgent sets the User-Agent header, replacing DefaultUserAgent.
+func WithUserAgent(ua string) Option {
+	return func(c *config) { c.userAgent = ua }
+}
+
+// WithLogger logs each HTTP exchange at debug level: method, path, status,
+// duration and fly-request-id, never headers or bodies. The default
+// discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}

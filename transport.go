@@ -1,0 +1,242 @@
+package flymachines
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultUserAgent is the User-Agent sent unless WithUserAgent says otherwise.
+const DefaultUserAgent = "flymachines-go"
+
+// Header names the chain reads or writes.
+const (
+	headerAuthorization = "Authorization"
+	headerUserAgent     = "User-Agent"
+	headerRequestID     = "fly-request-id"
+	headerRetryAfter    = "Retry-After"
+)
+
+// Limits on what is kept of an error response. The generated readers decode
+// at most maxErrorBody bytes of it; APIError keeps at most maxErrorSnippet
+// bytes of raw text when the body is not the API's JSON.
+const (
+	maxErrorBody    = 64 << 10
+	maxErrorSnippet = 4 << 10
+)
+
+// A middleware wraps a RoundTripper with one concern.
+type middleware func(next http.RoundTripper) http.RoundTripper
+
+// roundTripFunc is an http.RoundTripper made of a function. A func prints
+// as an address, so whatever a layer holds stays out of %v output.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// chainSettings is what the layers need.
+type chainSettings struct {
+	token     Token
+	origin    *url.URL // the base URL: the only place the token may go
+	userAgent string
+	logger    *slog.Logger
+}
+
+// newChain wraps base in the layers every request goes through. They are
+// listed outermost first; each request (and each redirect hop, which
+// http.Client sends through the chain again) passes them top to bottom.
+// Later layers slot in here: retries and client-side rate limits above
+// captureResponse, so each attempt is logged and captured; lease-nonce
+// injection next to setUserAgent. authorize stays last, so it judges the
+// exact URL that goes on the wire.
+func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
+	layers := []middleware{
+		logExchanges(s.logger),
+		captureResponse,
+		setUserAgent(s.userAgent),
+		authorize(s.token, s.origin),
+	}
+	rt := base
+	for i := len(layers) - 1; i >= 0; i-- {
+		rt = layers[i](rt)
+	}
+	return rt
+}
+
+// logExchanges logs each exchange at debug level: method, path, status,
+// duration and request id. Never headers, query strings or bodies.
+func logExchanges(l *slog.Logger) middleware {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			ctx := req.Context()
+			if !l.Enabled(ctx, slog.LevelDebug) {
+				return next.RoundTrip(req)
+			}
+			start := time.Now()
+			resp, err := next.RoundTrip(req)
+			attrs := []slog.Attr{
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.EscapedPath()),
+				slog.Duration("duration", time.Since(start)),
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+				l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request failed", attrs...)
+				return resp, err
+			}
+			attrs = append(attrs,
+				slog.Int("status", resp.StatusCode),
+				slog.String("request_id", resp.Header.Get(headerRequestID)))
+			l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request", attrs...)
+			return resp, nil
+		})
+	}
+}
+
+// exchange is what the chain learns about the response to one API call. The
+// submitter puts one in the request context and reads it to decorate
+// errors; after a redirect it describes the last hop. It is written and
+// read on the goroutine that submits the call.
+type exchange struct {
+	status     int
+	requestID  string
+	retryAfter string
+	body       []byte // the start of a non-2xx body, at most maxErrorSnippet bytes
+}
+
+type exchangeKey struct{}
+
+func withExchange(ctx context.Context) (context.Context, *exchange) {
+	x := new(exchange)
+	return context.WithValue(ctx, exchangeKey{}, x), x
+}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// captureResponse records status, fly-request-id and Retry-After. It reads
+// a non-2xx body up front, at most maxErrorBody bytes of it, and hands the
+// reader that in-memory copy: a hostile body cannot exhaust memory, and the
+// start of the body is kept for the error message even when the generated
+// reader cannot decode it or never reads it.
+func captureResponse(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err != nil {
+			return resp, err
+		}
+		x := exchangeFrom(req.Context())
+		if x != nil {
+			*x = exchange{
+				status:     resp.StatusCode,
+				requestID:  resp.Header.Get(headerRequestID),
+				retryAfter: resp.Header.Get(headerRetryAfter),
+			}
+		}
+		if resp.StatusCode/100 != 2 && resp.Body != nil {
+			body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			_ = resp.Body.Close()
+			var rest io.Reader = bytes.NewReader(body)
+			if readErr != nil {
+				rest = io.MultiReader(rest, errReader{readErr})
+			}
+			resp.Body = io.NopCloser(rest)
+			if x != nil {
+				x.body = body[:min(len(body), maxErrorSnippet)]
+			}
+		}
+		return resp, nil
+	})
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// setUserAgent sets User-Agent unless the request has one.
+func setUserAgent(ua string) middleware {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Header.Get(headerUserAgent) == "" {
+				req = req.Clone(req.Context())
+				req.Header.Set(headerUserAgent, ua)
+			}
+			return next.RoundTrip(req)
+		})
+	}
+}
+
+// authorize adds the token to requests for the base URL's origin (same
+// scheme, host and port) that pass the host policy, and strips any
+// Authorization header from every other request, so that neither a
+// redirect nor a stray URL can carry a token elsewhere.
+func authorize(tok Token, origin *url.URL) middleware {
+	header := tok.authorization()
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			allowed := sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL)
+			has := req.Header.Get(headerAuthorization) != ""
+			switch {
+			case allowed && !has && header != "":
+				req = req.Clone(req.Context())
+				req.Header.Set(headerAuthorization, header)
+			case !allowed && has:
+				req = req.Clone(req.Context())
+				req.Header.Del(headerAuthorization)
+			}
+			return next.RoundTrip(req)
+		})
+	}
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return a != nil && b != nil &&
+		strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
+// defaultBaseTransport bounds connecting and the TLS handshake, but not the
+// exchange itself: a server-side wait holds its response for up to a
+// minute, and per-call limits come from contexts and parameters.
+func defaultBaseTransport() http.RoundTripper {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 proxyForHTTPS,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+	}
+}
+
+// proxyForHTTPS honours HTTPS_PROXY and friends for HTTPS requests only:
+// plain HTTP goes to loopback or the private network, and through a proxy
+// it would carry the token in clear text.
+func proxyForHTTPS(req *http.Request) (*url.URL, error) {
+	if req.URL.Scheme != "https" {
+		return nil, nil
+	}
+	return http.ProxyFromEnvironment(req)
+}
