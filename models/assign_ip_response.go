@@ -27,9 +27,7 @@ type AssignIPResponse struct {
 	IP string `json:"ip,omitempty"`
 
 	// ip pair
-	IPPair struct {
-		IPPair
-	} `json:"ip_pair,omitempty"`
+	IPPair *IPPair `json:"ip_pair,omitempty"`
 
 	// network
 	Network *IPAssignmentNetwork `json:"network,omitempty"`
@@ -65,6 +63,21 @@ func (m *AssignIPResponse) Validate(formats strfmt.Registry) error {
 func (m *AssignIPResponse) validateIPPair(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.IPPair) { // not required
 		return nil
+	}
+
+	if m.IPPair != nil {
+		if err := m.IPPair.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("ip_pair")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("ip_pair")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -112,6 +125,26 @@ func (m *AssignIPResponse) ContextValidate(ctx context.Context, formats strfmt.R
 }
 
 func (m *AssignIPResponse) contextValidateIPPair(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.IPPair != nil {
+
+		if typeutils.IsZero(m.IPPair) { // not required
+			return nil
+		}
+
+		if err := m.IPPair.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("ip_pair")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("ip_pair")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

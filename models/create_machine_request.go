@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,9 +18,7 @@ import (
 type CreateMachineRequest struct {
 
 	// config
-	Config struct {
-		FlyMachineConfig
-	} `json:"config,omitempty"`
+	Config *FlyMachineConfig `json:"config,omitempty"`
 
 	// lease ttl
 	LeaseTTL int64 `json:"lease_ttl,omitempty"`
@@ -62,6 +61,21 @@ func (m *CreateMachineRequest) validateConfig(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if m.Config != nil {
+		if err := m.Config.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("config")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("config")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -80,6 +94,26 @@ func (m *CreateMachineRequest) ContextValidate(ctx context.Context, formats strf
 }
 
 func (m *CreateMachineRequest) contextValidateConfig(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Config != nil {
+
+		if typeutils.IsZero(m.Config) { // not required
+			return nil
+		}
+
+		if err := m.Config.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("config")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("config")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

@@ -49,17 +49,13 @@ type FlyContainerConfig struct {
 	Name string `json:"name,omitempty"`
 
 	// restart
-	Restart struct {
-		FlyMachineRestart
-	} `json:"restart,omitempty"`
+	Restart *FlyMachineRestart `json:"restart,omitempty"`
 
 	// secrets
 	Secrets []*FlyMachineSecret `json:"secrets"`
 
 	// stop
-	Stop struct {
-		FlyStopConfig
-	} `json:"stop,omitempty"`
+	Stop *FlyStopConfig `json:"stop,omitempty"`
 
 	// user
 	User string `json:"user,omitempty"`
@@ -228,6 +224,21 @@ func (m *FlyContainerConfig) validateRestart(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if m.Restart != nil {
+		if err := m.Restart.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("restart")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("restart")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -264,6 +275,21 @@ func (m *FlyContainerConfig) validateSecrets(formats strfmt.Registry) error {
 func (m *FlyContainerConfig) validateStop(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Stop) { // not required
 		return nil
+	}
+
+	if m.Stop != nil {
+		if err := m.Stop.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("stop")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("stop")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -425,6 +451,26 @@ func (m *FlyContainerConfig) contextValidateHealthchecks(ctx context.Context, fo
 
 func (m *FlyContainerConfig) contextValidateRestart(ctx context.Context, formats strfmt.Registry) error {
 
+	if m.Restart != nil {
+
+		if typeutils.IsZero(m.Restart) { // not required
+			return nil
+		}
+
+		if err := m.Restart.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("restart")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("restart")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -458,6 +504,26 @@ func (m *FlyContainerConfig) contextValidateSecrets(ctx context.Context, formats
 }
 
 func (m *FlyContainerConfig) contextValidateStop(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Stop != nil {
+
+		if typeutils.IsZero(m.Stop) { // not required
+			return nil
+		}
+
+		if err := m.Stop.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("stop")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("stop")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

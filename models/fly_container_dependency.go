@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,9 +18,7 @@ import (
 type FlyContainerDependency struct {
 
 	// condition
-	Condition struct {
-		FlyContainerDependencyCondition
-	} `json:"condition,omitempty"`
+	Condition FlyContainerDependencyCondition `json:"condition,omitempty"`
 
 	// name
 	Name string `json:"name,omitempty"`
@@ -44,6 +43,19 @@ func (m *FlyContainerDependency) validateCondition(formats strfmt.Registry) erro
 		return nil
 	}
 
+	if err := m.Condition.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("condition")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("condition")
+		}
+
+		return err
+	}
+
 	return nil
 }
 
@@ -62,6 +74,23 @@ func (m *FlyContainerDependency) ContextValidate(ctx context.Context, formats st
 }
 
 func (m *FlyContainerDependency) contextValidateCondition(ctx context.Context, formats strfmt.Registry) error {
+
+	if typeutils.IsZero(m.Condition) { // not required
+		return nil
+	}
+
+	if err := m.Condition.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("condition")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("condition")
+		}
+
+		return err
+	}
 
 	return nil
 }

@@ -33,9 +33,7 @@ type FlyContainerHealthcheck struct {
 	Interval int64 `json:"interval,omitempty"`
 
 	// kind
-	Kind struct {
-		FlyContainerHealthcheckKind
-	} `json:"kind,omitempty"`
+	Kind FlyContainerHealthcheckKind `json:"kind,omitempty"`
 
 	// name
 	Name string `json:"name,omitempty"`
@@ -50,9 +48,7 @@ type FlyContainerHealthcheck struct {
 	Timeout int64 `json:"timeout,omitempty"`
 
 	// unhealthy
-	Unhealthy struct {
-		FlyUnhealthyPolicy
-	} `json:"unhealthy,omitempty"`
+	Unhealthy FlyUnhealthyPolicy `json:"unhealthy,omitempty"`
 }
 
 // Validate validates this fly container healthcheck
@@ -136,6 +132,19 @@ func (m *FlyContainerHealthcheck) validateKind(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if err := m.Kind.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("kind")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("kind")
+		}
+
+		return err
+	}
+
 	return nil
 }
 
@@ -165,6 +174,19 @@ func (m *FlyContainerHealthcheck) validateTCP(formats strfmt.Registry) error {
 func (m *FlyContainerHealthcheck) validateUnhealthy(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Unhealthy) { // not required
 		return nil
+	}
+
+	if err := m.Unhealthy.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("unhealthy")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("unhealthy")
+		}
+
+		return err
 	}
 
 	return nil
@@ -252,6 +274,23 @@ func (m *FlyContainerHealthcheck) contextValidateHTTP(ctx context.Context, forma
 
 func (m *FlyContainerHealthcheck) contextValidateKind(ctx context.Context, formats strfmt.Registry) error {
 
+	if typeutils.IsZero(m.Kind) { // not required
+		return nil
+	}
+
+	if err := m.Kind.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("kind")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("kind")
+		}
+
+		return err
+	}
+
 	return nil
 }
 
@@ -281,6 +320,23 @@ func (m *FlyContainerHealthcheck) contextValidateTCP(ctx context.Context, format
 }
 
 func (m *FlyContainerHealthcheck) contextValidateUnhealthy(ctx context.Context, formats strfmt.Registry) error {
+
+	if typeutils.IsZero(m.Unhealthy) { // not required
+		return nil
+	}
+
+	if err := m.Unhealthy.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("unhealthy")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("unhealthy")
+		}
+
+		return err
+	}
 
 	return nil
 }

@@ -31,9 +31,7 @@ type FlyHTTPHealthcheck struct {
 	Port int64 `json:"port,omitempty"`
 
 	// scheme
-	Scheme struct {
-		FlyContainerHealthcheckScheme
-	} `json:"scheme,omitempty"`
+	Scheme FlyContainerHealthcheckScheme `json:"scheme,omitempty"`
 
 	// tls server name
 	TLSServerName string `json:"tls_server_name,omitempty"`
@@ -95,6 +93,19 @@ func (m *FlyHTTPHealthcheck) validateScheme(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if err := m.Scheme.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("scheme")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("scheme")
+		}
+
+		return err
+	}
+
 	return nil
 }
 
@@ -146,6 +157,23 @@ func (m *FlyHTTPHealthcheck) contextValidateHeaders(ctx context.Context, formats
 }
 
 func (m *FlyHTTPHealthcheck) contextValidateScheme(ctx context.Context, formats strfmt.Registry) error {
+
+	if typeutils.IsZero(m.Scheme) { // not required
+		return nil
+	}
+
+	if err := m.Scheme.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("scheme")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("scheme")
+		}
+
+		return err
+	}
 
 	return nil
 }

@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -18,9 +19,7 @@ import (
 type MainGetPlacementsRequest struct {
 
 	// compute
-	Compute struct {
-		FlyMachineGuest
-	} `json:"compute,omitempty"`
+	Compute *FlyMachineGuest `json:"compute,omitempty"`
 
 	// count
 	Count int64 `json:"count,omitempty"`
@@ -74,6 +73,21 @@ func (m *MainGetPlacementsRequest) validateCompute(formats strfmt.Registry) erro
 		return nil
 	}
 
+	if m.Compute != nil {
+		if err := m.Compute.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("compute")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("compute")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -113,6 +127,26 @@ func (m *MainGetPlacementsRequest) ContextValidate(ctx context.Context, formats 
 }
 
 func (m *MainGetPlacementsRequest) contextValidateCompute(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Compute != nil {
+
+		if typeutils.IsZero(m.Compute) { // not required
+			return nil
+		}
+
+		if err := m.Compute.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("compute")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("compute")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

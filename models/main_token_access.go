@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,9 +18,7 @@ import (
 type MainTokenAccess struct {
 
 	// action
-	Action struct {
-		RessetAction
-	} `json:"action,omitempty"`
+	Action RessetAction `json:"action,omitempty"`
 
 	// app feature
 	AppFeature string `json:"app_feature,omitempty"`
@@ -74,6 +73,19 @@ func (m *MainTokenAccess) validateAction(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if err := m.Action.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("action")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("action")
+		}
+
+		return err
+	}
+
 	return nil
 }
 
@@ -92,6 +104,23 @@ func (m *MainTokenAccess) ContextValidate(ctx context.Context, formats strfmt.Re
 }
 
 func (m *MainTokenAccess) contextValidateAction(ctx context.Context, formats strfmt.Registry) error {
+
+	if typeutils.IsZero(m.Action) { // not required
+		return nil
+	}
+
+	if err := m.Action.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("action")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("action")
+		}
+
+		return err
+	}
 
 	return nil
 }

@@ -41,9 +41,7 @@ type PostgresCluster struct {
 	DiskSizeGb int64 `json:"disk_size_gb,omitempty"`
 
 	// endpoints
-	Endpoints struct {
-		PostgresClusterEndpoints
-	} `json:"endpoints,omitempty"`
+	Endpoints *PostgresClusterEndpoints `json:"endpoints,omitempty"`
 
 	// id
 	ID string `json:"id,omitempty"`
@@ -222,6 +220,21 @@ func (m *PostgresCluster) validateCreatedAt(formats strfmt.Registry) error {
 func (m *PostgresCluster) validateEndpoints(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Endpoints) { // not required
 		return nil
+	}
+
+	if m.Endpoints != nil {
+		if err := m.Endpoints.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("endpoints")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("endpoints")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -449,6 +462,26 @@ func (m *PostgresCluster) contextValidateAttachedApps(ctx context.Context, forma
 }
 
 func (m *PostgresCluster) contextValidateEndpoints(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Endpoints != nil {
+
+		if typeutils.IsZero(m.Endpoints) { // not required
+			return nil
+		}
+
+		if err := m.Endpoints.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("endpoints")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("endpoints")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

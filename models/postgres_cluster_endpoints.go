@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,9 +18,7 @@ import (
 type PostgresClusterEndpoints struct {
 
 	// primary
-	Primary struct {
-		PostgresNodeEndpoints
-	} `json:"primary,omitempty"`
+	Primary *PostgresNodeEndpoints `json:"primary,omitempty"`
 }
 
 // Validate validates this postgres cluster endpoints
@@ -41,6 +40,21 @@ func (m *PostgresClusterEndpoints) validatePrimary(formats strfmt.Registry) erro
 		return nil
 	}
 
+	if m.Primary != nil {
+		if err := m.Primary.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("primary")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("primary")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -59,6 +73,26 @@ func (m *PostgresClusterEndpoints) ContextValidate(ctx context.Context, formats 
 }
 
 func (m *PostgresClusterEndpoints) contextValidatePrimary(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Primary != nil {
+
+		if typeutils.IsZero(m.Primary) { // not required
+			return nil
+		}
+
+		if err := m.Primary.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("primary")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("primary")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

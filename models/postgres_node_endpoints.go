@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,14 +18,10 @@ import (
 type PostgresNodeEndpoints struct {
 
 	// direct
-	Direct struct {
-		PostgresEndpoint
-	} `json:"direct,omitempty"`
+	Direct *PostgresEndpoint `json:"direct,omitempty"`
 
 	// pooler
-	Pooler struct {
-		PostgresEndpoint
-	} `json:"pooler,omitempty"`
+	Pooler *PostgresEndpoint `json:"pooler,omitempty"`
 }
 
 // Validate validates this postgres node endpoints
@@ -50,12 +47,42 @@ func (m *PostgresNodeEndpoints) validateDirect(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if m.Direct != nil {
+		if err := m.Direct.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("direct")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("direct")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
 func (m *PostgresNodeEndpoints) validatePooler(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Pooler) { // not required
 		return nil
+	}
+
+	if m.Pooler != nil {
+		if err := m.Pooler.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("pooler")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("pooler")
+			}
+
+			return err
+		}
 	}
 
 	return nil
@@ -81,10 +108,50 @@ func (m *PostgresNodeEndpoints) ContextValidate(ctx context.Context, formats str
 
 func (m *PostgresNodeEndpoints) contextValidateDirect(ctx context.Context, formats strfmt.Registry) error {
 
+	if m.Direct != nil {
+
+		if typeutils.IsZero(m.Direct) { // not required
+			return nil
+		}
+
+		if err := m.Direct.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("direct")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("direct")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
 func (m *PostgresNodeEndpoints) contextValidatePooler(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Pooler != nil {
+
+		if typeutils.IsZero(m.Pooler) { // not required
+			return nil
+		}
+
+		if err := m.Pooler.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("pooler")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("pooler")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

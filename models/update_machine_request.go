@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
@@ -17,9 +18,7 @@ import (
 type UpdateMachineRequest struct {
 
 	// config
-	Config struct {
-		FlyMachineConfig
-	} `json:"config,omitempty"`
+	Config *FlyMachineConfig `json:"config,omitempty"`
 
 	// current version
 	CurrentVersion string `json:"current_version,omitempty"`
@@ -65,6 +64,21 @@ func (m *UpdateMachineRequest) validateConfig(formats strfmt.Registry) error {
 		return nil
 	}
 
+	if m.Config != nil {
+		if err := m.Config.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("config")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("config")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -83,6 +97,26 @@ func (m *UpdateMachineRequest) ContextValidate(ctx context.Context, formats strf
 }
 
 func (m *UpdateMachineRequest) contextValidateConfig(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Config != nil {
+
+		if typeutils.IsZero(m.Config) { // not required
+			return nil
+		}
+
+		if err := m.Config.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("config")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("config")
+			}
+
+			return err
+		}
+	}
 
 	return nil
 }

@@ -119,6 +119,10 @@ func TestDefectCorrections(t *testing.T) {
 	if specjson.Str(clash, "x-go-name") != "DeprecatedVersion" {
 		t.Error("Version/version clash not renamed")
 	}
+	config := specjson.Obj(specjson.Obj(definition(doc, "CreateMachineRequest"), "properties"), "config")
+	if specjson.Str(config, "$ref") != "#/definitions/fly.MachineConfig" || config["allOf"] != nil {
+		t.Errorf("CreateMachineRequest.config is not a plain reference: %v", config)
+	}
 	if findParam(op("Apps_delete"), "query", "force") == nil {
 		t.Error("app delete has no force parameter")
 	}

@@ -36,6 +36,7 @@ var fixups = []fixup{
 	{"token-response-bodies", tokenResponseBodies},
 	{"version-case-clash", versionCaseClash},
 	{"app-delete-force", appDeleteForce},
+	{"single-allof-as-ref", singleAllOfAsRef},
 }
 
 // Apply runs every fix-up on doc, in order.
@@ -311,6 +312,55 @@ func appDeleteForce(doc object) error {
 			object{"in": "query", "name": "force", "type": "boolean"})
 	}
 	return nil
+}
+
+// singleAllOfAsRef: the converter wraps many property references as
+// {"type":"object","allOf":[{"$ref":X}]} (OpenAPI 3 forbids siblings of a
+// $ref, so the description was moved beside it). go-swagger turns each into
+// an anonymous struct embedding X, which callers cannot name and whose
+// validation is skipped: CreateMachineRequest.Config is the worst hit. A
+// plain reference gives a *X field that validates.
+func singleAllOfAsRef(doc object) error {
+	changed := 0
+	var walk func(node any)
+	walk = func(node any) {
+		switch n := node.(type) {
+		case object:
+			if all := specjson.Arr(n, "allOf"); len(all) == 1 {
+				only, _ := all[0].(object)
+				if ref := specjson.Str(only, "$ref"); ref != "" && len(only) == 1 && onlyKeys(n, "allOf", "type") {
+					for k := range n {
+						delete(n, k)
+					}
+					n["$ref"] = ref
+					changed++
+					return
+				}
+			}
+			for _, v := range n {
+				walk(v)
+			}
+		case []any:
+			for _, v := range n {
+				walk(v)
+			}
+		}
+	}
+	walk(specjson.Obj(doc, "definitions"))
+	if changed == 0 {
+		return fmt.Errorf("no single-reference allOf left: drop this fix-up")
+	}
+	return nil
+}
+
+// onlyKeys reports whether o has no keys but the given ones.
+func onlyKeys(o object, keys ...string) bool {
+	for k := range o {
+		if !slices.Contains(keys, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // operation finds an operation by operationId.
