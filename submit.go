@@ -100,6 +100,11 @@ func (s *submitter) check(op *runtime.ClientOperation) error {
 // paramsBody finds the Body field of a generated params struct, if it holds
 // a model that can validate itself.
 func paramsBody(params any) validatable {
+	if w, ok := params.(interface {
+		unwrapParams() runtime.ClientRequestWriter
+	}); ok {
+		return paramsBody(w.unwrapParams())
+	}
 	v := reflect.ValueOf(params)
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {

@@ -78,9 +78,6 @@ type MachinesListParams struct {
 	// Limit.
 	Limit *int64
 
-	// MetadataKey.
-	MetadataKey *string
-
 	// Region.
 	Region *string
 
@@ -202,17 +199,6 @@ func (o *MachinesListParams) SetLimit(limit *int64) {
 	o.Limit = limit
 }
 
-// WithMetadataKey adds the metadataKey to the machines list params.
-func (o *MachinesListParams) WithMetadataKey(metadataKey *string) *MachinesListParams {
-	o.SetMetadataKey(metadataKey)
-	return o
-}
-
-// SetMetadataKey adds the metadataKey to the machines list params.
-func (o *MachinesListParams) SetMetadataKey(metadataKey *string) {
-	o.MetadataKey = metadataKey
-}
-
 // WithRegion adds the region to the machines list params.
 func (o *MachinesListParams) WithRegion(region *string) *MachinesListParams {
 	o.SetRegion(region)
@@ -321,23 +307,6 @@ func (o *MachinesListParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.
 		if qLimit != "" {
 
 			if err := r.SetQueryParam("limit", qLimit); err != nil {
-				return err
-			}
-		}
-	}
-
-	if o.MetadataKey != nil {
-
-		// query param metadata.{key}
-		var qrMetadataKey string
-
-		if o.MetadataKey != nil {
-			qrMetadataKey = *o.MetadataKey
-		}
-		qMetadataKey := qrMetadataKey
-		if qMetadataKey != "" {
-
-			if err := r.SetQueryParam("metadata.{key}", qMetadataKey); err != nil {
 				return err
 			}
 		}

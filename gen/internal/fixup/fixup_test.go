@@ -123,6 +123,13 @@ func TestDefectCorrections(t *testing.T) {
 	if specjson.Str(config, "$ref") != "#/definitions/fly.MachineConfig" || config["allOf"] != nil {
 		t.Errorf("CreateMachineRequest.config is not a plain reference: %v", config)
 	}
+	for _, o := range specjson.Operations(doc) {
+		for _, p := range specjson.Arr(o.Op, "parameters") {
+			if name := specjson.Str(p.(object), "name"); strings.Contains(name, "{") {
+				t.Errorf("%s still declares templated query parameter %s", specjson.Str(o.Op, "operationId"), name)
+			}
+		}
+	}
 	if findParam(op("Apps_delete"), "query", "force") == nil {
 		t.Error("app delete has no force parameter")
 	}

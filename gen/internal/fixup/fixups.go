@@ -6,6 +6,7 @@ package fixup
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/flymachines/flymachines-go/gen/internal/specjson"
 )
@@ -37,6 +38,7 @@ var fixups = []fixup{
 	{"version-case-clash", versionCaseClash},
 	{"app-delete-force", appDeleteForce},
 	{"single-allof-as-ref", singleAllOfAsRef},
+	{"templated-query-names", templatedQueryNames},
 }
 
 // Apply runs every fix-up on doc, in order.
@@ -361,6 +363,35 @@ func onlyKeys(o object, keys ...string) bool {
 		}
 	}
 	return true
+}
+
+// templatedQueryNames: the machine list filter is declared as one query
+// parameter literally named "metadata.{key}", which Swagger 2.0 cannot
+// template: the generated client would send "metadata.{key}=value". Such
+// parameters are dropped; the facade's MatchMetadata option sends the real
+// "metadata.<key>=<value>" pairs.
+func templatedQueryNames(doc object) error {
+	dropped := 0
+	for _, op := range specjson.Operations(doc) {
+		params := specjson.Arr(op.Op, "parameters")
+		if params == nil {
+			continue
+		}
+		kept := params[:0:0]
+		for _, p := range params {
+			po, _ := p.(object)
+			if specjson.Str(po, "in") == "query" && strings.Contains(specjson.Str(po, "name"), "{") {
+				dropped++
+				continue
+			}
+			kept = append(kept, p)
+		}
+		op.Op["parameters"] = kept
+	}
+	if dropped == 0 {
+		return fmt.Errorf("no templated query parameter left: drop this fix-up")
+	}
+	return nil
 }
 
 // operation finds an operation by operationId.
