@@ -95,7 +95,20 @@ func New(opts ...Option) (*Client, error) {
 	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
 	// WithLogger is the way to watch traffic here.
 	rt.Debug = false
-	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now}
+	retry := DefaultRetryPolicy()
+	if cfg.retry != nil {
+		retry = cfg.retry.normalized()
+	}
+	var limits *limiter
+	if !cfg.noLimits {
+		rl := DefaultRateLimits()
+		if cfg.rateLimits != nil {
+			rl = *cfg.rateLimits
+		}
+		limits = newLimiter(rl)
+	}
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now,
+		retry: retry, limits: limits, logger: logger}
 	return &Client{
 		MachinesAPI: client.New(sub, strfmt.Default),
 		baseURL:     base,

@@ -25,8 +25,8 @@ type cannedResponse struct {
 func (c cannedResponse) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{
 		StatusCode: c.status, Status: strconv.Itoa(c.status),
-		Header:  http.Header{"Content-Type": {"application/json"}},
-		Body:    io.NopCloser(bytes.NewReader(c.body)), Request: r, ContentLength: int64(len(c.body)),
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   io.NopCloser(bytes.NewReader(c.body)), Request: r, ContentLength: int64(len(c.body)),
 	}, nil
 }
 

@@ -166,7 +166,9 @@ func (f *fakeMachine) serve(t *testing.T) *httptest.Server {
 // newTestClient is a client for a test server, with a fast wait pace.
 func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 	t.Helper()
-	all := append([]Option{WithToken(testBearer), WithBaseURL(baseURL)}, opts...)
+	// Rate limits would pace the fakes' rapid calls; their own tests turn
+	// them back on.
+	all := append([]Option{WithToken(testBearer), WithBaseURL(baseURL), WithoutRateLimits()}, opts...)
 	c, err := New(all...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -16,6 +16,9 @@ type config struct {
 	httpClient *http.Client
 	userAgent  string
 	logger     *slog.Logger
+	retry      *RetryPolicy // nil: DefaultRetryPolicy
+	rateLimits *RateLimits  // nil: DefaultRateLimits
+	noLimits   bool
 }
 
 // WithToken sets the API token, taking precedence over FLY_API_TOKEN and
@@ -52,4 +55,25 @@ func WithUserAgent(ua string) Option {
 // discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// WithRetryPolicy tunes retries (see RetryPolicy for what is retried).
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) { c.retry = &p }
+}
+
+// WithoutRetries sends every call once.
+func WithoutRetries() Option {
+	return func(c *config) { c.retry = &RetryPolicy{MaxAttempts: 1} }
+}
+
+// WithRateLimits replaces the client-side rate limits (DefaultRateLimits).
+func WithRateLimits(l RateLimits) Option {
+	return func(c *config) { c.rateLimits, c.noLimits = &l, false }
+}
+
+// WithoutRateLimits sends calls as fast as they come; the API answers 429
+// past its limits, and those answers are retried.
+func WithoutRateLimits() Option {
+	return func(c *config) { c.rateLimits, c.noLimits = nil, true }
 }

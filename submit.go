@@ -2,7 +2,9 @@ package flymachines
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -24,6 +26,9 @@ type submitter struct {
 	token   Token
 	chain   func(http.RoundTripper) http.RoundTripper // for per-call http.Clients
 	now     func() time.Time
+	retry   RetryPolicy
+	limits  *limiter // nil: no client-side rate limits
+	logger  *slog.Logger
 }
 
 var _ runtime.ContextualTransport = (*submitter)(nil)
@@ -37,9 +42,12 @@ func (s *submitter) Submit(op *runtime.ClientOperation) (any, error) {
 	return s.SubmitContext(ctx, op)
 }
 
-// SubmitContext checks the request, sends it, and decorates any error.
+// SubmitContext checks the request, then sends it, retrying what may be
+// retried, each attempt within the client-side rate limits, and decorates
+// any error.
 func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperation) (any, error) {
-	if err := s.check(op); err != nil {
+	c, err := s.check(op)
+	if err != nil {
 		return nil, err
 	}
 	if op.Client != nil {
@@ -56,12 +64,57 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 		cp.Client = &hc
 		op = &cp
 	}
-	ctx, x := withExchange(ctx)
-	res, err := s.next.SubmitContext(ctx, op)
-	if err != nil {
-		return nil, decorate(op.ID, x, err, s.token, s.now())
+	key := limitKeyOf(c)
+	for {
+		c.attempt++
+		if err := s.limits.wait(ctx, key); err != nil {
+			return nil, decorate(op.ID, nil, err, s.token, s.now())
+		}
+		actx, x := withExchange(withCall(ctx, c))
+		res, err := s.next.SubmitContext(actx, op)
+		if err == nil {
+			return res, nil
+		}
+		err = decorate(op.ID, x, err, s.token, s.now())
+		var retryAfter time.Duration
+		if apiErr, ok := errors.AsType[*APIError](err); ok && apiErr.StatusCode == http.StatusTooManyRequests {
+			retryAfter = apiErr.RetryAfter
+			s.limits.throttled(key, retryAfter)
+		}
+		if c.attempt >= s.retry.MaxAttempts || !shouldRetry(op.ID, classifyFailure(ctx, op.ID, err)) {
+			return nil, err
+		}
+		delay := s.retry.backoff(c.attempt, retryAfter)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+			return nil, err // the wait would outlast the caller's deadline
+		}
+		s.logger.LogAttrs(ctx, slog.LevelDebug, "flymachines: retrying",
+			slog.String("op", op.ID), slog.Int("attempt", c.attempt),
+			slog.Duration("delay", delay), slog.String("error", err.Error()))
+		if sleepCtx(ctx, delay) != nil {
+			return nil, err
+		}
 	}
-	return res, nil
+}
+
+// call describes the API call a request belongs to, for the layers of the
+// chain below the submitter (logging, lease nonces).
+type call struct {
+	op           string
+	app, machine string // path parameters app_name and machine_id, if any
+	attempt      int
+}
+
+type callKey struct{}
+
+func withCall(ctx context.Context, c *call) context.Context {
+	cp := *c
+	return context.WithValue(ctx, callKey{}, &cp)
+}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
 }
 
 // validatable is what generated models implement.
@@ -71,20 +124,23 @@ type validatable interface {
 
 // check refuses, before anything is sent, a request whose body fails its
 // model's validation or whose path has an empty parameter (go-openapi
-// would send "/v1/apps//machines" to some other endpoint).
-func (s *submitter) check(op *runtime.ClientOperation) error {
+// would send "/v1/apps//machines" to some other endpoint). It returns what
+// the call is about.
+func (s *submitter) check(op *runtime.ClientOperation) (*call, error) {
+	c := &call{op: op.ID}
 	if op.Params == nil {
-		return nil
+		return c, nil
 	}
 	if body := paramsBody(op.Params); body != nil {
 		if err := body.Validate(s.formats); err != nil {
-			return &ValidationError{Op: op.ID, Err: fmt.Errorf("body: %w", err)}
+			return nil, &ValidationError{Op: op.ID, Err: fmt.Errorf("body: %w", err)}
 		}
 	}
 	rec := &paramRecorder{path: map[string]string{}}
 	if err := op.Params.WriteToRequest(rec, s.formats); err != nil {
-		return &ValidationError{Op: op.ID, Err: err}
+		return nil, &ValidationError{Op: op.ID, Err: err}
 	}
+	c.app, c.machine = rec.path["app_name"], rec.path["machine_id"]
 	var empty []string
 	for _, name := range pathParams(op.PathPattern) {
 		if rec.path[name] == "" {
@@ -92,9 +148,9 @@ func (s *submitter) check(op *runtime.ClientOperation) error {
 		}
 	}
 	if len(empty) > 0 {
-		return &ValidationError{Op: op.ID, Err: fmt.Errorf("empty path parameter %s", strings.Join(empty, ", "))}
+		return nil, &ValidationError{Op: op.ID, Err: fmt.Errorf("empty path parameter %s", strings.Join(empty, ", "))}
 	}
-	return nil
+	return c, nil
 }
 
 // paramsBody finds the Body field of a generated params struct, if it holds

@@ -85,6 +85,9 @@ func logExchanges(l *slog.Logger) middleware {
 				slog.String("path", req.URL.EscapedPath()),
 				slog.Duration("duration", time.Since(start)),
 			}
+			if c := callFrom(ctx); c != nil {
+				attrs = append(attrs, slog.String("op", c.op), slog.Int("attempt", c.attempt))
+			}
 			if err != nil {
 				attrs = append(attrs, slog.String("error", err.Error()))
 				l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request failed", attrs...)
