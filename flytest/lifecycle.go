@@ -60,6 +60,9 @@ func (e *Emulator) transition(m *machine, state, typ, source string, request any
 	if state == stateDestroyed {
 		m.destroyed = now
 		m.lease = nil
+		if a := e.st.apps[m.appName]; a != nil && a.machines[m.id] == m {
+			a.destroyed = append(a.destroyed, m)
+		}
 	}
 	m.broadcast()
 }

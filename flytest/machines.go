@@ -304,25 +304,18 @@ func guestLabel(g *models.FlyMachineGuest) string {
 }
 
 // pruneDestroyed forgets destroyed Machines after destroyedKeep, and the
-// oldest beyond maxDestroyedInApp, so destroyed ones do not pile up.
+// oldest beyond maxDestroyedInApp, so destroyed ones do not pile up. It
+// costs nothing unless there is something to forget.
 func (e *Emulator) pruneDestroyed(a *app, now time.Time) {
-	var destroyed []*machine
-	for id, m := range a.machines {
-		if m.state != stateDestroyed {
-			continue
+	n := 0
+	for n < len(a.destroyed) && (now.Sub(a.destroyed[n].destroyed) > destroyedKeep || len(a.destroyed)-n > maxDestroyedInApp) {
+		if m := a.destroyed[n]; a.machines[m.id] == m {
+			delete(a.machines, m.id)
 		}
-		if now.Sub(m.destroyed) > destroyedKeep {
-			delete(a.machines, id)
-			continue
-		}
-		destroyed = append(destroyed, m)
+		n++
 	}
-	if len(destroyed) <= maxDestroyedInApp {
-		return
-	}
-	slices.SortFunc(destroyed, func(x, y *machine) int { return x.destroyed.Compare(y.destroyed) })
-	for _, m := range destroyed[:len(destroyed)-maxDestroyedInApp] {
-		delete(a.machines, m.id)
+	if n > 0 {
+		a.destroyed = slices.Delete(a.destroyed, 0, n)
 	}
 }
 
@@ -590,6 +583,10 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 	e.locked(w, func(w http.ResponseWriter) {
 		m := e.mutableMachine(w, r)
 		if m == nil {
+			return
+		}
+		if m.state == stateDestroying {
+			preconditionFailed(w, "machine %s is being destroyed", m.id)
 			return
 		}
 		if req.CurrentVersion != "" && req.CurrentVersion != m.version {

@@ -601,3 +601,44 @@ func TestMachineEventsBounded(t *testing.T) {
 		t.Errorf("machine keeps %d events, want %d", n, maxEvents)
 	}
 }
+
+func TestDestroyedMachinesArePruned(t *testing.T) {
+	clock := NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	en := newEnv(t, WithClock(clock))
+	m := en.started("nginx")
+	if _, err := en.do(m.ID, "force-destroy"); err != nil {
+		t.Fatal(err)
+	}
+	en.waitFor(m.ID, stateDestroyed)
+	clock.Advance(destroyedKeep - time.Minute)
+	en.started("nginx")
+	en.show(m.ID) // still kept
+	clock.Advance(2 * time.Minute)
+	en.started("nginx") // creating prunes
+	_, err := en.c.Machines.MachinesShowContext(en.ctx, machines.NewMachinesShowParams().WithAppName(testApp).WithMachineID(m.ID), nil)
+	if codeOf(err) != 404 {
+		t.Errorf("a machine destroyed over %s ago: %v, want 404", destroyedKeep, err)
+	}
+}
+
+func TestUpdateWhileDestroying(t *testing.T) {
+	en := newEnv(t, WithTransitionDelay(time.Second))
+	req := createBody("nginx")
+	req.SkipLaunch = true
+	m := en.create(req)
+	if _, err := en.do(m.ID, "destroy"); err != nil {
+		t.Fatal(err)
+	}
+	body := &models.UpdateMachineRequest{}
+	body.Config.FlyMachineConfig = machineConfig("nginx:2")
+	_, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil)
+	if codeOf(err) != 412 {
+		t.Errorf("update while destroying: %v, want 412", err)
+	}
+	if _, err := en.do(m.ID, "destroy"); err != nil {
+		t.Errorf("destroy while destroying: %v, want a harmless 200", err)
+	}
+	if s := en.show(m.ID).State; s != stateDestroying {
+		t.Errorf("state %s", s)
+	}
+}

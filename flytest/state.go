@@ -28,6 +28,8 @@ type app struct {
 	secretKeys map[string]*secretKey
 	certs      map[string]*certificate // by hostname
 	ips        []*ipAssignment
+
+	destroyed []*machine // destroyed Machines, oldest first, for pruning
 }
 
 func (s *state) newNum() int64 {
