@@ -12,6 +12,35 @@ import (
 // Emulator is the Machines API emulator as an http.Handler. Use NewServer in
 // tests; use New to mount it in a server of your own. It is safe for
 // concurrent use.
+//
+// Machines move through created, starting, started, stopping, stopped,
+// replacing, suspending, suspended, destroying, destroyed and failed; each
+// transient state lasts the transition delay, and every state change is an
+// event (Machines_list_events, newest first). Where the API leaves a
+// choice open, the emulator answers:
+//
+//   - 412 failed_precondition for an operation the state forbids: start
+//     unless stopped, suspended or failed; restart, suspend, signal, exec,
+//     ps and memory unless started; destroy of a running Machine without
+//     force=true. Stop and suspend of a Machine already there are a 200.
+//   - 404 for any change to a destroyed Machine, so a repeated destroy
+//     reads as done. GET still shows it, in state destroyed, for an hour.
+//   - 409 "aborted: machine ID X lease currently held by OWNER, expires at
+//     T" for a change without the nonce of a lease someone holds (update,
+//     start, stop, restart, suspend, cordon, uncordon, signal, destroy and
+//     metadata writes; exec, ps and memory change no state and are not
+//     guarded). Update with a stale current_version is also a 409.
+//   - 412 with status insufficient_capacity on create in a full region
+//     (WithCapacityError, SetRegionCapacity).
+//   - Update replaces the config under a new version. A running Machine
+//     boots on it (or stops, with skip_launch); a stopped, suspended or
+//     failed one is left stopped unless the body says skip_launch=false.
+//   - Wait for stopped, suspended or destroyed needs version (or
+//     instance_id, which is the same value): an instance replaced by an
+//     update counts as stopped, and waiting for a replaced version to
+//     start is a 400. A wait that can never succeed, on a destroyed
+//     Machine, is answered 412 at once. Timeouts are 408; Close ends
+//     blocked waits with 503.
 type Emulator struct {
 	cfg config
 	mux *http.ServeMux

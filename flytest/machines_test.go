@@ -642,3 +642,27 @@ func TestUpdateWhileDestroying(t *testing.T) {
 		t.Errorf("state %s", s)
 	}
 }
+
+// TestMachinesRoutesImplemented: no Machines operation answers the
+// skeleton's 501, whatever its input.
+func TestMachinesRoutesImplemented(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	for _, rt := range routes {
+		if !strings.HasPrefix(rt.id, "Machines_") {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		path = strings.NewReplacer("{app_name}", testApp, "{machine_id}", m.ID, "{org_slug}", "personal", "{key}", "k").Replace(path)
+		req, _ := http.NewRequest(method, en.srv.URL()+path+"?timeout=1&state=settled", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", rt.id, err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusNotImplemented || res.StatusCode >= 500 {
+			t.Errorf("%s: %d", rt.id, res.StatusCode)
+		}
+	}
+}
