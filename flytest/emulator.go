@@ -1,6 +1,7 @@
 package flytest
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,15 +12,47 @@ import (
 // Emulator is the Machines API emulator as an http.Handler. Use NewServer in
 // tests; use New to mount it in a server of your own. It is safe for
 // concurrent use.
+//
+// Machines move through created, starting, started, stopping, stopped,
+// replacing, suspending, suspended, destroying, destroyed and failed; each
+// transient state lasts the transition delay, and every state change is an
+// event (Machines_list_events, newest first). Where the API leaves a
+// choice open, the emulator answers:
+//
+//   - 412 failed_precondition for an operation the state forbids: start
+//     unless stopped, suspended or failed; restart, suspend, signal, exec,
+//     ps and memory unless started; destroy of a running Machine without
+//     force=true. Stop and suspend of a Machine already there are a 200.
+//   - 404 for any change to a destroyed Machine, so a repeated destroy
+//     reads as done. GET still shows it, in state destroyed, for an hour.
+//   - 409 "aborted: machine ID X lease currently held by OWNER, expires at
+//     T" for a change without the nonce of a lease someone holds (update,
+//     start, stop, restart, suspend, cordon, uncordon, signal, destroy and
+//     metadata writes; exec, ps and memory change no state and are not
+//     guarded). Update with a stale current_version is also a 409.
+//   - 412 with status insufficient_capacity on create in a full region
+//     (WithCapacityError, SetRegionCapacity).
+//   - Update replaces the config under a new version. A running Machine
+//     boots on it (or stops, with skip_launch); a stopped, suspended or
+//     failed one is left stopped unless the body says skip_launch=false.
+//   - Wait for stopped, suspended or destroyed needs version (or
+//     instance_id, which is the same value): an instance replaced by an
+//     update counts as stopped, and waiting for a replaced version to
+//     start is a 400. A wait that can never succeed, on a destroyed
+//     Machine, is answered 412 at once. Timeouts are 408; Close ends
+//     blocked waits with 503.
 type Emulator struct {
 	cfg config
 	mux *http.ServeMux
 
-	mu     sync.Mutex // guards everything below
-	closed bool
-	st     *state
-	faults *faultTable
-	timers map[*time.Timer]struct{} // pending state transitions, stopped by Close
+	faults  *faultTable  // has its own lock: faults are drawn before e.mu is taken
+	limiter *rateLimiter // has its own lock, for the same reason
+
+	mu         sync.Mutex // guards everything below
+	closed     bool
+	st         *state
+	timers     map[*time.Timer]struct{} // pending state transitions, stopped by Close
+	noCapacity map[string]bool          // regions where Machines_create fails
 }
 
 type route struct {
@@ -40,6 +73,11 @@ func New(opts ...Option) *Emulator {
 	}
 	e.st = newState()
 	e.faults = newFaultTable(e.cfg.seed)
+	e.limiter = newRateLimiter(e.cfg.clock, e.cfg.rateLimits)
+	e.noCapacity = map[string]bool{}
+	for _, region := range e.cfg.noCapacity {
+		e.noCapacity[region] = true
+	}
 	for _, rt := range routes {
 		e.mux.Handle(rt.pattern, e.pipeline(rt))
 	}
@@ -92,7 +130,8 @@ func (e *Emulator) log(op string, r *http.Request, status int, start time.Time, 
 		slog.Duration("took", e.cfg.clock.Now().Sub(start)), slog.String("note", note))
 }
 
-// Close stops pending state transitions. Requests still in flight finish.
+// Close stops pending state transitions and ends blocked waits (they answer
+// 503). Other requests still in flight finish. Close is idempotent.
 func (e *Emulator) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -105,8 +144,12 @@ func (e *Emulator) Close() {
 }
 
 // after runs f under the emulator's lock once d has passed, unless the
-// emulator was closed first.
-func (e *Emulator) after(d time.Duration, f func()) {
+// emulator was closed or the returned cancel was called first. Call it, and
+// cancel, with e.mu held; then f runs at most once and never after cancel.
+func (e *Emulator) after(d time.Duration, f func()) (cancel func()) {
+	if e.closed {
+		return func() {}
+	}
 	var t *time.Timer
 	t = time.AfterFunc(d, func() {
 		e.mu.Lock()
@@ -118,6 +161,67 @@ func (e *Emulator) after(d time.Duration, f func()) {
 		f()
 	})
 	e.timers[t] = struct{}{}
+	return func() {
+		if _, pending := e.timers[t]; pending {
+			t.Stop()
+			delete(e.timers, t)
+		}
+	}
+}
+
+// locked runs f under e.mu and sends its answer only once the lock is
+// released, so a client that reads slowly never holds up the emulator.
+func (e *Emulator) locked(w http.ResponseWriter, f func(w http.ResponseWriter)) {
+	var b bufferedResponse
+	func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		f(&b)
+	}()
+	b.sendTo(w)
+}
+
+// bufferedResponse holds an answer in memory until sendTo.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header {
+	if b.header == nil {
+		b.header = http.Header{}
+	}
+	return b.header
+}
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// sendTo passes the answer on; one that was never written is not sent, so
+// a wait can look, find nothing to say yet, and look again.
+func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
+	if b.status == 0 && len(b.header) == 0 {
+		return
+	}
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
 }
 
 func (e *Emulator) notImplemented(w http.ResponseWriter, r *http.Request) {

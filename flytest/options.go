@@ -20,6 +20,8 @@ type config struct {
 	rateLimits      bool
 	behaviors       []behaviorRule
 	exec            ExecHandler
+	noCapacity      []string          // regions where Machines_create fails
+	leaseOwners     map[string]string // token -> lease owner
 }
 
 func defaultConfig() config {
@@ -71,8 +73,38 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 func WithDefaultRegion(region string) Option { return func(c *config) { c.defaultRegion = region } }
 
 // WithRateLimits enforces Fly's published Machines API rate limits and
-// answers 429 with Retry-After past them.
+// answers 429 with Retry-After past them. See SetRateLimits to switch them
+// at run time, and ratelimit.go for the limits.
 func WithRateLimits() Option { return func(c *config) { c.rateLimits = true } }
+
+// WithCapacityError makes Machines_create fail in the given regions as the
+// API does when a region is full: 412 with status "insufficient_capacity".
+// SetRegionCapacity changes this at run time.
+func WithCapacityError(regions ...string) Option {
+	return func(c *config) { c.noCapacity = append(c.noCapacity, regions...) }
+}
+
+// WithExecHandler answers Machines_exec. By default the command is echoed:
+// stdout is the command's words joined by spaces plus a newline, exit code 0.
+func WithExecHandler(h ExecHandler) Option {
+	return func(c *config) {
+		if h != nil {
+			c.exec = h
+		}
+	}
+}
+
+// WithLeaseOwner sets the lease owner reported for a token (without its
+// scheme). Tokens without one get a stable owner derived from the token,
+// "user-<8 hex digits>@flytest", so two tokens are two different owners.
+func WithLeaseOwner(token, owner string) Option {
+	return func(c *config) {
+		if c.leaseOwners == nil {
+			c.leaseOwners = map[string]string{}
+		}
+		c.leaseOwners[token] = owner
+	}
+}
 
 // defaultRegions is the fixed platform region list the emulator serves.
 var defaultRegions = []string{"ams", "arn", "bog", "bom", "cdg", "dfw", "ewr", "fra", "gru", "iad", "jnb", "lax", "lhr", "mad", "mia", "nrt", "ord", "otp", "phx", "qro", "scl", "sea", "sin", "sjc", "syd", "waw", "yul", "yyz"}

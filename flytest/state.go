@@ -7,6 +7,7 @@ type state struct {
 	apps     map[string]*app // by name
 	postgres map[string]*pgCluster
 	nextNum  int64
+	nextSeq  int64 // orders Machines and events; never reused
 }
 
 func newState() *state {
@@ -27,11 +28,20 @@ type app struct {
 	secretKeys map[string]*secretKey
 	certs      map[string]*certificate // by hostname
 	ips        []*ipAssignment
+
+	destroyed []*machine // destroyed Machines, oldest first, for pruning
 }
 
 func (s *state) newNum() int64 {
 	s.nextNum++
 	return s.nextNum
+}
+
+// newSeq returns the next value of the emulator-wide sequence that orders
+// Machines (list cursors) and events (wait's from_event_id).
+func (s *state) newSeq() int64 {
+	s.nextSeq++
+	return s.nextSeq
 }
 
 // closeWaiters wakes every blocked wait so it can end when the emulator closes.

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEmulatorCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan int, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "--tokens", "tok-a, tok-b", "--transition-delay", "1ms", "--rate-limits"}, outW, &stderr)
+		outW.Close()
+	}()
+
+	// The banner names the address to export.
+	var base string
+	sc := bufio.NewScanner(outR)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export FLY_API_HOSTNAME="); ok {
+			base = v
+		}
+		if strings.Contains(sc.Text(), "export FLY_API_TOKEN=tok-a") {
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("no FLY_API_HOSTNAME in the banner; stderr: %s", stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+
+	get := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/apps?org_slug=personal", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get("tok-b"); code != 200 {
+		t.Errorf("accepted token: %d", code)
+	}
+	if code := get("other"); code != 401 {
+		t.Errorf("token outside --tokens: %d", code)
+	}
+
+	cancel() // as SIGINT would
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit status %d; stderr: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("emulator did not shut down")
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	cases := []struct {
+		args []string
+		want int
+	}{
+		{nil, 2},
+		{[]string{"help"}, 0},
+		{[]string{"nope"}, 2},
+		{[]string{"emulator", "-h"}, 0},
+		{[]string{"emulator", "-bogus"}, 2},
+		{[]string{"emulator", "extra"}, 2},
+		{[]string{"emulator", "-addr", "not an address"}, 1},
+	}
+	for _, tc := range cases {
+		var out, errOut strings.Builder
+		if got := dispatch(context.Background(), tc.args, &out, &errOut); got != tc.want {
+			t.Errorf("%q: exit %d, want %d; stderr: %s", tc.args, got, tc.want, errOut.String())
+		}
+	}
+}

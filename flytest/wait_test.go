@@ -1,0 +1,309 @@
+package flytest
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-openapi/swag/conv"
+
+	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/models"
+)
+
+func (en *env) wait(id string, p *machines.MachinesWaitParams) (*models.WaitMachineResponse, error) {
+	res, err := en.c.Machines.MachinesWaitContext(en.ctx, p.WithAppName(testApp).WithMachineID(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Payload, nil
+}
+
+func waitParams(states ...string) *machines.MachinesWaitParams {
+	return machines.NewMachinesWaitParams().WithState(states).WithTimeout(conv.Pointer(int64(5)))
+}
+
+func TestWaitValidation(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	v := m.Version
+	cases := []struct {
+		name    string
+		p       *machines.MachinesWaitParams
+		wantErr string
+	}{
+		{"timeout zero", waitParams().WithTimeout(conv.Pointer(int64(0))), "timeout"},
+		{"timeout above 60", waitParams().WithTimeout(conv.Pointer(int64(61))), "timeout"},
+		{"unknown state", waitParams("sleeping"), "state \"sleeping\""},
+		{"stopped without version", waitParams("stopped"), "requires version"},
+		{"destroyed without version", waitParams("destroyed"), "requires version"},
+		{"suspended without version", waitParams("started", "suspended"), "requires version"},
+		{"unknown version", waitParams("started").WithVersion(conv.Pointer("01ARZ3NDEKTSV4RRFFQ69G5FAV")), "has no version"},
+		{"version and instance_id disagree", waitParams("started").WithVersion(&v).WithInstanceID(conv.Pointer("other")), "disagree"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := en.wait(m.ID, tc.p)
+			var bad *machines.MachinesWaitBadRequest
+			if !asErr(err, &bad) {
+				t.Fatalf("got %v, want 400", err)
+			}
+			if !strings.HasPrefix(bad.Payload.Error, "invalid_argument: ") || !strings.Contains(bad.Payload.Error, tc.wantErr) {
+				t.Errorf("error %q, want it to mention %q", bad.Payload.Error, tc.wantErr)
+			}
+		})
+	}
+	if res := rawGet(t, en.srv, "/v1/apps/"+testApp+"/machines/"+m.ID+"/wait?timeout=abc"); res.StatusCode != 400 {
+		t.Errorf("timeout=abc: %d", res.StatusCode)
+	}
+	if _, err := en.wait("00000000000000", waitParams()); codeOf(err) != 404 {
+		t.Errorf("unknown machine: %v", err)
+	}
+}
+
+func TestWaitStates(t *testing.T) {
+	en := newEnv(t)
+	cases := []struct {
+		name   string
+		setup  func(t *testing.T, en *env) *models.Machine // returns the Machine as the wait should see it
+		act    func(t *testing.T, en *env, id string)      // runs while the wait blocks
+		params func(m *models.Machine) *machines.MachinesWaitParams
+		want   string
+	}{
+		{
+			name:   "default is started",
+			setup:  func(t *testing.T, en *env) *models.Machine { return en.create(createBody("nginx")) },
+			params: func(*models.Machine) *machines.MachinesWaitParams { return machines.NewMachinesWaitParams() },
+			want:   stateStarted,
+		},
+		{
+			name:   "already started answers at once",
+			setup:  func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
+			params: func(*models.Machine) *machines.MachinesWaitParams { return waitParams("started") },
+			want:   stateStarted,
+		},
+		{
+			name:  "stopped, with version",
+			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
+			act:   func(t *testing.T, en *env, id string) { en.stop(id) },
+			params: func(m *models.Machine) *machines.MachinesWaitParams {
+				return waitParams("stopped").WithVersion(&m.Version)
+			},
+			want: stateStopped,
+		},
+		{
+			name:  "stopped, with the older instance_id",
+			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
+			act:   func(t *testing.T, en *env, id string) { en.stop(id) },
+			params: func(m *models.Machine) *machines.MachinesWaitParams {
+				return waitParams("stopped").WithInstanceID(&m.InstanceID)
+			},
+			want: stateStopped,
+		},
+		{
+			name:  "several states: the first reached wins",
+			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
+			act: func(t *testing.T, en *env, id string) {
+				if _, err := en.do(id, "force-destroy"); err != nil {
+					t.Error(err)
+				}
+			},
+			params: func(m *models.Machine) *machines.MachinesWaitParams {
+				return waitParams("suspended", "destroyed").WithVersion(&m.Version)
+			},
+			want: stateDestroyed,
+		},
+		{
+			name:  "suspended",
+			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
+			act: func(t *testing.T, en *env, id string) {
+				if _, err := en.do(id, "suspend"); err != nil {
+					t.Error(err)
+				}
+			},
+			params: func(m *models.Machine) *machines.MachinesWaitParams {
+				return waitParams("suspended").WithVersion(&m.Version)
+			},
+			want: stateSuspended,
+		},
+		{
+			name:  "settled skips transient states",
+			setup: func(t *testing.T, en *env) *models.Machine { return en.create(createBody("nginx")) },
+			params: func(*models.Machine) *machines.MachinesWaitParams {
+				return waitParams("settled")
+			},
+			want: stateStarted,
+		},
+		{
+			name:   "failed",
+			setup:  func(t *testing.T, en *env) *models.Machine { return en.create(createBody("broken")) },
+			params: func(*models.Machine) *machines.MachinesWaitParams { return waitParams("failed") },
+			want:   stateFailed,
+		},
+		{
+			name: "a replaced version has stopped for good",
+			setup: func(t *testing.T, en *env) *models.Machine {
+				m := en.started("nginx")
+				body := &models.UpdateMachineRequest{}
+				body.Config.FlyMachineConfig = machineConfig("nginx:2")
+				if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
+					t.Fatal(err)
+				}
+				return m // the old version
+			},
+			params: func(m *models.Machine) *machines.MachinesWaitParams {
+				return waitParams("stopped").WithVersion(&m.Version)
+			},
+			want: stateStopped,
+		},
+	}
+	en = newEnv(t, WithImageBehavior("broken", FailToStart("exec format error")))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			en := *en
+			en.t = t
+			m := tc.setup(t, &en)
+			var wg sync.WaitGroup
+			if tc.act != nil {
+				wg.Go(func() {
+					time.Sleep(20 * time.Millisecond) // let the wait block first
+					tc.act(t, &en, m.ID)
+				})
+			}
+			res, err := en.wait(m.ID, tc.params(m))
+			wg.Wait()
+			if err != nil {
+				t.Fatal(errText(err))
+			}
+			if !res.Ok || res.State != tc.want || !ulidPattern.MatchString(res.EventID) {
+				t.Errorf("got %+v, want ok in state %s with an event id", res, tc.want)
+			}
+		})
+	}
+}
+
+func TestWaitReplacedVersionCannotStart(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	body := &models.UpdateMachineRequest{}
+	body.Config.FlyMachineConfig = machineConfig("nginx:2")
+	if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := en.wait(m.ID, waitParams("started").WithVersion(&m.Version))
+	if b := errorBody(err); codeOf(err) != 400 || !strings.Contains(b.Error, "was replaced by") {
+		t.Errorf("wait started on a replaced version: %v", err)
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	start := time.Now()
+	_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(1))))
+	var timeout *machines.MachinesWaitRequestTimeout
+	if !asErr(err, &timeout) || !strings.HasPrefix(timeout.Payload.Error, "deadline_exceeded: ") {
+		t.Fatalf("got %v, want 408 deadline_exceeded", err)
+	}
+	if took := time.Since(start); took < time.Second || took > 3*time.Second {
+		t.Errorf("timeout=1 took %s", took)
+	}
+}
+
+func TestWaitFromEventID(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	first, err := en.wait(m.ID, waitParams("started"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Waiting past the event that reported started blocks until the next start.
+	done := make(chan *models.WaitMachineResponse, 1)
+	go func() {
+		res, err := en.wait(m.ID, waitParams("started").WithFromEventID(&first.EventID))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	select {
+	case <-done:
+		t.Fatal("wait from the current event answered before anything happened")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := en.do(m.ID, "restart"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if res == nil || res.EventID == first.EventID || res.State != stateStarted {
+			t.Errorf("after restart: %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("wait did not end after the restart")
+	}
+}
+
+func TestWaitOnDestroyedMachine(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	if _, err := en.do(m.ID, "force-destroy"); err != nil {
+		t.Fatal(err)
+	}
+	en.waitFor(m.ID, stateDestroyed)
+	start := time.Now()
+	_, err := en.wait(m.ID, waitParams("started"))
+	if codeOf(err) != 412 || time.Since(start) > time.Second {
+		t.Errorf("wait started on a destroyed machine: %v after %s, want an immediate 412", err, time.Since(start))
+	}
+}
+
+func TestWaitEndsWithRequestContext(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := en.c.Machines.MachinesWaitContext(ctx, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))).WithAppName(testApp).WithMachineID(m.ID), nil)
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("cancelled wait: %v after %s", err, time.Since(start))
+	}
+	// The server side must have let go of the waiter too.
+	deadline := time.Now().Add(2 * time.Second)
+	for waiters(en) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the emulator still holds the cancelled wait")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWaitEndsWhenEmulatorCloses(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))))
+		errc <- err
+	}()
+	for waiters(en) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	en.srv.Emulator.Close()
+	select {
+	case err := <-errc:
+		if codeOf(err) != 503 {
+			t.Errorf("wait during close: %v, want 503", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("wait still blocked after Close")
+	}
+}
+
+// waiters counts the server's requests blocked in Machines_wait, from the
+// goroutines' stacks.
+func waiters(en *env) int {
+	return countGoroutines("flytest.(*Emulator).machinesWait")
+}
