@@ -2,6 +2,7 @@ package flytest
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -98,6 +99,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rate limits, then the operation itself.
 func (e *Emulator) pipeline(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer recoverAs500(w, rt.id)
 		start := e.cfg.clock.Now()
 		fault, apply := e.faults.draw(rt.id)
 		if fault != nil && !fault.before(w, r) {
@@ -245,4 +247,18 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
+}
+
+// recoverAs500 turns a bug in a handler into a 500 that names the
+// operation, instead of a connection the client sees dropped. Deliberate
+// aborts (dropped-connection faults) pass through.
+func recoverAs500(w http.ResponseWriter, op string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	writeError(w, http.StatusInternalServerError, "", fmt.Sprintf("flytest: %s: internal error: %v", op, v))
 }

@@ -124,7 +124,7 @@ func (e *Emulator) appIPAssignmentsCreate(w http.ResponseWriter, r *http.Request
 	if req.Type == models.IPAssignmentTypeEgressPair {
 		resp := added[0].assignModel()
 		resp.IP = ""
-		resp.IPPair.V4, resp.IPPair.V6 = added[0].ip.String(), added[1].ip.String()
+		resp.IPPair = &models.IPPair{V4: added[0].ip.String(), V6: added[1].ip.String()}
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}

@@ -154,7 +154,7 @@ func TestLeaseGuardsMutations(t *testing.T) {
 	type mutation func(id string, nonce *string) error
 	ms, ctx, app := en.c.Machines, en.ctx, testApp
 	updateBody := &models.UpdateMachineRequest{}
-	updateBody.Config.FlyMachineConfig = machineConfig("nginx:2")
+	updateBody.Config = machineConfig("nginx:2")
 	updateBody.SkipLaunch = true
 	cases := []struct {
 		name  string

@@ -45,8 +45,8 @@ const defaultMaxRetries = 10
 // API fills in: the guest size, from size or the shared/1 CPU/256 MB
 // default. The error is the text of a 400.
 func normalizeConfig(c *models.FlyMachineConfig) error {
-	// The request wrappers embed the config in a way go-swagger does not
-	// validate (see the report on allOf), so the emulator validates it here.
+	// Configs also arrive outside a validated request body (copies,
+	// stored versions), so they are checked here once more.
 	if err := c.Validate(strfmt.Default); err != nil {
 		return err
 	}

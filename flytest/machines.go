@@ -225,7 +225,11 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, false) {
 		return
 	}
-	cfg := cloneConfig(&req.Config.FlyMachineConfig)
+	if req.Config == nil {
+		invalid(w, "config is required, with at least config.image")
+		return
+	}
+	cfg := cloneConfig(req.Config)
 	if err := normalizeConfig(cfg); err != nil {
 		invalid(w, "%v", err)
 		return
@@ -562,7 +566,11 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg := cloneConfig(&req.Config.FlyMachineConfig)
+	if req.Config == nil {
+		invalid(w, "config is required, with at least config.image")
+		return
+	}
+	cfg := cloneConfig(req.Config)
 	if err := normalizeConfig(cfg); err != nil {
 		invalid(w, "%v", err)
 		return

@@ -59,13 +59,13 @@ func (en *env) createApp(name, org string) {
 }
 
 // machineConfig is a minimal valid config.
-func machineConfig(image string) models.FlyMachineConfig {
-	return models.FlyMachineConfig{Image: image}
+func machineConfig(image string) *models.FlyMachineConfig {
+	return &models.FlyMachineConfig{Image: image}
 }
 
 func createBody(image string) *models.CreateMachineRequest {
 	req := &models.CreateMachineRequest{}
-	req.Config.FlyMachineConfig = machineConfig(image)
+	req.Config = machineConfig(image)
 	return req
 }
 

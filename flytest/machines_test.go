@@ -315,7 +315,7 @@ func TestMachineUpdate(t *testing.T) {
 	}
 	body := func(image string) *models.UpdateMachineRequest {
 		b := &models.UpdateMachineRequest{}
-		b.Config.FlyMachineConfig = machineConfig(image)
+		b.Config = machineConfig(image)
 		return b
 	}
 
@@ -630,7 +630,7 @@ func TestUpdateWhileDestroying(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := &models.UpdateMachineRequest{}
-	body.Config.FlyMachineConfig = machineConfig("nginx:2")
+	body.Config = machineConfig("nginx:2")
 	_, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil)
 	if codeOf(err) != 412 {
 		t.Errorf("update while destroying: %v, want 412", err)

@@ -112,7 +112,10 @@ func (e *Emulator) platformPlacementsPost(w http.ResponseWriter, r *http.Request
 		return
 	}
 
-	g := req.Compute.FlyMachineGuest
+	var g models.FlyMachineGuest
+	if req.Compute != nil {
+		g = *req.Compute
+	}
 	perRegion := int64(regionUnits) / max(1, guestUnits(&g))
 	capacity := make([]int64, len(regions))
 	for i, code := range regions {
@@ -205,17 +208,10 @@ func guestUnits(g *models.FlyMachineGuest) int64 {
 	return cpus + g.MemoryMb/1024
 }
 
-// placementWeights reads weights as the API takes them ({"spread": 1}) or
-// as the generated model sends them ({"PlacementWeights": {...}}).
+// placementWeights reads weights ({"spread": 1}).
 func placementWeights(raw json.RawMessage) (map[string]int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return map[string]int64{}, nil
-	}
-	var wrapped struct {
-		PlacementWeights map[string]int64 `json:"PlacementWeights"`
-	}
-	if err := json.Unmarshal(raw, &wrapped); err == nil && wrapped.PlacementWeights != nil {
-		return wrapped.PlacementWeights, nil
 	}
 	var bare map[string]int64
 	if err := json.Unmarshal(raw, &bare); err != nil {

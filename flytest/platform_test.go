@@ -46,7 +46,7 @@ func TestPlatformPlacements(t *testing.T) {
 		t.Errorf("3 in ams: %v", got)
 	}
 	spread := models.MainGetPlacementsRequest{Region: "ams,fra,lhr", Count: 7}
-	spread.Weights.PlacementWeights = models.PlacementWeights{"spread": 1}
+	spread.Weights = models.PlacementWeights{"spread": 1}
 	if got := place(spread); got["ams"] != 3 || got["fra"] != 2 || got["lhr"] != 2 {
 		t.Errorf("7 spread over three regions: %v", got)
 	}
@@ -58,12 +58,12 @@ func TestPlatformPlacements(t *testing.T) {
 		t.Errorf("limits in europe: %v", europe)
 	}
 	big := models.MainGetPlacementsRequest{Region: "ord"}
-	big.Compute.Cpus, big.Compute.CPUKind, big.Compute.MemoryMb = 4, "performance", 8192
+	big.Compute = &models.FlyMachineGuest{Cpus: 4, CPUKind: "performance", MemoryMb: 8192}
 	if got := place(big); got["ord"] != regionUnits/(16+8) {
 		t.Errorf("limit for performance-4x: %v", got)
 	}
 	gpu := models.MainGetPlacementsRequest{Region: "ord,fra", Count: 2}
-	gpu.Compute.Gpus, gpu.Compute.GpuKind = 1, "a100-pcie-40gb"
+	gpu.Compute = &models.FlyMachineGuest{Gpus: 1, GpuKind: "a100-pcie-40gb"}
 	if got := place(gpu); got["ord"] != 2 || got["fra"] != 0 {
 		t.Errorf("GPU placement: %v", got)
 	}

@@ -360,7 +360,9 @@ func (c *pgCluster) model() *models.PostgresCluster {
 		Organization: &models.OrganizationRef{Name: c.org, Slug: c.org},
 		AttachedApps: c.attachedApps(), StorageProvisionedBytes: &provisioned, StorageUsedBytes: &used,
 	}
-	m.Endpoints.Primary.Direct.Host, m.Endpoints.Primary.Direct.Port = "direct."+c.id+"."+pgDomain, pgPort
-	m.Endpoints.Primary.Pooler.Host, m.Endpoints.Primary.Pooler.Port = "pgbouncer."+c.id+"."+pgDomain, pgPort
+	m.Endpoints = &models.PostgresClusterEndpoints{Primary: &models.PostgresNodeEndpoints{
+		Direct: &models.PostgresEndpoint{Host: "direct." + c.id + "." + pgDomain, Port: pgPort},
+		Pooler: &models.PostgresEndpoint{Host: "pgbouncer." + c.id + "." + pgDomain, Port: pgPort},
+	}}
 	return m
 }

@@ -52,7 +52,7 @@ func wantStatus(t *testing.T, what string, err error, status int) {
 }
 
 // errorBody is the {"error"} text of a generated client error, if it has one.
-func errorBody(err error) string {
+func errorText(err error) string {
 	var withPayload interface{ GetPayload() *models.ErrorResponse }
 	if errors.As(err, &withPayload) && withPayload.GetPayload() != nil {
 		return withPayload.GetPayload().Error

@@ -43,9 +43,8 @@ func (e *Emulator) tokensAuthenticate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// authorizeRequest is models.AuthorizeTokenRequest as the wire has it. The
-// generated model wraps access.action in an object ({"RessetAction": n}),
-// while the API takes the bare bit set; both are accepted.
+// authorizeRequest is models.AuthorizeTokenRequest with access kept raw, so
+// its action bit set can be checked with a clear message.
 type authorizeRequest struct {
 	Header string          `json:"header"`
 	Access json.RawMessage `json:"access"`
@@ -186,7 +185,7 @@ func (e *Emulator) checkTokenHeader(w http.ResponseWriter, header string) ([]str
 	return pieces, true
 }
 
-// parseTokenAccess reads access with its action either bare or wrapped.
+// parseTokenAccess reads access, checking its action bit set.
 func parseTokenAccess(raw json.RawMessage) (models.MainTokenAccess, int64, error) {
 	var access models.MainTokenAccess
 	if len(raw) == 0 || string(raw) == "null" {
@@ -199,13 +198,7 @@ func parseTokenAccess(raw json.RawMessage) (models.MainTokenAccess, int64, error
 	var action int64
 	if a, ok := fields["action"]; ok && string(a) != "null" {
 		if err := json.Unmarshal(a, &action); err != nil {
-			var wrapped struct {
-				RessetAction *int64 `json:"RessetAction"`
-			}
-			if err := json.Unmarshal(a, &wrapped); err != nil || wrapped.RessetAction == nil {
-				return access, 0, fmt.Errorf("action must be an integer bit set, got %s", a)
-			}
-			action = *wrapped.RessetAction
+			return access, 0, fmt.Errorf("action must be an integer bit set, got %s", a)
 		}
 		delete(fields, "action")
 	}

@@ -49,7 +49,7 @@ func TestTokensAuthorize(t *testing.T) {
 	ctx := context.Background()
 	mustCreateAppIn(t, c, "auth-app", "acme")
 	access := &models.MainTokenAccess{AppName: "auth-app", MachineID: "d8d9", Command: []string{"ls"}}
-	access.Action.RessetAction = 3
+	access.Action = 3
 	ok, err := c.Tokens.TokensAuthorizeContext(ctx, tokens.NewTokensAuthorizeParams().
 		WithBody(&models.AuthorizeTokenRequest{Header: "FlyV1 fm2_x", Access: access}), nil)
 	if err != nil {

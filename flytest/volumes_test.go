@@ -121,7 +121,7 @@ func TestVolumesNotFound(t *testing.T) {
 	for name, call := range calls {
 		err := call()
 		wantStatus(t, name, err, http.StatusNotFound)
-		if errorBody(err) == "" {
+		if errorText(err) == "" {
 			t.Errorf("%s: 404 without an error message", name)
 		}
 	}

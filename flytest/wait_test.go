@@ -147,7 +147,7 @@ func TestWaitStates(t *testing.T) {
 			setup: func(t *testing.T, en *env) *models.Machine {
 				m := en.started("nginx")
 				body := &models.UpdateMachineRequest{}
-				body.Config.FlyMachineConfig = machineConfig("nginx:2")
+				body.Config = machineConfig("nginx:2")
 				if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
 					t.Fatal(err)
 				}
@@ -188,7 +188,7 @@ func TestWaitReplacedVersionCannotStart(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
 	body := &models.UpdateMachineRequest{}
-	body.Config.FlyMachineConfig = machineConfig("nginx:2")
+	body.Config = machineConfig("nginx:2")
 	if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
 		t.Fatal(err)
 	}

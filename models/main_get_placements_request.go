@@ -40,10 +40,7 @@ type MainGetPlacementsRequest struct {
 	VolumeSizeBytes int64 `json:"volume_size_bytes,omitempty"`
 
 	// weights
-	// Example: {"region":1000,"spread":0}
-	Weights struct {
-		PlacementWeights
-	} `json:"weights,omitempty"`
+	Weights PlacementWeights `json:"weights,omitempty"`
 }
 
 // Validate validates this main get placements request
@@ -105,6 +102,21 @@ func (m *MainGetPlacementsRequest) validateWeights(formats strfmt.Registry) erro
 		return nil
 	}
 
+	if m.Weights != nil {
+		if err := m.Weights.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("weights")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("weights")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 
@@ -152,6 +164,23 @@ func (m *MainGetPlacementsRequest) contextValidateCompute(ctx context.Context, f
 }
 
 func (m *MainGetPlacementsRequest) contextValidateWeights(ctx context.Context, formats strfmt.Registry) error {
+
+	if typeutils.IsZero(m.Weights) { // not required
+		return nil
+	}
+
+	if err := m.Weights.ContextValidate(ctx, formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("weights")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("weights")
+		}
+
+		return err
+	}
 
 	return nil
 }

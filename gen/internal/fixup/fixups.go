@@ -318,10 +318,11 @@ func appDeleteForce(doc object) error {
 
 // singleAllOfAsRef: the converter wraps many property references as
 // {"type":"object","allOf":[{"$ref":X}]} (OpenAPI 3 forbids siblings of a
-// $ref, so the description was moved beside it). go-swagger turns each into
-// an anonymous struct embedding X, which callers cannot name and whose
-// validation is skipped: CreateMachineRequest.Config is the worst hit. A
-// plain reference gives a *X field that validates.
+// $ref, so the description was moved beside it; an example may sit there
+// too). go-swagger turns each into an anonymous struct embedding X, which
+// callers cannot name, whose validation is skipped, and which for a
+// non-object X goes on the wire as {"X": value}. CreateMachineRequest.Config
+// is the worst hit. A plain reference gives a *X field that validates.
 func singleAllOfAsRef(doc object) error {
 	changed := 0
 	var walk func(node any)
@@ -330,7 +331,7 @@ func singleAllOfAsRef(doc object) error {
 		case object:
 			if all := specjson.Arr(n, "allOf"); len(all) == 1 {
 				only, _ := all[0].(object)
-				if ref := specjson.Str(only, "$ref"); ref != "" && len(only) == 1 && onlyKeys(n, "allOf", "type") {
+				if ref := specjson.Str(only, "$ref"); ref != "" && len(only) == 1 && onlyKeys(n, "allOf", "type", "example") {
 					for k := range n {
 						delete(n, k)
 					}
