@@ -155,7 +155,7 @@ func TestLeaseGuardsMutations(t *testing.T) {
 	ms, ctx, app := en.c.Machines, en.ctx, testApp
 	updateBody := &models.UpdateMachineRequest{}
 	updateBody.Config = machineConfig("nginx:2")
-	updateBody.SkipLaunch = true
+	updateBody.SkipLaunch = conv.Pointer(true)
 	cases := []struct {
 		name  string
 		state string // the state to put the Machine in first

@@ -2,7 +2,6 @@ package flytest
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -562,7 +561,7 @@ func parseOrgCursor(s string) (orgCursor, bool) {
 
 func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 	var req models.UpdateMachineRequest
-	raw, ok := decodeBodyRaw(w, r, &req, false)
+	ok := decodeBody(w, r, &req, false)
 	if !ok {
 		return
 	}
@@ -584,10 +583,9 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// skip_launch=false must be told apart from no skip_launch at all: only
-	// the explicit false starts a stopped Machine.
-	var present map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &present)
-	_, launchGiven := present["skip_launch"]
+	// the explicit false starts a stopped Machine (the model has a *bool).
+	skipLaunch := boolOr(req.SkipLaunch, false)
+	launch := req.SkipLaunch != nil && !*req.SkipLaunch
 	e.locked(w, func(w http.ResponseWriter) {
 		m := e.mutableMachine(w, r)
 		if m == nil {
@@ -618,7 +616,7 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 		if req.LeaseTTL > 0 && e.activeLease(m) == nil {
 			nonce = e.grantLease(m, r, time.Duration(req.LeaseTTL)*time.Second, "").nonce
 		}
-		e.replace(m, req.SkipLaunch, launchGiven && !req.SkipLaunch)
+		e.replace(m, skipLaunch, launch)
 		out := e.machineModel(m, modelOptions{})
 		out.Nonce = nonce
 		writeJSON(w, http.StatusOK, out)

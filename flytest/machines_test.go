@@ -384,7 +384,7 @@ func TestMachineUpdate(t *testing.T) {
 
 	// skip_launch on a started Machine leaves it stopped on the new version.
 	skip := body("nginx:6")
-	skip.SkipLaunch = true
+	skip.SkipLaunch = conv.Pointer(true)
 	if _, err := update(m.ID, skip); err != nil {
 		t.Fatal(errText(err))
 	}

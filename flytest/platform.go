@@ -1,7 +1,6 @@
 package flytest
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -89,8 +88,7 @@ const (
 // is placed as far as it fits.
 func (e *Emulator) platformPlacementsPost(w http.ResponseWriter, r *http.Request) {
 	var req models.MainGetPlacementsRequest
-	raw, ok := decodeBodyRaw(w, r, &req, false)
-	if !ok {
+	if !decodeBody(w, r, &req, false) {
 		return
 	}
 	if req.Count < 0 {
@@ -106,11 +104,7 @@ func (e *Emulator) platformPlacementsPost(w http.ResponseWriter, r *http.Request
 		invalid(w, "region expression %q: %q is neither a region nor a geo region", req.Region, bad)
 		return
 	}
-	weights, err := placementWeights(rawFields(raw)["weights"])
-	if err != nil {
-		invalid(w, "weights: %v", err)
-		return
-	}
+	weights := map[string]int64(req.Weights)
 
 	var g models.FlyMachineGuest
 	if req.Compute != nil {
@@ -208,14 +202,3 @@ func guestUnits(g *models.FlyMachineGuest) int64 {
 	return cpus + g.MemoryMb/1024
 }
 
-// placementWeights reads weights ({"spread": 1}).
-func placementWeights(raw json.RawMessage) (map[string]int64, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return map[string]int64{}, nil
-	}
-	var bare map[string]int64
-	if err := json.Unmarshal(raw, &bare); err != nil {
-		return nil, err
-	}
-	return bare, nil
-}

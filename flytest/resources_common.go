@@ -34,17 +34,12 @@ func rawFields(raw []byte) map[string]json.RawMessage {
 	return fields
 }
 
-// rawBool reads a boolean field of a raw body: ok is false when the field
-// is absent or null.
-func rawBool(fields map[string]json.RawMessage, name string) (v, ok bool) {
-	msg, present := fields[name]
-	if !present || string(msg) == "null" {
-		return false, false
+// boolOr is *b, or def when b is nil (the field was absent).
+func boolOr(b *bool, def bool) bool {
+	if b == nil {
+		return def
 	}
-	if err := json.Unmarshal(msg, &v); err != nil {
-		return false, false
-	}
-	return v, true
+	return *b
 }
 
 // randomBytes returns n bytes from the system's secure random source.

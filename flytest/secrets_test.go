@@ -41,7 +41,7 @@ func TestSecretsLifecycle(t *testing.T) {
 
 	// Update sets two and removes one (a null value), as one new version.
 	upd, err := c.Secrets.SecretsUpdateContext(ctx, secrets.NewSecretsUpdateParams().WithAppName("sec-app").
-		WithBody(&models.AppSecretsUpdateRequest{Values: map[string]string{"A": "1", "B": "2"}}), nil)
+		WithBody(&models.AppSecretsUpdateRequest{Values: map[string]*string{"A": conv.Pointer("1"), "B": conv.Pointer("2")}}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestSecretsInvalid(t *testing.T) {
 		WithBody(&models.SetAppSecretRequest{}), nil)
 	wantStatus(t, "no value", err, http.StatusBadRequest)
 	_, err = c.Secrets.SecretsUpdateContext(ctx, secrets.NewSecretsUpdateParams().WithAppName("sec-app").
-		WithBody(&models.AppSecretsUpdateRequest{Values: map[string]string{"OK": "1", "not-ok": "2"}}), nil)
+		WithBody(&models.AppSecretsUpdateRequest{Values: map[string]*string{"OK": conv.Pointer("1"), "not-ok": conv.Pointer("2")}}), nil)
 	wantStatus(t, "update with a bad name", err, http.StatusBadRequest)
 	_, err = c.Secrets.SecretsUpdateContext(ctx, secrets.NewSecretsUpdateParams().WithAppName("sec-app").
 		WithBody(&models.AppSecretsUpdateRequest{}), nil)

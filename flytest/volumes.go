@@ -53,11 +53,9 @@ type volumeSnapshot struct {
 
 func (e *Emulator) volumesCreate(w http.ResponseWriter, r *http.Request) {
 	var req models.CreateVolumeRequest
-	raw, ok := decodeBodyRaw(w, r, &req, false)
-	if !ok {
+	if !decodeBody(w, r, &req, false) {
 		return
 	}
-	fields := rawFields(raw)
 	switch {
 	case !volumeNamePattern.MatchString(req.Name):
 		invalid(w, "volume name %q must be 1-30 lowercase letters, digits or underscores", req.Name)
@@ -78,13 +76,8 @@ func (e *Emulator) volumesCreate(w http.ResponseWriter, r *http.Request) {
 		invalid(w, "region %q is not a platform region", req.Region)
 		return
 	}
-	encrypted, autoBackup := true, true
-	if v, ok := rawBool(fields, "encrypted"); ok {
-		encrypted = v
-	}
-	if v, ok := rawBool(fields, "auto_backup_enabled"); ok {
-		autoBackup = v
-	}
+	// Absent means true for both; the models carry *bool so false arrives.
+	encrypted, autoBackup := boolOr(req.Encrypted, true), boolOr(req.AutoBackupEnabled, true)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -136,7 +129,7 @@ func (e *Emulator) volumesCreate(w http.ResponseWriter, r *http.Request) {
 	if size == 0 {
 		size = defaultVolumeGB
 	}
-	zone, ok := a.pickZone(region, req.Name, req.RequireUniqueZone, req.UniqueZoneAppWide)
+	zone, ok := a.pickZone(region, req.Name, boolOr(req.RequireUniqueZone, false), boolOr(req.UniqueZoneAppWide, false))
 	if !ok {
 		writeError(w, http.StatusUnprocessableEntity, string(models.MainStatusCodeVolumePlacementCapacity),
 			fmt.Sprintf("no zone in region %s is free of volumes named %s: every zone already holds one (require_unique_zone)", region, req.Name))
@@ -220,8 +213,8 @@ func (e *Emulator) volumesUpdate(w http.ResponseWriter, r *http.Request) {
 	if req.SnapshotRetention != 0 {
 		v.snapshotRetention = req.SnapshotRetention
 	}
-	if b, ok := rawBool(fields, "auto_backup_enabled"); ok {
-		v.autoBackup = b
+	if req.AutoBackupEnabled != nil {
+		v.autoBackup = *req.AutoBackupEnabled
 	}
 	v.updatedAt = e.cfg.clock.Now()
 	writeJSON(w, http.StatusOK, v.model(a, false))

@@ -194,21 +194,21 @@ func TestVolumesUniqueZone(t *testing.T) {
 	mustCreateApp(t, c, "vol-app")
 	zones := map[string]bool{}
 	for range zonesPerRegion {
-		v := createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: true})
+		v := createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: conv.Pointer(true)})
 		if zones[v.Zone] {
 			t.Errorf("zone %s used twice", v.Zone)
 		}
 		zones[v.Zone] = true
 	}
 	_, err := c.Volumes.VolumesCreateContext(context.Background(), volumes.NewVolumesCreateParams().WithAppName("vol-app").
-		WithBody(&models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: true}), nil)
+		WithBody(&models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: conv.Pointer(true)}), nil)
 	var def *volumes.VolumesCreateDefault
 	if !errors.As(err, &def) || def.Code() != http.StatusUnprocessableEntity || def.Payload.Status != models.MainStatusCodeVolumePlacementCapacity {
 		t.Errorf("a fifth unique-zone volume: got %v, want 422 volume_placement_capacity", err)
 	}
 	// Without the requirement, or under another name, there is room.
 	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams"})
-	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "other", Region: "ams", RequireUniqueZone: true})
+	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "other", Region: "ams", RequireUniqueZone: conv.Pointer(true)})
 }
 
 func TestVolumesListPaging(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 type AppSecretsUpdateRequest struct {
 
 	// values
-	Values map[string]string `json:"values,omitempty"`
+	Values map[string]*string `json:"values,omitempty"`
 }
 
 // Validate validates this app secrets update request

@@ -18,7 +18,7 @@ import (
 type CreateVolumeRequest struct {
 
 	// auto backup enabled
-	AutoBackupEnabled bool `json:"auto_backup_enabled,omitempty"`
+	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitempty"`
 
 	// compute
 	Compute *FlyMachineGuest `json:"compute,omitempty"`
@@ -27,7 +27,7 @@ type CreateVolumeRequest struct {
 	ComputeImage string `json:"compute_image,omitempty"`
 
 	// encrypted
-	Encrypted bool `json:"encrypted,omitempty"`
+	Encrypted *bool `json:"encrypted,omitempty"`
 
 	// fstype
 	Fstype string `json:"fstype,omitempty"`
@@ -39,7 +39,7 @@ type CreateVolumeRequest struct {
 	Region string `json:"region,omitempty"`
 
 	// require unique zone
-	RequireUniqueZone bool `json:"require_unique_zone,omitempty"`
+	RequireUniqueZone *bool `json:"require_unique_zone,omitempty"`
 
 	// size gb
 	SizeGb int64 `json:"size_gb,omitempty"`
@@ -54,7 +54,7 @@ type CreateVolumeRequest struct {
 	SourceVolumeID string `json:"source_volume_id,omitempty"`
 
 	// unique zone app wide
-	UniqueZoneAppWide bool `json:"unique_zone_app_wide,omitempty"`
+	UniqueZoneAppWide *bool `json:"unique_zone_app_wide,omitempty"`
 }
 
 // Validate validates this create volume request

@@ -19,7 +19,7 @@ import (
 type FlyHTTPOptions struct {
 
 	// compress
-	Compress bool `json:"compress,omitempty"`
+	Compress *bool `json:"compress,omitempty"`
 
 	// h2 backend
 	H2Backend bool `json:"h2_backend,omitempty"`

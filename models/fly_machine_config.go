@@ -32,7 +32,7 @@ type FlyMachineConfig struct {
 	Containers []*FlyContainerConfig `json:"containers"`
 
 	// disable machine autostart
-	DisableMachineAutostart bool `json:"disable_machine_autostart,omitempty"`
+	DisableMachineAutostart *bool `json:"disable_machine_autostart,omitempty"`
 
 	// dns
 	DNS *FlyDNSConfig `json:"dns,omitempty"`

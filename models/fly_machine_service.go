@@ -20,7 +20,7 @@ import (
 type FlyMachineService struct {
 
 	// autostart
-	Autostart bool `json:"autostart,omitempty"`
+	Autostart *bool `json:"autostart,omitempty"`
 
 	// autostop
 	Autostop flytypes.Autostop `json:"autostop,omitempty"`

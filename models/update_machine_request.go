@@ -36,7 +36,7 @@ type UpdateMachineRequest struct {
 	Region string `json:"region,omitempty"`
 
 	// skip launch
-	SkipLaunch bool `json:"skip_launch,omitempty"`
+	SkipLaunch *bool `json:"skip_launch,omitempty"`
 
 	// skip secrets
 	SkipSecrets bool `json:"skip_secrets,omitempty"`

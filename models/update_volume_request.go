@@ -15,7 +15,7 @@ import (
 type UpdateVolumeRequest struct {
 
 	// auto backup enabled
-	AutoBackupEnabled bool `json:"auto_backup_enabled,omitempty"`
+	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitempty"`
 
 	// snapshot retention
 	SnapshotRetention int64 `json:"snapshot_retention,omitempty"`

@@ -120,6 +120,7 @@ func NewTokensRequestOIDCBadRequest() *TokensRequestOIDCBadRequest {
 //
 // TokensRequestOIDCBadRequest tokens request o Id c bad request
 type TokensRequestOIDCBadRequest struct {
+	Payload *models.ErrorResponse
 }
 
 // IsSuccess returns true when this tokens request o Id c bad request response has a 2xx status code
@@ -153,14 +154,27 @@ func (o *TokensRequestOIDCBadRequest) Code() int {
 }
 
 func (o *TokensRequestOIDCBadRequest) Error() string {
-	return fmt.Sprintf("[POST /v1/tokens/oidc][%d] tokensRequestOIdCBadRequest", 400)
+	payload, _ := json.Marshal(o.Payload)
+	return fmt.Sprintf("[POST /v1/tokens/oidc][%d] tokensRequestOIdCBadRequest %s", 400, payload)
 }
 
 func (o *TokensRequestOIDCBadRequest) String() string {
-	return fmt.Sprintf("[POST /v1/tokens/oidc][%d] tokensRequestOIdCBadRequest", 400)
+	payload, _ := json.Marshal(o.Payload)
+	return fmt.Sprintf("[POST /v1/tokens/oidc][%d] tokensRequestOIdCBadRequest %s", 400, payload)
+}
+
+func (o *TokensRequestOIDCBadRequest) GetPayload() *models.ErrorResponse {
+	return o.Payload
 }
 
 func (o *TokensRequestOIDCBadRequest) readResponse(response runtime.ClientResponse, consumer runtime.Consumer, formats strfmt.Registry) error {
+
+	o.Payload = new(models.ErrorResponse)
+
+	// response payload
+	if err := consumer.Consume(response.Body(), o.Payload); err != nil && !stderrors.Is(err, io.EOF) {
+		return err
+	}
 
 	return nil
 }

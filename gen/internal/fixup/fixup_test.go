@@ -130,6 +130,16 @@ func TestDefectCorrections(t *testing.T) {
 			}
 		}
 	}
+	for name, fields := range absentIsNotFalse {
+		for _, f := range fields {
+			if p := specjson.Obj(specjson.Obj(definition(doc, name), "properties"), f); p["x-nullable"] != true {
+				t.Errorf("%s.%s cannot be sent as false", name, f)
+			}
+		}
+	}
+	if ref(resp("Tokens_request_OIDC", "400")) != "#/definitions/ErrorResponse" {
+		t.Error("OIDC's declared 400 has no error body")
+	}
 	if findParam(op("Apps_delete"), "query", "force") == nil {
 		t.Error("app delete has no force parameter")
 	}

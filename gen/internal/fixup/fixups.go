@@ -39,6 +39,8 @@ var fixups = []fixup{
 	{"app-delete-force", appDeleteForce},
 	{"single-allof-as-ref", singleAllOfAsRef},
 	{"templated-query-names", templatedQueryNames},
+	{"sendable-false", sendableFalse},
+	{"secret-removal-nulls", secretRemovalNulls},
 }
 
 // Apply runs every fix-up on doc, in order.
@@ -93,6 +95,9 @@ func durationAsString(doc object) error {
 // generated client would drop the {"error","status"} body the API sends with
 // every failure. A default response carrying ErrorResponse turns every
 // undeclared status into a typed error that keeps its body.
+//
+// Declared error statuses without a body (Tokens_request_OIDC's 400) lose
+// it the same way; they get ErrorResponse too.
 func defaultErrorResponse(doc object) error {
 	if specjson.Obj(specjson.Obj(doc, "definitions"), "ErrorResponse") == nil {
 		return fmt.Errorf("definition ErrorResponse is missing")
@@ -101,6 +106,12 @@ func defaultErrorResponse(doc object) error {
 		responses := specjson.Obj(op.Op, "responses")
 		if _, ok := responses["default"]; !ok {
 			responses["default"] = errorResponse()
+		}
+		for code, r := range responses {
+			resp, _ := r.(object)
+			if len(code) == 3 && code[0] >= '4' && resp["schema"] == nil && resp["$ref"] == nil {
+				resp["schema"] = object{"$ref": "#/definitions/ErrorResponse"}
+			}
 		}
 	}
 	return nil
@@ -392,6 +403,49 @@ func templatedQueryNames(doc object) error {
 	if dropped == 0 {
 		return fmt.Errorf("no templated query parameter left: drop this fix-up")
 	}
+	return nil
+}
+
+// absentIsNotFalse lists request booleans the API reads differently when
+// absent than when false: volumes are encrypted and backed up unless told
+// otherwise, an update without skip_launch leaves a stopped Machine as it
+// is, services autostart unless told not to.
+var absentIsNotFalse = map[string][]string{
+	"CreateVolumeRequest":  {"auto_backup_enabled", "encrypted", "require_unique_zone", "unique_zone_app_wide"},
+	"UpdateVolumeRequest":  {"auto_backup_enabled"},
+	"UpdateMachineRequest": {"skip_launch"},
+	"fly.MachineService":   {"autostart"},
+	"fly.MachineConfig":    {"disable_machine_autostart"},
+	"fly.HTTPOptions":      {"compress"},
+}
+
+// sendableFalse: go-swagger drops a false boolean (omitempty), so a client
+// could never ask for an unencrypted volume. The booleans of
+// absentIsNotFalse become *bool, which sends false and omits nil.
+func sendableFalse(doc object) error {
+	for _, name := range specjson.SortedKeys(absentIsNotFalse) {
+		props := specjson.Obj(definition(doc, name), "properties")
+		for _, field := range absentIsNotFalse[name] {
+			prop := specjson.Obj(props, field)
+			if specjson.Str(prop, "type") != "boolean" {
+				return fmt.Errorf("%s.%s is not a boolean any more", name, field)
+			}
+			prop["x-nullable"] = true
+		}
+	}
+	return nil
+}
+
+// secretRemovalNulls: Secrets_update removes a secret whose value is null,
+// but values is declared as a map of strings, so the generated client cannot
+// send null. Its values become nullable (map[string]*string).
+func secretRemovalNulls(doc object) error {
+	values := specjson.Obj(specjson.Obj(definition(doc, "AppSecretsUpdateRequest"), "properties"), "values")
+	item := specjson.Obj(values, "additionalProperties")
+	if specjson.Str(item, "type") != "string" {
+		return fmt.Errorf("AppSecretsUpdateRequest.values is not a map of strings any more")
+	}
+	item["x-nullable"] = true
 	return nil
 }
 
