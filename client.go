@@ -23,6 +23,7 @@ type Client struct {
 
 	baseURL    *url.URL
 	httpClient *http.Client
+	logger     *slog.Logger
 	waitPace   time.Duration // least time between two server-side wait calls
 }
 
@@ -113,6 +114,7 @@ func New(opts ...Option) (*Client, error) {
 		MachinesAPI: client.New(sub, strfmt.Default),
 		baseURL:     base,
 		httpClient:  hc,
+		logger:      logger,
 		waitPace:    defaultWaitPace,
 	}, nil
 }

@@ -20,7 +20,9 @@ type RetryPolicy struct {
 	// cap, up to MaxDelay. Each delay is drawn uniformly below its cap
 	// ("full jitter"), so many clients failing together spread out.
 	BaseDelay time.Duration
-	// MaxDelay caps every backoff, and every wait for Retry-After.
+	// MaxDelay caps every backoff. A Retry-After longer than MaxDelay is
+	// not waited for: the call fails with ErrRateLimited and its
+	// APIError.RetryAfter, for the caller to decide.
 	MaxDelay time.Duration
 }
 
@@ -48,7 +50,7 @@ func (p RetryPolicy) normalized() RetryPolicy {
 // the server's Retry-After when it gave one, else full jitter.
 func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
-		return min(retryAfter, p.MaxDelay)
+		return retryAfter
 	}
 	ceiling := p.BaseDelay << min(n-1, 30)
 	if ceiling <= 0 || ceiling > p.MaxDelay {

@@ -84,6 +84,9 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 		if c.attempt >= s.retry.MaxAttempts || !shouldRetry(op.ID, classifyFailure(ctx, op.ID, err)) {
 			return nil, err
 		}
+		if retryAfter > s.retry.MaxDelay {
+			return nil, err // the server asks for a longer pause than the policy allows
+		}
 		delay := s.retry.backoff(c.attempt, retryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
 			return nil, err // the wait would outlast the caller's deadline

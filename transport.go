@@ -51,15 +51,15 @@ type chainSettings struct {
 // newChain wraps base in the layers every request goes through. They are
 // listed outermost first; each request (and each redirect hop, which
 // http.Client sends through the chain again) passes them top to bottom.
-// Later layers slot in here: retries and client-side rate limits above
-// captureResponse, so each attempt is logged and captured; lease-nonce
-// injection next to setUserAgent. authorize stays last, so it judges the
-// exact URL that goes on the wire.
+// Retries and client-side rate limits live one level up, in the submitter,
+// so each attempt passes every layer and is logged and captured on its own.
+// authorize stays last, so it judges the exact URL that goes on the wire.
 func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 	layers := []middleware{
 		logExchanges(s.logger),
 		captureResponse,
 		setUserAgent(s.userAgent),
+		sendLeaseNonce,
 		authorize(s.token, s.origin),
 	}
 	rt := base

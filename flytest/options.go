@@ -18,6 +18,7 @@ type config struct {
 	defaultRegion   string
 	defaultOrg      string
 	rateLimits      bool
+	rateScale       float64
 	behaviors       []behaviorRule
 	exec            ExecHandler
 	noCapacity      []string          // regions where Machines_create fails
@@ -28,6 +29,7 @@ func defaultConfig() config {
 	return config{
 		clock:           realClock{},
 		transitionDelay: 20 * time.Millisecond,
+		rateScale:       1,
 		seed:            1,
 		regions:         defaultRegions,
 		defaultRegion:   "ord",
@@ -76,6 +78,17 @@ func WithDefaultRegion(region string) Option { return func(c *config) { c.defaul
 // answers 429 with Retry-After past them. See SetRateLimits to switch them
 // at run time, and ratelimit.go for the limits.
 func WithRateLimits() Option { return func(c *config) { c.rateLimits = true } }
+
+// WithRateScale multiplies the rates of WithRateLimits by f (bursts stay
+// as published), so a test of a client's pacing can run fast: a client
+// scaled by the same factor must still never see a 429.
+func WithRateScale(f float64) Option {
+	return func(c *config) {
+		if f > 0 {
+			c.rateScale = f
+		}
+	}
+}
 
 // WithCapacityError makes Machines_create fail in the given regions as the
 // API does when a region is full: 412 with status "insufficient_capacity".

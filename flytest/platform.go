@@ -201,4 +201,3 @@ func guestUnits(g *models.FlyMachineGuest) int64 {
 	}
 	return cpus + g.MemoryMb/1024
 }
-

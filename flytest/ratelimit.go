@@ -56,6 +56,7 @@ func (e *Emulator) SetRateLimits(on bool) {
 // Retry-After and returns false.
 func (e *Emulator) rateLimit(op string, w http.ResponseWriter, r *http.Request) bool {
 	key, rate, burst := limitKey(op, r)
+	rate *= e.cfg.rateScale
 	ok, wait := e.limiter.take(key, rate, burst)
 	if ok {
 		return true
