@@ -166,7 +166,12 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 		}
 		secs := w.c.waitCallSeconds(ctx, w.cfg.callWait)
 		params := machines.NewMachinesWaitParamsWithTimeout(time.Duration(secs)*time.Second + waitMargin)
+		// Asking for failed too ends the call as soon as the Machine fails,
+		// instead of at the call's timeout.
 		params.AppName, params.MachineID, params.State = w.app, w.id, w.states
+		if !w.wants(StateFailed) {
+			params.State = append(slices.Clip(w.states), StateFailed)
+		}
 		params.Timeout = new(secs)
 		if instanceID != "" {
 			params.InstanceID = new(instanceID)
@@ -175,6 +180,10 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 		ok, err := w.c.Machines.MachinesWaitContext(ctx, params, nil)
 		if err == nil {
 			w.seen = true
+			if res := ok.GetPayload(); res != nil && res.State == StateFailed && !w.wants(StateFailed) {
+				w.last = StateFailed
+				return nil, w.fail(ErrMachineFailed)
+			}
 			return ok.GetPayload(), nil
 		}
 		if ctx.Err() != nil {

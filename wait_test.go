@@ -37,7 +37,7 @@ func TestWaitAcrossSeveral408s(t *testing.T) {
 	wantEq(t, "wait calls", f.wait.count(), 4)
 	wantEq(t, "show calls", f.show.count(), 3) // one check after each 408
 	for _, q := range f.wait.seen() {
-		if !slices.Equal(q["state"], []string{"started"}) || q.Get("timeout") != "60" || q.Has("instance_id") {
+		if !slices.Equal(q["state"], []string{"started", "failed"}) || q.Get("timeout") != "60" || q.Has("instance_id") {
 			t.Errorf("wait query = %v", q)
 		}
 	}
@@ -54,7 +54,7 @@ func TestWaitQueryOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := f.wait.seen()[0]
-	if !slices.Equal(q["state"], []string{"stopped", "suspended"}) || q.Get("instance_id") != "01INST" {
+	if !slices.Equal(q["state"], []string{"stopped", "suspended", "failed"}) || q.Get("instance_id") != "01INST" {
 		t.Errorf("wait query = %v", q)
 	}
 	wantEq(t, "show calls", f.show.count(), 1)
@@ -253,5 +253,22 @@ func TestWaitPace(t *testing.T) {
 	}
 	if n := f.wait.count(); n > 7 {
 		t.Errorf("%d wait calls in 550ms with a 100ms pace", n)
+	}
+}
+
+// TestWaitEndsWhenTheMachineFails: the wait also asks for failed, so a
+// Machine that fails ends it at once with ErrMachineFailed.
+func TestWaitEndsWhenTheMachineFails(t *testing.T) {
+	f := &fakeMachine{}
+	f.wait.replies = []reply{{status: 200, body: `{"ok":true,"state":"failed"}`}}
+	c := newTestClient(t, f.serve(t).URL)
+	_, err := c.WaitForState(ctxTimeout(t, 5*time.Second), "app", "m1", []string{StateStarted})
+	var werr *WaitError
+	if !errors.Is(err, ErrMachineFailed) || !errors.As(err, &werr) || werr.LastState != StateFailed {
+		t.Errorf("err = %v, want a *WaitError matching ErrMachineFailed", err)
+	}
+	// Waiting for failed itself is an answer, not an error.
+	if res, err := c.WaitForState(ctxTimeout(t, 5*time.Second), "app", "m1", []string{StateFailed}); err != nil || res.State != StateFailed {
+		t.Errorf("waiting for failed: %v, %v", res, err)
 	}
 }
