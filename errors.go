@@ -48,6 +48,10 @@ var (
 	ErrInvalidArgument = errors.New("flymachines: invalid argument")
 )
 
+// errUnreadableAnswer marks a success answer whose body could not be read
+// as its model: asking again would get the same.
+var errUnreadableAnswer = errors.New("unreadable answer")
+
 // APIError is a non-2xx answer of the Machines API. It wraps the generated
 // response error (e.g. *machines.MachinesShowDefault), still reachable with
 // errors.As, and matches the sentinels that fit with errors.Is.
@@ -165,7 +169,7 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	case code == 0:
 		return fmt.Errorf("flymachines: %s: %w", op, err)
 	case code/100 == 2:
-		return fmt.Errorf("flymachines: %s: reading the HTTP %d response: %w", op, code, err)
+		return fmt.Errorf("flymachines: %s: %w of HTTP %d: %w", op, errUnreadableAnswer, code, err)
 	}
 
 	e := &APIError{Op: op, StatusCode: code, err: err}

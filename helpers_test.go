@@ -166,9 +166,10 @@ func (f *fakeMachine) serve(t *testing.T) *httptest.Server {
 // newTestClient is a client for a test server, with a fast wait pace.
 func newTestClient(t *testing.T, baseURL string, opts ...Option) *Client {
 	t.Helper()
-	// Rate limits would pace the fakes' rapid calls; their own tests turn
-	// them back on.
-	all := append([]Option{WithToken(testBearer), WithBaseURL(baseURL), WithoutRateLimits()}, opts...)
+	// Rate limits would pace the fakes' rapid calls, and full retry delays
+	// slow the error tests down; their own tests set them as they need.
+	all := append([]Option{WithToken(testBearer), WithBaseURL(baseURL), WithoutRateLimits(),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})}, opts...)
 	c, err := New(all...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -1,9 +1,14 @@
 package flymachines
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"testing"
+
+	"github.com/flymachines/flymachines-go/client/machines"
 )
 
 // TestRetryPolicyCoversEveryOperation: a new operation in swagger.json must
@@ -43,5 +48,21 @@ func TestRetryPolicyCoversEveryOperation(t *testing.T) {
 		if retryPolicy[id] != notRepeatable {
 			t.Errorf("%s must never be resent after an ambiguous failure", id)
 		}
+	}
+}
+
+func TestUnreadableSuccessIsNotRetried(t *testing.T) {
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id": 42`) // truncated
+	})
+	c := newTestClient(t, rec.URL)
+	_, err := c.Machines.MachinesShowContext(context.Background(),
+		machines.NewMachinesShowParams().WithAppName("a").WithMachineID("m"), nil)
+	if err == nil {
+		t.Fatal("a truncated body decoded")
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Errorf("%d requests: an unreadable 200 was retried", n)
 	}
 }
