@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-openapi/runtime"
+
+	"github.com/flymachines/flymachines-go/client/machines"
 )
 
 // Errors that are not *APIError can quote the server too. These were
@@ -92,5 +96,39 @@ func TestRedactedErrorKeepsItsChain(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), testBearer) {
 		t.Errorf("token in %v", err)
+	}
+}
+
+// TestUndeclaredSuccessIsDecorated: a 2xx status the spec does not declare
+// is read as the operation's default response, which the generated method
+// turns into an error after Submit; it now goes through decorate like any
+// other, redacted (found by FuzzDecorate: the body was in Error()).
+func TestUndeclaredSuccessIsDecorated(t *testing.T) {
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("fly-request-id", "req-202")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"error":%q}`, r.Header.Get("Authorization"))
+	})
+	c := newTestClient(t, rec.URL, WithToken(testMacaroon))
+	_, err := callShow(t, c, "a", "m")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	out := fmt.Sprintf("%v|%+v", err, err)
+	if strings.Contains(out, "lJPEC") {
+		t.Errorf("token in the error: %s", out)
+	}
+	if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: reading the HTTP 202 response") {
+		t.Errorf("error = %s", err)
+	}
+	var def *machines.MachinesShowDefault
+	if rerr, ok := errors.AsType[*runtime.APIError](err); !ok || rerr.Code != http.StatusAccepted {
+		t.Errorf("err = %v, want the runtime's error underneath", err)
+	} else if def, ok = rerr.Response.(*machines.MachinesShowDefault); !ok || def.Code() != http.StatusAccepted {
+		t.Errorf("response %T, want the default response", rerr.Response)
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Errorf("%d requests, want 1: a 2xx is not retried", n)
 	}
 }
