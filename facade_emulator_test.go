@@ -385,6 +385,20 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrConflict/failed precondition", func(t *testing.T) {
+		m := stoppedMachine(t, c)
+		stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
+		if _, err := c.Machines.MachinesStopContext(ctx, stop, nil); err != nil {
+			t.Fatalf("stop of a stopped Machine: %v", err)
+		}
+		// Restarting a stopped Machine is refused: 412 failed_precondition.
+		_, err := c.Machines.MachinesRestartContext(ctx, machines.NewMachinesRestartParams().WithAppName(emuApp).WithMachineID(m.ID), nil)
+		wantExactly(t, err, "ErrConflict")
+		if e := apiErr(t, err); e.StatusCode != http.StatusPreconditionFailed || !strings.Contains(e.Message, "failed_precondition") {
+			t.Errorf("%+v", e)
+		}
+	})
+
 	t.Run("ErrCapacity/machine", func(t *testing.T) {
 		_, err := tryCreateMachine(t, c, &models.CreateMachineRequest{Region: "ams", Config: &models.FlyMachineConfig{Image: "nginx"}})
 		// The API answers 412, which the package documents as a conflict.
