@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
+	"unicode"
 )
 
 // The Machines API endpoints.
@@ -72,8 +74,15 @@ func checkBaseURL(u *url.URL) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: a base URL has no query or fragment", ErrInvalidBaseURL)
 	case !hostPolicyAllows(u):
 		return nil, fmt.Errorf("%w: %s://%s", ErrInsecureBaseURL, u.Scheme, u.Host)
+	case strings.ContainsAny(u.Path, "?#%") || strings.ContainsFunc(u.Path, unicode.IsControl):
+		// The generated client parses the base path as a URL again: these
+		// would become a query, a fragment, a bad escape or a refused URL.
+		return nil, fmt.Errorf("%w: the path cannot hold ?, #, %% or control characters (escaped or not)", ErrInvalidBaseURL)
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
+	// Cleaned as the generated client joins paths, so BaseURL shows where
+	// requests go; and a path starting with "//" would be read as a host
+	// there, its first segment lost.
+	u.Path = strings.TrimRight(path.Clean("/"+u.Path), "/")
 	u.RawPath = ""
 	return u, nil
 }

@@ -165,11 +165,11 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	}
 	switch {
 	case code == 0 && isTimeout(err):
-		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, err)}
+		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})}
 	case code == 0:
-		return fmt.Errorf("flymachines: %s: %w", op, err)
+		return fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})
 	case code/100 == 2:
-		return fmt.Errorf("flymachines: %s: %w of HTTP %d: %w", op, errUnreadableAnswer, code, err)
+		return fmt.Errorf("flymachines: %s: %w of HTTP %d: %w", op, errUnreadableAnswer, code, &redactedError{err, tok})
 	}
 
 	e := &APIError{Op: op, StatusCode: code, err: err}
@@ -225,6 +225,18 @@ func isTimeout(err error) bool {
 	ne, ok := errors.AsType[net.Error](err)
 	return ok && ne.Timeout()
 }
+
+// redactedError is an error whose text can quote the server, such as a
+// malformed status line or a number in a body that did not decode: its
+// text goes through the token's redaction. errors.Is and errors.As still
+// reach err.
+type redactedError struct {
+	err error
+	tok Token
+}
+
+func (e *redactedError) Error() string { return e.tok.redact(e.err.Error()) }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // timeoutError is a transport error that also matches ErrTimeout.
 type timeoutError struct{ err error }

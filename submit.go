@@ -73,6 +73,9 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 		actx, x := withExchange(withCall(ctx, c))
 		res, err := s.next.SubmitContext(actx, op)
 		if err == nil {
+			if unexpected := unexpectedSuccess(res); unexpected != nil {
+				return nil, decorate(op.ID, x, unexpected, s.token, s.now())
+			}
 			return res, nil
 		}
 		err = decorate(op.ID, x, err, s.token, s.now())
@@ -98,6 +101,22 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 			return nil, err
 		}
 	}
+}
+
+// unexpectedSuccess is the error for a 2xx answer the spec does not
+// declare, read as the operation's default (error) response. The generated
+// method would turn it into an error of its own, after Submit and out of
+// reach of decorate, whose text quotes the body unredacted.
+func unexpectedSuccess(res any) error {
+	code, ok := res.(interface{ Code() int })
+	if !ok || code.Code()/100 != 2 {
+		return nil
+	}
+	switch res.(type) {
+	case apiPayloadError, postgresPayloadError:
+		return runtime.NewAPIError("unexpected success response", res, code.Code())
+	}
+	return nil
 }
 
 // call describes the API call a request belongs to, for the layers of the

@@ -1,0 +1,134 @@
+package flymachines
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-openapi/runtime"
+
+	"github.com/flymachines/flymachines-go/client/machines"
+)
+
+// Errors that are not *APIError can quote the server too. These were
+// found by FuzzDecorate (the 2xx case) and by looking for other paths
+// where the server's text reaches an error (the status line).
+
+// TestTokenNotInMalformedStatusLineError: net/http quotes a malformed
+// status line in its error; a server that puts the token there does not
+// get it into ours.
+func TestTokenNotInMalformedStatusLineError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if req, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+				_, value, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+				fmt.Fprintf(conn, "HTTP/1.1 %s\r\n\r\n", value)
+			}
+			conn.Close()
+		}
+	}()
+	c := newTestClient(t, "http://"+ln.Addr().String(), WithToken(testMacaroon), WithoutRetries())
+	_, err = callShow(t, c, "a", "m")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	out := fmt.Sprintf("%v|%+v|%s", err, err, err.Error())
+	if strings.Contains(out, "lJPEC") {
+		t.Errorf("token in the error: %s", out)
+	}
+	if !strings.Contains(out, "malformed HTTP") || !strings.Contains(out, redacted) {
+		t.Errorf("error = %s, want net/http's text with the token redacted", out)
+	}
+	// Still a transport error underneath.
+	if _, ok := errors.AsType[*APIError](err); ok {
+		t.Errorf("err = %T", err)
+	}
+}
+
+// TestTokenNotInDecodeError: encoding/json quotes a number too large for
+// its field; a digits-only token echoed as such a number in a 200 body
+// does not get into the error.
+func TestTokenNotInDecodeError(t *testing.T) {
+	const digitsToken = "98765432109876543210987654321"
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		_, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"config":{"guest":{"cpus":`+value+`}}}`)
+	})
+	c := newTestClient(t, rec.URL, WithToken(digitsToken), WithoutRetries())
+	_, err := callShow(t, c, "a", "m")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if out := fmt.Sprintf("%v|%+v", err, err); strings.Contains(out, digitsToken) || !strings.Contains(out, "reading the HTTP 200 response") {
+		t.Errorf("error = %s", out)
+	}
+}
+
+// TestRedactedErrorKeepsItsChain: the redaction does not hide what the
+// error is.
+func TestRedactedErrorKeepsItsChain(t *testing.T) {
+	tok, _ := ParseToken(testBearer)
+	err := decorate("Machines_show", nil, fmt.Errorf("x: %w", context.DeadlineExceeded), tok, time.Now())
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrTimeout) {
+		t.Errorf("err = %v, lost its kind", err)
+	}
+	opErr := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("refused " + testBearer)}
+	err = decorate("Machines_show", nil, opErr, tok, time.Now())
+	if got, ok := errors.AsType[*net.OpError](err); !ok || got != opErr {
+		t.Errorf("err = %v, lost its *net.OpError", err)
+	}
+	if strings.Contains(err.Error(), testBearer) {
+		t.Errorf("token in %v", err)
+	}
+}
+
+// TestUndeclaredSuccessIsDecorated: a 2xx status the spec does not declare
+// is read as the operation's default response, which the generated method
+// turns into an error after Submit; it now goes through decorate like any
+// other, redacted (found by FuzzDecorate: the body was in Error()).
+func TestUndeclaredSuccessIsDecorated(t *testing.T) {
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("fly-request-id", "req-202")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"error":%q}`, r.Header.Get("Authorization"))
+	})
+	c := newTestClient(t, rec.URL, WithToken(testMacaroon))
+	_, err := callShow(t, c, "a", "m")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	out := fmt.Sprintf("%v|%+v", err, err)
+	if strings.Contains(out, "lJPEC") {
+		t.Errorf("token in the error: %s", out)
+	}
+	if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: reading the HTTP 202 response") {
+		t.Errorf("error = %s", err)
+	}
+	var def *machines.MachinesShowDefault
+	if rerr, ok := errors.AsType[*runtime.APIError](err); !ok || rerr.Code != http.StatusAccepted {
+		t.Errorf("err = %v, want the runtime's error underneath", err)
+	} else if def, ok = rerr.Response.(*machines.MachinesShowDefault); !ok || def.Code() != http.StatusAccepted {
+		t.Errorf("response %T, want the default response", rerr.Response)
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Errorf("%d requests, want 1: a 2xx is not retried", n)
+	}
+}
