@@ -1,0 +1,52 @@
+// Package sandboxtest helps test programs built on package sandbox: it
+// makes sure they reach no real API, and it stands an emulator in for Fly
+// so that their token path can be tested too.
+package sandboxtest
+
+import (
+	"testing"
+	"time"
+
+	flymachines "github.com/flymachines/flymachines-go"
+	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/sandbox"
+)
+
+// standInToken is the token the stand-in accepts.
+const standInToken = "fo1_sandboxtest-stand-in"
+
+// NoToken clears FLY_API_TOKEN, FLY_ACCESS_TOKEN and FLY_API_HOSTNAME for
+// the test, so sandbox.Connect starts its emulator whatever the shell that
+// runs the tests has set, and nothing reaches Fly. Like t.Setenv, it cannot
+// be used in parallel tests.
+func NoToken(t testing.TB) {
+	t.Helper()
+	t.Setenv(flymachines.EnvAPIToken, "")
+	t.Setenv(flymachines.EnvAccessToken, "")
+	t.Setenv(flymachines.EnvAPIHostname, "")
+}
+
+// Fast is a sandbox.Config whose emulator moves quickly: 5ms transitions
+// and 60ms jobs.
+func Fast() sandbox.Config {
+	return sandbox.Config{TransitionDelay: 5 * time.Millisecond, JobRuntime: 60 * time.Millisecond}
+}
+
+// FlyStandIn serves an emulator primed as sandbox primes its own (with
+// cfg's timings) and points FLY_API_TOKEN and FLY_API_HOSTNAME at it: for
+// the rest of the test, sandbox.Connect takes its token path, as with
+// Fly, without leaving this host. It returns the server and a client of
+// its own for looking at what the program under test left behind.
+func FlyStandIn(t testing.TB, cfg sandbox.Config) (*flytest.Server, *flymachines.Client) {
+	t.Helper()
+	NoToken(t)
+	srv := flytest.NewServer(t, sandbox.EmulatorOptions(cfg)...)
+	t.Setenv(flymachines.EnvAPIToken, standInToken)
+	t.Setenv(flymachines.EnvAPIHostname, srv.URL())
+	c, err := flymachines.New(flymachines.WithToken(standInToken), flymachines.WithBaseURL(srv.URL()),
+		flymachines.WithoutRateLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
+}
