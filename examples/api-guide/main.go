@@ -57,7 +57,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of the app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the Machine (env FLY_REGION; default: the API's choice)")
 	image := fs.String("image", "flyio/fastify-functions", "Docker `image`: an HTTP server on port 8080")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `long`")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

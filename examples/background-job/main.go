@@ -59,7 +59,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the job's Machine (env FLY_REGION; default: the API's choice)")
 	image := fs.String("image", "alpine:3.20", "Docker `image` to run")
 	cmd := fs.String("cmd", `sh -c 'echo "crunching numbers"; sleep 2; echo done'`, "`command` to run, split like a shell would")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up on the job after this `long`")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up on the job after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

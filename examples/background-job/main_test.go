@@ -36,7 +36,7 @@ func TestCleanJobIsDestroyed(t *testing.T) {
 }
 
 func TestFailedJobIsKept(t *testing.T) {
-	sandboxtest.NoToken(t)
+	sandboxtest.FastEmulator(t)
 	var out bytes.Buffer
 	err := run(context.Background(), &out, []string{"-cmd", "sh -c 'exit 3'", "-region", "syd"})
 	if err == nil || !strings.Contains(err.Error(), "exit code 3") {

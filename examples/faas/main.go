@@ -62,7 +62,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	fs.StringVar(&cfg.Region, "region", orDefault(cfg.Region, "ord"), "first `region` (env FLY_REGION)")
 	region2 := fs.String("region2", "syd", "second `region`")
 	image := fs.String("image", "flyio/fastify-functions", "Docker `image` of the function: an HTTP server on port 8080")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `long`")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -66,7 +66,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	work := fs.Int("work", 3, "pieces of work for the single machine")
 	pool := fs.Int("pool", 3, "stopped machines in the pool")
 	jobs := fs.Int("jobs", 6, "jobs arriving together for the pool")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `long`")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/machines"
@@ -17,6 +18,9 @@ import (
 
 func TestOnDemand(t *testing.T) {
 	sandboxtest.NoToken(t)
+	// Quick, but with runs long enough that the first piece of work surely
+	// finds the Machine on its first run.
+	sandbox.SetEmulatorTimingForTest(t, 10*time.Millisecond, 200*time.Millisecond)
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, []string{"-work", "1", "-pool", "2", "-jobs", "4"}); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())

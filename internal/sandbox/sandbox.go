@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,33 @@ type Config struct {
 
 	// ClientOptions are added to the client's options, e.g. a logger.
 	ClientOptions []flymachines.Option
+}
+
+// Test settings: see SetClientOptionsForTest and SetEmulatorTimingForTest.
+var (
+	testOptions                     []flymachines.Option
+	testTransitionDelay, testJobRun time.Duration
+)
+
+// SetClientOptionsForTest adds opts to the options of every client
+// Connect makes, until the test ends (tb is a *testing.T or B). It is for
+// tests that run a whole program against a stand-in API, such as
+// sandboxtest.FlyStandIn, and like t.Setenv it does not mix with parallel
+// tests.
+func SetClientOptionsForTest(tb interface{ Cleanup(func()) }, opts ...flymachines.Option) {
+	saved := testOptions
+	testOptions = append(slices.Clip(testOptions), opts...)
+	tb.Cleanup(func() { testOptions = saved })
+}
+
+// SetEmulatorTimingForTest makes the emulators Connect starts use these
+// timings, where the Config gives none, until the test ends: for tests of
+// whole programs, which build their Config themselves. Like t.Setenv, it
+// does not mix with parallel tests.
+func SetEmulatorTimingForTest(tb interface{ Cleanup(func()) }, transitionDelay, jobRuntime time.Duration) {
+	savedDelay, savedRun := testTransitionDelay, testJobRun
+	testTransitionDelay, testJobRun = transitionDelay, jobRuntime
+	tb.Cleanup(func() { testTransitionDelay, testJobRun = savedDelay, savedRun })
 }
 
 // FromEnv is a Config with App, Org and Region from FLY_APP, FLY_ORG and
@@ -175,7 +203,7 @@ func tokenVariable() string {
 }
 
 func connectFly(cfg Config) (*Env, error) {
-	c, err := flymachines.New(cfg.ClientOptions...)
+	c, err := flymachines.New(append(slices.Clip(cfg.ClientOptions), testOptions...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +211,12 @@ func connectFly(cfg Config) (*Env, error) {
 }
 
 func startEmulator(cfg Config) (*Env, error) {
+	if cfg.TransitionDelay <= 0 {
+		cfg.TransitionDelay = testTransitionDelay
+	}
+	if cfg.JobRuntime <= 0 {
+		cfg.JobRuntime = testJobRun
+	}
 	emu := flytest.New(EmulatorOptions(cfg)...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -203,7 +237,7 @@ func startEmulator(cfg Config) (*Env, error) {
 		// the flows down.
 		flymachines.WithoutRateLimits(),
 	}, cfg.ClientOptions...)
-	c, err := flymachines.New(opts...)
+	c, err := flymachines.New(append(opts, testOptions...)...)
 	env := &Env{Client: c, App: cfg.App, Org: cfg.Org, Region: cfg.Region, Emulator: true,
 		Endpoint: base, server: srv, emulator: emu, transport: tr}
 	if err != nil {

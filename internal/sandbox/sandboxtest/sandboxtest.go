@@ -26,6 +26,15 @@ func NoToken(t testing.TB) {
 	t.Setenv(flymachines.EnvAPIHostname, "")
 }
 
+// FastEmulator is NoToken, and makes the emulators that sandbox.Connect
+// starts during the test as quick as Fast's.
+func FastEmulator(t testing.TB) {
+	t.Helper()
+	NoToken(t)
+	fast := Fast()
+	sandbox.SetEmulatorTimingForTest(t, fast.TransitionDelay, fast.JobRuntime)
+}
+
 // Fast is a sandbox.Config whose emulator moves quickly: 5ms transitions
 // and 60ms jobs.
 func Fast() sandbox.Config {
@@ -35,14 +44,18 @@ func Fast() sandbox.Config {
 // FlyStandIn serves an emulator primed as sandbox primes its own (with
 // cfg's timings) and points FLY_API_TOKEN and FLY_API_HOSTNAME at it: for
 // the rest of the test, sandbox.Connect takes its token path, as with
-// Fly, without leaving this host. It returns the server and a client of
-// its own for looking at what the program under test left behind.
+// Fly, without leaving this host. The stand-in enforces no rate limits, so
+// the clients Connect makes meanwhile do not pace themselves either (Fly's
+// limits would make a flow's test take seconds). It returns the server and
+// a client of its own for looking at what the program under test left
+// behind.
 func FlyStandIn(t testing.TB, cfg sandbox.Config) (*flytest.Server, *flymachines.Client) {
 	t.Helper()
 	NoToken(t)
 	srv := flytest.NewServer(t, sandbox.EmulatorOptions(cfg)...)
 	t.Setenv(flymachines.EnvAPIToken, standInToken)
 	t.Setenv(flymachines.EnvAPIHostname, srv.URL())
+	sandbox.SetClientOptionsForTest(t, flymachines.WithoutRateLimits())
 	c, err := flymachines.New(flymachines.WithToken(standInToken), flymachines.WithBaseURL(srv.URL()),
 		flymachines.WithoutRateLimits())
 	if err != nil {
