@@ -151,8 +151,8 @@ func TestRunInterruptedDestroysTheMachine(t *testing.T) {
 		}
 	}
 	cancel() // as Ctrl-C would
-	if code := <-done; code != 1 {
-		t.Errorf("exit %d, want 1", code)
+	if code := <-done; code != 1 || stderr.String() != "flymachines run: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 1 and interrupted", code, stderr.String())
 	}
 	wantLines(t, stdout.String(), `still waiting for machine \w+ to exit \(state started, \d+s\)`, `destroyed machine \w+, so that nothing is left running`)
 	list, err := c.Machines.MachinesListContext(context.Background(), machines.NewMachinesListParams().WithAppName("cli-int"), nil)

@@ -228,6 +228,9 @@ func runMachinesWait(ctx context.Context, args []string, stdout, stderr io.Write
 			}
 			return fmt.Errorf("machine %s is not %s after %s (last seen: %s)", id, want, *timeout, last)
 		}
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted")
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "machine %s is %s (waited %s)\n", id, res.State, shortDuration(time.Since(begin)))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,6 +103,9 @@ exits N.`,
 	runner := &jobRunner{c: sb.Client, app: sb.App, out: stdout, keep: *keep}
 	res, err := runner.run(ctx, &models.CreateMachineRequest{Region: sb.Region, Config: conf})
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return errors.New("interrupted")
+		}
 		return err
 	}
 	if !res.Destroyed {
