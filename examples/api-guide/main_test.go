@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/apps"
+	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"github.com/flymachines/flymachines-go/internal/sandbox/sandboxtest"
 )
 
@@ -58,6 +62,9 @@ func TestGuide(t *testing.T) {
 
 func TestGuideCleansUpOnTheAPI(t *testing.T) {
 	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast())
+	// Watch what the example sends, down to the headers.
+	rec := &recorder{next: http.DefaultTransport}
+	sandbox.SetClientOptionsForTest(t, flymachines.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := context.Background()
 	var out bytes.Buffer
 	if err := run(ctx, &out, []string{"-app", "guide-on-api"}); err != nil {
@@ -70,4 +77,54 @@ func TestGuideCleansUpOnTheAPI(t *testing.T) {
 	if !errors.Is(err, flymachines.ErrNotFound) {
 		t.Errorf("the app is left: %v", err)
 	}
+
+	// The lease's nonce went with one update, and only there; the update
+	// without it was refused; the release carried it too.
+	var withNonce, refused, releases int
+	for _, r := range rec.seen() {
+		switch {
+		case r.method == http.MethodPost && r.nonce != "" && !strings.HasSuffix(r.path, "/lease"):
+			withNonce++
+			if r.status != http.StatusOK {
+				t.Errorf("the update with the nonce got %d", r.status)
+			}
+		case r.status == http.StatusConflict:
+			refused++
+		case r.method == http.MethodDelete && strings.HasSuffix(r.path, "/lease") && r.nonce != "":
+			releases++
+		}
+	}
+	if withNonce != 1 || refused != 1 || releases != 1 {
+		t.Errorf("updates with the nonce %d, refused %d, releases %d; want 1 each", withNonce, refused, releases)
+	}
+}
+
+// recorder notes each request's method, path, lease nonce and answer.
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+type recorded struct {
+	method, path, nonce string
+	status              int
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := r.next.RoundTrip(req)
+	rec := recorded{method: req.Method, path: req.URL.Path, nonce: req.Header.Get("fly-machine-lease-nonce")}
+	if err == nil {
+		rec.status = res.StatusCode
+	}
+	r.mu.Lock()
+	r.reqs = append(r.reqs, rec)
+	r.mu.Unlock()
+	return res, err
+}
+
+func (r *recorder) seen() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.reqs)
 }
