@@ -82,9 +82,9 @@ even when FLY_API_TOKEN is set: 'flymachines run' is the same flow on Fly.`,
 
 	fmt.Fprintln(stdout, `
 Next:
-  go run ./examples/background-job         the same flow in a few library calls
-  flymachines run --image alpine --cmd "sh -c 'exit 3'"
-                                           on Fly when FLY_API_TOKEN is set;
-                                           exits with the Machine's exit code`)
+  go run ./examples/background-job
+      the same flow, written with the library
+  go run ./cmd/flymachines run --image alpine --cmd "sh -c 'exit 3'"
+      the same flow on Fly.io when FLY_API_TOKEN is set; exits with the job's code`)
 	return nil
 }

@@ -47,10 +47,15 @@ func usageError(stderr io.Writer, command, format string, args ...any) error {
 // printUsage writes a command's help: its usage line, what it does, its
 // flags and examples.
 func printUsage(w io.Writer, fs *flag.FlagSet, synopsis, about, examples string) {
-	fmt.Fprintf(w, "usage: %s\n\n%s\n\nflags:\n", synopsis, strings.TrimSpace(about))
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "usage: %s\n\n%s\n", synopsis, strings.TrimSpace(about))
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nflags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	if examples != "" {
 		fmt.Fprintf(w, "\nexamples:\n%s\n", strings.TrimRight(examples, "\n"))
 	}
