@@ -13,6 +13,7 @@ import (
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/internal/sandbox/sandboxtest"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -123,6 +124,22 @@ func TestRunOnTheAPI(t *testing.T) {
 	code, out, _ = flymachinesCmd(t, "run", "--emulator", "--image", "alpine", "--cmd", "true")
 	if code != 0 || !strings.Contains(out, "FLY_API_TOKEN is set but not used") {
 		t.Errorf("--emulator: exit %d\n%s", code, out)
+	}
+}
+
+// A Machine that cannot start is kept, and so is the throwaway app with it.
+func TestRunMachineFailsToStart(t *testing.T) {
+	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast(), flytest.WithImageBehavior("broken", flytest.FailToStart("no such binary")))
+	code, out, errOut := flymachinesCmd(t, "run", "--image", "broken")
+	if code != 1 || !strings.Contains(errOut, "failed to start; kept") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	wantLines(t, out, `✗ failed to start`)
+	app := regexp.MustCompile(`app (flymachines-run-\w+)`).FindStringSubmatch(out)[1]
+	id := regexp.MustCompile(`created machine (\w+)`).FindStringSubmatch(out)[1]
+	m, err := c.Machines.MachinesShowContext(context.Background(), machines.NewMachinesShowParams().WithAppName(app).WithMachineID(id), nil)
+	if err != nil || m.GetPayload().State != "failed" {
+		t.Errorf("the machine that failed to start: %v, %v", m, err)
 	}
 }
 

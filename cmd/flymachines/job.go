@@ -32,10 +32,14 @@ type jobResult struct {
 	Machine   *models.Machine
 	Exit      *flymachines.ExitStatus
 	Destroyed bool
+	// FailedToStart: the Machine never ran its command; it is kept, in
+	// state failed, for a look at why.
+	FailedToStart bool
 }
 
 // run runs the job. A job that exits non-zero is a result, not an error;
-// errors are what kept it from running or from being watched. After an
+// errors are what kept it from running or from being watched. A Machine
+// that failed to start is kept, like one whose job failed; after any other
 // error, or an interruption, a Machine that was created is destroyed
 // (unless keep): nothing is left running.
 func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (res *jobResult, err error) {
@@ -55,7 +59,7 @@ func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (
 	res.Machine = m
 	j.line("✓", fmt.Sprintf("created machine %s in %s", m.ID, m.Region), time.Since(t))
 	defer func() {
-		if err != nil && !j.keep {
+		if err != nil && !j.keep && !res.FailedToStart {
 			j.destroyAfterError(m.ID)
 		}
 	}()
@@ -67,7 +71,8 @@ func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (
 	stop()
 	if errors.Is(err, flymachines.ErrMachineFailed) {
 		j.line("✗", "failed to start", time.Since(t))
-		return res, fmt.Errorf("machine %s failed to start; see fly machine status %s -a %s", m.ID, m.ID, j.app)
+		res.FailedToStart = true
+		return res, fmt.Errorf("machine %s failed to start; kept: see fly machine status %s -a %s", m.ID, m.ID, j.app)
 	}
 	if err != nil {
 		return res, err

@@ -103,6 +103,9 @@ exits N.`,
 	runner := &jobRunner{c: sb.Client, app: sb.App, out: stdout, keep: *keep}
 	res, err := runner.run(ctx, &models.CreateMachineRequest{Region: sb.Region, Config: conf})
 	if err != nil {
+		if res != nil && res.FailedToStart {
+			sb.KeepApp() // with the Machine, for a look at why
+		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return errors.New("interrupted")
 		}

@@ -49,10 +49,13 @@ func Fast() sandbox.Config {
 // limits would make a flow's test take seconds). It returns the server and
 // a client of its own for looking at what the program under test left
 // behind.
-func FlyStandIn(t testing.TB, cfg sandbox.Config) (*flytest.Server, *flymachines.Client) {
+//
+// extra options come after sandbox's, e.g. a behaviour for Machines that
+// run no command (sandbox's rules only match Machines that do).
+func FlyStandIn(t testing.TB, cfg sandbox.Config, extra ...flytest.Option) (*flytest.Server, *flymachines.Client) {
 	t.Helper()
 	NoToken(t)
-	srv := flytest.NewServer(t, sandbox.EmulatorOptions(cfg)...)
+	srv := flytest.NewServer(t, append(sandbox.EmulatorOptions(cfg), extra...)...)
 	t.Setenv(flymachines.EnvAPIToken, standInToken)
 	t.Setenv(flymachines.EnvAPIHostname, srv.URL())
 	sandbox.SetClientOptionsForTest(t, flymachines.WithoutRateLimits())
