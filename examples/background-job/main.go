@@ -103,9 +103,16 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	// destroy the Machine after a clean exit.
 	begin := time.Now()
 	res, err := env.Client.RunJob(ctx, env.App, req)
-	if err != nil {
-		// The job did not run to its end (it could not start, or time ran
-		// out). If its Machine exists it may still be running: destroy it.
+	switch {
+	case err != nil && errors.Is(err, flymachines.ErrMachineFailed):
+		// The Machine could not boot (a bad image, say): keep it, like a
+		// failed job's, for a look at why.
+		env.KeepApp()
+		fmt.Fprintf(out, "machine %s failed to start; kept: fly machine status %s -a %s\n", res.Machine.ID, res.Machine.ID, env.App)
+		return err
+	case err != nil:
+		// The job did not run to its end (time ran out, say). If its
+		// Machine exists it may still be running: destroy it.
 		if res != nil && res.Machine != nil {
 			destroy(env, res.Machine.ID)
 			fmt.Fprintf(out, "destroyed machine %s after the error\n", res.Machine.ID)

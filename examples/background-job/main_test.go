@@ -11,7 +11,9 @@ import (
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/internal/sandbox/sandboxtest"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 func TestCleanJobIsDestroyed(t *testing.T) {
@@ -103,5 +105,46 @@ func TestUsage(t *testing.T) {
 	}
 	if err := run(context.Background(), &out, []string{"-cmd", "sh -c 'unterminated"}); err == nil {
 		t.Error("an unterminated quote ran")
+	}
+}
+
+func TestMachineThatCannotStartIsKept(t *testing.T) {
+	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast(), flytest.WithImageBehavior("broken:1", flytest.FailToStart("exec format error")))
+	var out bytes.Buffer
+	err := run(context.Background(), &out, []string{"-image", "broken:1"})
+	if !errors.Is(err, flymachines.ErrMachineFailed) {
+		t.Fatalf("err = %v, want ErrMachineFailed\n%s", err, out.String())
+	}
+	kept := regexp.MustCompile(`failed to start; kept: fly machine status (\w+) -a (\S+)`).FindStringSubmatch(out.String())
+	if kept == nil {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	m, err := c.Machines.MachinesShowContext(context.Background(), machines.NewMachinesShowParams().WithAppName(kept[2]).WithMachineID(kept[1]), nil)
+	if err != nil || m.GetPayload().State != "failed" {
+		t.Errorf("kept machine: %v, %v", m, err)
+	}
+}
+
+// A job cut short by its timeout leaves nothing running.
+func TestTimedOutJobIsDestroyed(t *testing.T) {
+	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast(), flytest.WithImageBehavior("nginx", flytest.RunUntilStopped()))
+	ctx := context.Background()
+	if _, err := c.CreateApp(ctx, &models.CreateAppRequest{Name: "slow-jobs", OrgSlug: "personal"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(ctx, &out, []string{"-app", "slow-jobs", "-image", "nginx", "-cmd", "nginx -g 'daemon off;'", "-timeout", "300ms"})
+	if err == nil {
+		t.Fatalf("a job past its timeout succeeded\n%s", out.String())
+	}
+	t.Log(err)
+	list, lerr := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName("slow-jobs"), nil)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	for _, m := range list.GetPayload() {
+		if m.State == "started" || m.State == "starting" {
+			t.Errorf("machine %s left %s\n%s", m.ID, m.State, out.String())
+		}
 	}
 }

@@ -4,6 +4,7 @@
 package sandboxtest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -50,12 +51,13 @@ func Fast() sandbox.Config {
 // a client of its own for looking at what the program under test left
 // behind.
 //
-// extra options come after sandbox's, e.g. a behaviour for Machines that
-// run no command (sandbox's rules only match Machines that do).
+// extra options go first, so that their behaviours (say, an image that
+// fails to start) win over sandbox's; settings that sandbox's options make
+// too, such as the transition delay, are sandbox's.
 func FlyStandIn(t testing.TB, cfg sandbox.Config, extra ...flytest.Option) (*flytest.Server, *flymachines.Client) {
 	t.Helper()
 	NoToken(t)
-	srv := flytest.NewServer(t, append(sandbox.EmulatorOptions(cfg), extra...)...)
+	srv := flytest.NewServer(t, append(slices.Clip(extra), sandbox.EmulatorOptions(cfg)...)...)
 	t.Setenv(flymachines.EnvAPIToken, standInToken)
 	t.Setenv(flymachines.EnvAPIHostname, srv.URL())
 	sandbox.SetClientOptionsForTest(t, flymachines.WithoutRateLimits())
