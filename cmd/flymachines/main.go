@@ -2,6 +2,9 @@
 // client. Each subcommand lives in a file of its own and is listed in
 // commands.
 //
+//	flymachines demo                              a one-off job on the built-in emulator
+//	flymachines run --image IMAGE [--cmd CMD]     a one-off job; exits with its exit code
+//	flymachines machines list|get|wait            look at an app's Machines
 //	flymachines emulator [-addr 127.0.0.1:4280]   serve the Machines API emulator
 package main
 
@@ -26,6 +29,9 @@ type command struct {
 
 // commands lists the subcommands; add new ones here.
 var commands = []command{
+	{"demo", "run a one-off job on the built-in emulator, step by step", runDemo},
+	{"run", "run a one-off job on a new Machine; exit with its exit code", runRun},
+	{"machines", "list an app's Machines, show one, wait for a state", runMachines},
 	{"emulator", "serve the Machines API emulator over HTTP", runEmulator},
 }
 
@@ -57,6 +63,9 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case errors.Is(err, errUsage):
 			return 2
 		}
+		if st, ok := errors.AsType[exitStatus](err); ok {
+			return int(st)
+		}
 		fmt.Fprintf(stderr, "flymachines %s: %v\n", c.name, err)
 		return 1
 	}
@@ -67,6 +76,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // errUsage reports bad flags or arguments, already explained to the user.
 var errUsage = errors.New("usage")
+
+// exitStatus ends the program with this status and no message of its
+// own: run exits with its Machine's exit code, already reported.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: flymachines <command> [flags]")
