@@ -76,7 +76,7 @@ func TestTokenNotInDecodeError(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	if out := fmt.Sprintf("%v|%+v", err, err); strings.Contains(out, digitsToken) || !strings.Contains(out, "reading the HTTP 200 response") {
+	if out := fmt.Sprintf("%v|%+v", err, err); strings.Contains(out, digitsToken) || !strings.Contains(out, "unreadable answer of HTTP 200") {
 		t.Errorf("error = %s", out)
 	}
 }
@@ -119,7 +119,7 @@ func TestUndeclaredSuccessIsDecorated(t *testing.T) {
 	if strings.Contains(out, "lJPEC") {
 		t.Errorf("token in the error: %s", out)
 	}
-	if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: reading the HTTP 202 response") {
+	if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: unreadable answer of HTTP 202") {
 		t.Errorf("error = %s", err)
 	}
 	var def *machines.MachinesShowDefault

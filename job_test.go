@@ -11,7 +11,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func jobRequest(image string) *models.CreateMachineRequest {
+func runJobRequest(image string) *models.CreateMachineRequest {
 	return &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: image,
 		Init: &models.FlyMachineInit{Cmd: []string{"bin/rails", "runner", "Job.perform"}}}}
 }
@@ -34,7 +34,7 @@ func TestRunJob(t *testing.T) {
 		{"job:oom", 137, true, false},
 	} {
 		t.Run(tc.image, func(t *testing.T) {
-			res, err := r.c.RunJob(ctx, r.app, jobRequest(tc.image))
+			res, err := r.c.RunJob(ctx, r.app, runJobRequest(tc.image))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestRunJob(t *testing.T) {
 
 func TestRunJobKeepMachine(t *testing.T) {
 	r := newResilient(t, []flytest.Option{flytest.WithImageBehavior("job:ok", flytest.ExitAfter(10*time.Millisecond, 0))})
-	res, err := r.c.RunJob(context.Background(), r.app, jobRequest("job:ok"), flymachines.KeepMachine())
+	res, err := r.c.RunJob(context.Background(), r.app, runJobRequest("job:ok"), flymachines.KeepMachine())
 	if err != nil || res.Destroyed {
 		t.Fatalf("res = %+v, err = %v; want kept", res, err)
 	}
@@ -70,7 +70,7 @@ func TestRunJobThatNeverStarts(t *testing.T) {
 	r := newResilient(t, []flytest.Option{flytest.WithImageBehavior("job:broken", flytest.FailToStart("no such binary"))})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := r.c.RunJob(ctx, r.app, jobRequest("job:broken"))
+	res, err := r.c.RunJob(ctx, r.app, runJobRequest("job:broken"))
 	if err == nil {
 		t.Fatalf("a job that cannot start succeeded: %+v", res.Exit)
 	}
