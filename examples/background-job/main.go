@@ -22,8 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
@@ -33,22 +31,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Stdout, os.Args[1:])
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "background-job:", err)
-		os.Exit(1)
-	}
-}
-
-// errUsage reports bad flags, already explained by the flag package.
-var errUsage = errors.New("usage")
+func main() { sandbox.Main("background-job", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
 	cfg := sandbox.FromEnv()
@@ -64,7 +47,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return sandbox.ErrUsage
 	}
 	argv, err := shellwords.Split(*cmd)
 	if err != nil || len(argv) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func TestOnTheAPI(t *testing.T) {
 func TestUsage(t *testing.T) {
 	sandboxtest.NoToken(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-bogus"}); err != errUsage {
+	if err := run(context.Background(), &out, []string{"-bogus"}); err != sandbox.ErrUsage {
 		t.Errorf("bad flag: err = %v", err)
 	}
 	if err := run(context.Background(), &out, []string{"-cmd", "sh -c 'unterminated"}); err == nil {

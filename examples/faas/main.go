@@ -22,9 +22,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -36,22 +33,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Stdout, os.Args[1:])
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "faas:", err)
-		os.Exit(1)
-	}
-}
-
-// errUsage reports bad flags, already explained by the flag package.
-var errUsage = errors.New("usage")
+func main() { sandbox.Main("faas", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
 	cfg := sandbox.FromEnv()
@@ -67,7 +49,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return sandbox.ErrUsage
 	}
 	if cfg.Region == *region2 {
 		return fmt.Errorf("-region and -region2 are both %s: the point is two regions", *region2)

@@ -24,10 +24,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
@@ -37,22 +34,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Stdout, os.Args[1:])
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "on-demand:", err)
-		os.Exit(1)
-	}
-}
-
-// errUsage reports bad flags, already explained by the flag package.
-var errUsage = errors.New("usage")
+func main() { sandbox.Main("on-demand", run) }
 
 func run(ctx context.Context, out io.Writer, args []string) error {
 	cfg := sandbox.FromEnv()
@@ -71,7 +53,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return sandbox.ErrUsage
 	}
 	argv, err := shellwords.Split(*cmd)
 	if err != nil || len(argv) == 0 {

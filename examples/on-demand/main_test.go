@@ -108,7 +108,7 @@ func TestFlags(t *testing.T) {
 	if err := run(context.Background(), &out, []string{"-pool", "0"}); err == nil {
 		t.Error("an empty pool was accepted")
 	}
-	if err := run(context.Background(), &out, []string{"-nope"}); err != errUsage {
+	if err := run(context.Background(), &out, []string{"-nope"}); err != sandbox.ErrUsage {
 		t.Errorf("bad flag: %v", err)
 	}
 }
