@@ -3,6 +3,7 @@ package flymachines_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,5 +81,41 @@ func TestRunJobThatNeverStarts(t *testing.T) {
 	t.Log(err)
 	if !errors.Is(err, flymachines.ErrMachineFailed) {
 		t.Errorf("err = %v, want ErrMachineFailed", err)
+	}
+}
+
+func TestRunJobReportsStepsAndCleansUpAfterAnError(t *testing.T) {
+	r := newResilient(t, []flytest.Option{
+		flytest.WithImageBehavior("job:ok", flytest.ExitAfter(20*time.Millisecond, 0)),
+		flytest.WithImageBehavior("job:forever", flytest.RunUntilStopped()),
+	})
+	var kinds []flymachines.JobStepKind
+	record := flymachines.OnJobStep(func(s flymachines.JobStep) {
+		if s.Machine == nil {
+			t.Error("a step without its machine")
+		}
+		kinds = append(kinds, s.Kind)
+	})
+	if _, err := r.c.RunJob(context.Background(), r.app, runJobRequest("job:ok"), record); err != nil {
+		t.Fatal(err)
+	}
+	want := []flymachines.JobStepKind{flymachines.JobCreated, flymachines.JobStarted, flymachines.JobExited, flymachines.JobDestroyed}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("steps %v, want %v", kinds, want)
+	}
+
+	// A job that outlives its context is destroyed, not left running.
+	kinds = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err := r.c.RunJob(ctx, r.app, runJobRequest("job:forever"), record)
+	if err == nil {
+		t.Fatal("a job that never ends returned no error")
+	}
+	if kinds[len(kinds)-1] != flymachines.JobCleanedUp {
+		t.Errorf("steps %v, want the last to be JobCleanedUp", kinds)
+	}
+	if m, err := r.show(res.Machine.ID); err == nil && m.State != "destroyed" && m.State != "destroying" {
+		t.Errorf("the job's machine is %s, want it destroyed", m.State)
 	}
 }

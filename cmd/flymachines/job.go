@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -16,10 +15,8 @@ import (
 // waits.
 var progressEvery = 5 * time.Second
 
-// jobRunner runs a one-off job on a new Machine, as flymachines.RunJob
-// does, but step by step, so that each step is reported as it happens:
-// create, wait for the start, wait for the exit and read the exit code,
-// then destroy the Machine after a clean exit or keep it after a failure.
+// jobRunner runs a one-off job with flymachines.RunJob and prints each
+// step as it happens, with a line every progressEvery while a wait lasts.
 type jobRunner struct {
 	c    *flymachines.Client
 	app  string
@@ -27,107 +24,62 @@ type jobRunner struct {
 	keep bool // keep the Machine after a clean exit too
 }
 
-// jobResult is what a job did. Exit is nil if the job never ran to its end.
-type jobResult struct {
-	Machine   *models.Machine
-	Exit      *flymachines.ExitStatus
-	Destroyed bool
-	// FailedToStart: the Machine never ran its command; it is kept, in
-	// state failed, for a look at why.
-	FailedToStart bool
-}
-
-// run runs the job. A job that exits non-zero is a result, not an error;
-// errors are what kept it from running or from being watched. A Machine
-// that failed to start is kept, like one whose job failed; after any other
-// error, or an interruption, a Machine that was created is destroyed
-// (unless keep): nothing is left running.
-func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (res *jobResult, err error) {
-	body := *req
-	if body.Config.Restart == nil {
-		// A job that failed must not run again by itself.
-		conf := *body.Config
-		conf.Restart = &models.FlyMachineRestart{Policy: models.FlyMachineRestartPolicyNo}
-		body.Config = &conf
-	}
-	res = &jobResult{}
-	t := time.Now()
-	m, err := j.c.CreateMachine(ctx, j.app, &body)
-	if err != nil {
-		return res, err
-	}
-	res.Machine = m
-	j.line("✓", fmt.Sprintf("created machine %s in %s", m.ID, m.Region), time.Since(t))
+// run runs the job; see flymachines.RunJob for what is kept and when.
+func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (*flymachines.JobResult, error) {
+	var stopWatch func()
 	defer func() {
-		if err != nil && !j.keep && !res.FailedToStart {
-			j.destroyAfterError(m.ID)
+		if stopWatch != nil {
+			stopWatch()
 		}
 	}()
-
-	// A job that exits at once may be stopped before started is seen.
-	t = time.Now()
-	stop := watch(ctx, j.c, j.app, m.ID, "to start", j.out)
-	seen, err := j.c.WaitForState(ctx, j.app, m.ID, []string{flymachines.StateStarted, flymachines.StateStopped})
-	stop()
-	if errors.Is(err, flymachines.ErrMachineFailed) {
-		j.line("✗", "failed to start", time.Since(t))
-		res.FailedToStart = true
-		return res, fmt.Errorf("machine %s failed to start; kept: see fly machine status %s -a %s", m.ID, m.ID, j.app)
+	watchFor := func(m *models.Machine, what string) {
+		if stopWatch != nil {
+			stopWatch()
+		}
+		stopWatch = watch(ctx, j.c, j.app, m.ID, what, j.out)
 	}
-	if err != nil {
-		return res, err
+	opts := []flymachines.JobOption{flymachines.OnJobStep(func(s flymachines.JobStep) {
+		switch s.Kind {
+		case flymachines.JobCreated:
+			j.line("✓", fmt.Sprintf("created machine %s in %s", s.Machine.ID, s.Machine.Region), s.Took)
+			watchFor(s.Machine, "to start")
+		case flymachines.JobStarted:
+			if s.State == flymachines.StateStopped {
+				j.line("✓", "started, and stopped already", s.Took)
+			} else {
+				j.line("✓", "started", s.Took)
+			}
+			watchFor(s.Machine, "to exit")
+		case flymachines.JobFailedToStart:
+			j.line("✗", "failed to start", s.Took)
+		case flymachines.JobExited:
+			if stopWatch != nil {
+				stopWatch()
+				stopWatch = nil
+			}
+			mark := "✓"
+			if !s.Exit.Success() {
+				mark = "✗"
+			}
+			j.line(mark, "exited with code "+fmt.Sprint(s.Exit.ExitCode)+exitNote(s.Exit), s.Took)
+		case flymachines.JobDestroyed:
+			j.line("✓", "destroyed: a clean exit leaves nothing behind", s.Took)
+		case flymachines.JobCleanedUp:
+			if s.Err != nil {
+				fmt.Fprintf(j.out, "  ! could not destroy machine %s: %v\n", s.Machine.ID, s.Err)
+			} else {
+				fmt.Fprintf(j.out, "  • destroyed machine %s, so that nothing is left running\n", s.Machine.ID)
+			}
+		}
+	})}
+	if j.keep {
+		opts = append(opts, flymachines.KeepMachine())
 	}
-	if seen.State == flymachines.StateStopped {
-		j.line("✓", "started, and stopped already", time.Since(t))
-	} else {
-		j.line("✓", "started", time.Since(t))
+	res, err := j.c.RunJob(ctx, j.app, req, opts...)
+	if err != nil && res != nil && res.FailedToStart {
+		return res, fmt.Errorf("machine %s failed to start; kept: see fly machine status %s -a %s", res.Machine.ID, res.Machine.ID, j.app)
 	}
-
-	t = time.Now()
-	stop = watch(ctx, j.c, j.app, m.ID, "to exit", j.out)
-	exit, err := j.c.WaitForExit(ctx, j.app, m.ID)
-	stop()
-	if err != nil {
-		return res, err
-	}
-	res.Exit = exit
-	mark := "✓"
-	if !exit.Success() {
-		mark = "✗"
-	}
-	j.line(mark, "exited with code "+fmt.Sprint(exit.ExitCode)+exitNote(exit), time.Since(t))
-	if exit.State == flymachines.StateDestroyed {
-		res.Destroyed = true // auto_destroy did it
-		return res, nil
-	}
-	if !exit.Success() || j.keep {
-		return res, nil
-	}
-
-	t = time.Now()
-	params := machines.NewMachinesDeleteParams().WithAppName(j.app).WithMachineID(m.ID)
-	if _, err := j.c.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
-		return res, fmt.Errorf("destroying machine %s: %w", m.ID, err)
-	}
-	if err := j.c.WaitDestroyed(ctx, j.app, m.ID); err != nil {
-		return res, err
-	}
-	res.Destroyed = true
-	j.line("✓", "destroyed: a clean exit leaves nothing behind", time.Since(t))
-	return res, nil
-}
-
-// destroyAfterError destroys the job's Machine, running or not, with a
-// context of its own: the job's may be what ended.
-func (j *jobRunner) destroyAfterError(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	params := machines.NewMachinesDeleteParams().WithAppName(j.app).WithMachineID(id).WithForce(new(true))
-	if _, err := j.c.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
-		fmt.Fprintf(j.out, "  ! could not destroy machine %s: %v\n", id, err)
-		return
-	}
-	fmt.Fprintf(j.out, "  • destroyed machine %s, so that nothing is left running\n", id)
+	return res, err
 }
 
 // line prints one step: a mark, what happened, and how long it took.

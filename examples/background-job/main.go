@@ -21,11 +21,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"github.com/flymachines/flymachines-go/internal/shellwords"
 	"github.com/flymachines/flymachines-go/models"
@@ -83,21 +81,19 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	// RunJob does the whole flow: create the Machine (never twice, even
 	// if a create times out), wait for it to start and for its process to
 	// exit (server-side waits, no polling), read the exit code, and
-	// destroy the Machine after a clean exit.
+	// destroy the Machine after a clean exit. After an error (time ran
+	// out, say) it destroys the Machine too, so nothing is left running.
 	begin := time.Now()
 	res, err := env.Client.RunJob(ctx, env.App, req)
 	switch {
-	case err != nil && errors.Is(err, flymachines.ErrMachineFailed):
+	case err != nil && res != nil && res.FailedToStart:
 		// The Machine could not boot (a bad image, say): keep it, like a
 		// failed job's, for a look at why.
 		env.KeepApp()
 		fmt.Fprintf(out, "machine %s failed to start; kept: fly machine status %s -a %s\n", res.Machine.ID, res.Machine.ID, env.App)
 		return err
 	case err != nil:
-		// The job did not run to its end (time ran out, say). If its
-		// Machine exists it may still be running: destroy it.
 		if res != nil && res.Machine != nil {
-			destroy(env, res.Machine.ID)
 			fmt.Fprintf(out, "destroyed machine %s after the error\n", res.Machine.ID)
 		}
 		return err
@@ -128,17 +124,6 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "  when done: fly machine destroy %s -a %s\n", m.ID, env.App)
 	}
 	return fmt.Errorf("the job failed: exit code %d", exit.ExitCode)
-}
-
-// destroy removes a Machine, running or not, whatever ctx the caller had
-// left: cleaning up matters most after a cancellation.
-func destroy(env *sandbox.Env, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	params := machines.NewMachinesDeleteParams().WithAppName(env.App).WithMachineID(id).WithForce(new(true))
-	if _, err := env.Client.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
-		fmt.Fprintf(os.Stderr, "background-job: could not destroy machine %s: %v\n", id, err)
-	}
 }
 
 // exitNote says why a process ended, beyond its code.
