@@ -82,9 +82,20 @@ func exitStatusFrom(events []*models.MachineEvent) (*ExitStatus, error) {
 	}
 	st.OOMKilled, _ = ee["oom_killed"].(bool)
 	st.RequestedStop, _ = ee["requested_stop"].(bool)
-	if s, ok := ee["exited_at"].(string); ok {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	// exited_at comes as an RFC 3339 time or, as Fly's API guide shows
+	// it, as milliseconds since the epoch.
+	switch v := ee["exited_at"].(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			st.ExitedAt = t
+		}
+	case float64:
+		if v > 0 && v < 1e15 { // before the year 33658: a millisecond count
+			st.ExitedAt = time.UnixMilli(int64(v))
+		}
+	case json.Number:
+		if ms, err := v.Int64(); err == nil && ms > 0 && ms < 1e15 {
+			st.ExitedAt = time.UnixMilli(ms)
 		}
 	}
 	return st, nil

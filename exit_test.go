@@ -104,3 +104,14 @@ func TestExitStatusFromOddRequests(t *testing.T) {
 		})
 	}
 }
+
+func TestExitedAtInMilliseconds(t *testing.T) {
+	st, err := exitStatusFrom([]*models.MachineEvent{{Type: "exit", Timestamp: 2,
+		Request: map[string]any{"exit_event": map[string]any{"exit_code": float64(127), "exited_at": float64(1653346105255)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.UnixMilli(1653346105255); !st.ExitedAt.Equal(want) || st.ExitCode != 127 {
+		t.Errorf("exited at %s code %d, want %s and 127", st.ExitedAt, st.ExitCode, want)
+	}
+}
