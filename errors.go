@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ var (
 	// params' timeout, a network timeout). A wait helper whose context
 	// deadline passed matches it too.
 	ErrTimeout = errors.New("flymachines: timed out")
+	// ErrWrongState: the Machine's state forbids the call (HTTP 412
+	// failed_precondition that is not about capacity): starting a started
+	// Machine, destroying a running one without force. It also matches
+	// ErrConflict.
+	ErrWrongState = errors.New("flymachines: machine state does not allow this")
 	// ErrInvalidArgument: HTTP 400 or 422, or a request this package
 	// refused to send (see ValidationError).
 	ErrInvalidArgument = errors.New("flymachines: invalid argument")
@@ -361,6 +367,9 @@ func classify(e *APIError) []error {
 	if lh := parseLeaseHeld(e.Message); lh != nil {
 		add(ErrConflict)
 		add(lh)
+	}
+	if e.StatusCode == http.StatusPreconditionFailed && !slices.Contains(kinds, ErrCapacity) {
+		add(ErrWrongState)
 	}
 	return kinds
 }

@@ -56,7 +56,7 @@ func TestSentinels(t *testing.T) {
 		{name: "401", status: 401, body: `{"error":"token is not authorized"}`, want: []string{"ErrUnauthorized"}},
 		{name: "403", status: 403, body: `{"error":"forbidden"}`, want: []string{"ErrUnauthorized"}},
 		{name: "409", status: 409, body: `{"error":"conflict"}`, want: []string{"ErrConflict"}},
-		{name: "412", status: 412, body: `{"error":"machine version mismatch"}`, want: []string{"ErrConflict"}},
+		{name: "412", status: 412, body: `{"error":"machine version mismatch"}`, want: []string{"ErrConflict", "ErrWrongState"}},
 		{name: "name taken", status: 422, body: `{"error":"app name taken","status":"name_taken"}`, want: []string{"ErrConflict", "ErrInvalidArgument"}},
 		{
 			name: "lease held", status: 409,

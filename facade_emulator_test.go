@@ -39,6 +39,7 @@ var emuSentinels = map[string]error{
 	"ErrRateLimited":     flymachines.ErrRateLimited,
 	"ErrTimeout":         flymachines.ErrTimeout,
 	"ErrInvalidArgument": flymachines.ErrInvalidArgument,
+	"ErrWrongState":      flymachines.ErrWrongState,
 }
 
 func wantExactly(t *testing.T, err error, want ...string) {
@@ -393,7 +394,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 		// Restarting a stopped Machine is refused: 412 failed_precondition.
 		_, err := c.Machines.MachinesRestartContext(ctx, machines.NewMachinesRestartParams().WithAppName(emuApp).WithMachineID(m.ID), nil)
-		wantExactly(t, err, "ErrConflict")
+		wantExactly(t, err, "ErrConflict", "ErrWrongState")
 		if e := apiErr(t, err); e.StatusCode != http.StatusPreconditionFailed || !strings.Contains(e.Message, "failed_precondition") {
 			t.Errorf("%+v", e)
 		}

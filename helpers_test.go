@@ -196,4 +196,5 @@ var sentinels = map[string]error{
 	"ErrRateLimited":     ErrRateLimited,
 	"ErrTimeout":         ErrTimeout,
 	"ErrInvalidArgument": ErrInvalidArgument,
+	"ErrWrongState":      ErrWrongState,
 }

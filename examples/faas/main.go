@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -205,8 +204,7 @@ func (f *faas) ensureStarted(ctx context.Context, id string) (alreadyUp bool, er
 	if err == nil {
 		return false, nil
 	}
-	if apiErr, ok := errors.AsType[*flymachines.APIError](err); ok &&
-		apiErr.StatusCode == http.StatusPreconditionFailed && !errors.Is(err, flymachines.ErrCapacity) {
+	if errors.Is(err, flymachines.ErrWrongState) {
 		return true, nil
 	}
 	return false, fmt.Errorf("starting machine %s: %w", id, err)

@@ -23,7 +23,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 	"time"
 
@@ -219,8 +218,7 @@ func (f *flow) startAndWait(ctx context.Context, id, what string) (*flymachines.
 // 412 failed_precondition. (412 also means no capacity, which waiting
 // does not cure.)
 func isBusy(err error) bool {
-	apiErr, ok := errors.AsType[*flymachines.APIError](err)
-	return ok && apiErr.StatusCode == http.StatusPreconditionFailed && !errors.Is(err, flymachines.ErrCapacity)
+	return errors.Is(err, flymachines.ErrWrongState)
 }
 
 func (f *flow) create(ctx context.Context, req *models.CreateMachineRequest) (*models.Machine, error) {
