@@ -17,19 +17,10 @@ import (
 // name: an environment variable name.
 var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,255}$`)
 
-// secretsVersionKey is the entry of app.secrets that holds the app's
-// secrets version instead of a secret; no secret can have this name (see
-// secretNamePattern). The version is shared by secrets and secret keys and
-// grows with every change to either.
-//
-// It belongs in app as a field; it lives here until state.go can change.
-const secretsVersionKey = "\x00version"
-
 // secret is one app secret. Guarded by Emulator.mu.
 type secret struct {
 	name, value          string
 	createdAt, updatedAt time.Time
-	version              int64 // for secretsVersionKey: the app's secrets version
 }
 
 func (e *Emulator) secretsList(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +141,7 @@ func (e *Emulator) lookupSecret(w http.ResponseWriter, r *http.Request) (*app, *
 	}
 	name := r.PathValue("secret_name")
 	s := a.secrets[name]
-	if s == nil || name == secretsVersionKey {
+	if s == nil {
 		notFound(w, "secret %s not found in app %s", name, a.name)
 		return a, nil
 	}
@@ -168,30 +159,20 @@ func (a *app) setSecret(name, value string, now time.Time) *secret {
 }
 
 // secretsVersion is the app's secrets version: 0 until the first change.
-func (a *app) secretsVersion() int64 {
-	if s := a.secrets[secretsVersionKey]; s != nil {
-		return s.version
-	}
-	return 0
-}
+// It is shared by secrets and secret keys and grows with every change to
+// either.
+func (a *app) secretsVersion() int64 { return a.secretsVer }
 
 func (a *app) bumpSecretsVersion() int64 {
-	s := a.secrets[secretsVersionKey]
-	if s == nil {
-		s = &secret{name: secretsVersionKey}
-		a.secrets[secretsVersionKey] = s
-	}
-	s.version++
-	return s.version
+	a.secretsVer++
+	return a.secretsVer
 }
 
 // secretValues returns the app's secrets by name, as a Machine sees them.
 func (a *app) secretValues() map[string]string {
 	out := map[string]string{}
 	for name, s := range a.secrets {
-		if name != secretsVersionKey {
-			out[name] = s.value
-		}
+		out[name] = s.value
 	}
 	return out
 }
@@ -213,10 +194,8 @@ func (a *app) checkMinVersion(w http.ResponseWriter, r *http.Request) bool {
 
 func (a *app) secretModels(show bool) []*models.AppSecret {
 	out := []*models.AppSecret{}
-	for name, s := range a.secrets {
-		if name != secretsVersionKey {
-			out = append(out, s.model(show))
-		}
+	for _, s := range a.secrets {
+		out = append(out, s.model(show))
 	}
 	slices.SortFunc(out, func(x, y *models.AppSecret) int { return strings.Compare(x.Name, y.Name) })
 	return out

@@ -25,6 +25,7 @@ type app struct {
 	machines   map[string]*machine // by id
 	volumes    map[string]*volume  // by id
 	secrets    map[string]*secret  // by name
+	secretsVer int64               // version of secrets and secret keys together
 	secretKeys map[string]*secretKey
 	certs      map[string]*certificate // by hostname
 	ips        []*ipAssignment
