@@ -224,21 +224,8 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, false) {
 		return
 	}
-	if req.Config == nil {
-		invalid(w, "config is required, with at least config.image")
-		return
-	}
-	cfg := cloneConfig(req.Config)
-	if err := normalizeConfig(cfg); err != nil {
-		invalid(w, "%v", err)
-		return
-	}
-	if req.Name != "" && !machineNamePattern.MatchString(req.Name) {
-		invalid(w, "machine name %q must be 1-63 lowercase letters, digits or dashes", req.Name)
-		return
-	}
-	if req.LeaseTTL < 0 {
-		invalid(w, "lease_ttl must not be negative")
+	cfg, ok := checkMachineRequest(w, req.Config, req.Name, req.LeaseTTL)
+	if !ok {
 		return
 	}
 	region := req.Region
@@ -565,21 +552,8 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if req.Config == nil {
-		invalid(w, "config is required, with at least config.image")
-		return
-	}
-	cfg := cloneConfig(req.Config)
-	if err := normalizeConfig(cfg); err != nil {
-		invalid(w, "%v", err)
-		return
-	}
-	if req.Name != "" && !machineNamePattern.MatchString(req.Name) {
-		invalid(w, "machine name %q must be 1-63 lowercase letters, digits or dashes", req.Name)
-		return
-	}
-	if req.LeaseTTL < 0 {
-		invalid(w, "lease_ttl must not be negative")
+	cfg, ok := checkMachineRequest(w, req.Config, req.Name, req.LeaseTTL)
+	if !ok {
 		return
 	}
 	// skip_launch=false must be told apart from no skip_launch at all: only
@@ -707,4 +681,27 @@ func compareInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// checkMachineRequest checks what create and update requests share and
+// returns a normalized copy of the config. On failure it has answered 400.
+func checkMachineRequest(w http.ResponseWriter, config *models.FlyMachineConfig, name string, leaseTTL int64) (*models.FlyMachineConfig, bool) {
+	if config == nil {
+		invalid(w, "config is required, with at least config.image")
+		return nil, false
+	}
+	cfg := cloneConfig(config)
+	if err := normalizeConfig(cfg); err != nil {
+		invalid(w, "%v", err)
+		return nil, false
+	}
+	if name != "" && !machineNamePattern.MatchString(name) {
+		invalid(w, "machine name %q must be 1-63 lowercase letters, digits or dashes", name)
+		return nil, false
+	}
+	if leaseTTL < 0 {
+		invalid(w, "lease_ttl must not be negative")
+		return nil, false
+	}
+	return cfg, true
 }
