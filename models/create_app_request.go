@@ -14,6 +14,9 @@ import (
 // swagger:model CreateAppRequest
 type CreateAppRequest struct {
 
+	// app role id
+	AppRoleID string `json:"app_role_id,omitempty"`
+
 	// enable subdomains
 	EnableSubdomains bool `json:"enable_subdomains,omitempty"`
 

@@ -4,9 +4,12 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
+	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 )
 
 // CreateAppResponse Result of creating an app, giving its ID and creation time.
@@ -19,15 +22,105 @@ type CreateAppResponse struct {
 
 	// id
 	ID string `json:"id,omitempty"`
+
+	// internal numeric id
+	InternalNumericID int64 `json:"internal_numeric_id,omitempty"`
+
+	// machine count
+	MachineCount int64 `json:"machine_count,omitempty"`
+
+	// name
+	Name string `json:"name,omitempty"`
+
+	// network
+	Network string `json:"network,omitempty"`
+
+	// network cidr
+	NetworkCidr string `json:"network_cidr,omitempty"`
+
+	// organization
+	Organization *AppOrganizationInfo `json:"organization,omitempty"`
+
+	// status
+	Status string `json:"status,omitempty"`
+
+	// volume count
+	VolumeCount int64 `json:"volume_count,omitempty"`
 }
 
 // Validate validates this create app response
-func (m *CreateAppResponse) Validate(_ strfmt.Registry) error {
+func (m *CreateAppResponse) Validate(formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.validateOrganization(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
 	return nil
 }
 
-// ContextValidate validates this create app response based on context it is used
-func (m *CreateAppResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
+func (m *CreateAppResponse) validateOrganization(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Organization) { // not required
+		return nil
+	}
+
+	if m.Organization != nil {
+		if err := m.Organization.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("organization")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("organization")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+// ContextValidate validate this create app response based on the context it is used
+func (m *CreateAppResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.contextValidateOrganization(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
+	return nil
+}
+
+func (m *CreateAppResponse) contextValidateOrganization(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Organization != nil {
+
+		if typeutils.IsZero(m.Organization) { // not required
+			return nil
+		}
+
+		if err := m.Organization.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("organization")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("organization")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 

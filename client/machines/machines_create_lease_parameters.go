@@ -12,6 +12,7 @@ import (
 	"github.com/go-openapi/runtime"
 	cr "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/conv"
 )
 
 // NewMachinesCreateLeaseParams creates a new MachinesCreateLeaseParams object,
@@ -74,6 +75,9 @@ type MachinesCreateLeaseParams struct {
 
 	// MachineID.
 	MachineID string
+
+	// TTL.
+	TTL *int64
 
 	HTTPClient *http.Client
 
@@ -176,6 +180,17 @@ func (o *MachinesCreateLeaseParams) SetMachineID(machineID string) {
 	o.MachineID = machineID
 }
 
+// WithTTL adds the ttl to the machines create lease params.
+func (o *MachinesCreateLeaseParams) WithTTL(ttl *int64) *MachinesCreateLeaseParams {
+	o.SetTTL(ttl)
+	return o
+}
+
+// SetTTL adds the ttl to the machines create lease params.
+func (o *MachinesCreateLeaseParams) SetTTL(ttl *int64) {
+	o.TTL = ttl
+}
+
 // WriteToRequest writes these params to a [runtime.ClientRequest].
 func (o *MachinesCreateLeaseParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Registry) error {
 	if err := r.SetTimeout(o.inner.timeout); err != nil {
@@ -204,6 +219,23 @@ func (o *MachinesCreateLeaseParams) WriteToRequest(r runtime.ClientRequest, reg 
 	// path param machine_id
 	if err := r.SetPathParam("machine_id", o.MachineID); err != nil {
 		return err
+	}
+
+	if o.TTL != nil {
+
+		// query param ttl
+		var qrTTL int64
+
+		if o.TTL != nil {
+			qrTTL = *o.TTL
+		}
+		qTTL := conv.FormatInteger(qrTTL)
+		if qTTL != "" {
+
+			if err := r.SetQueryParam("ttl", qTTL); err != nil {
+				return err
+			}
+		}
 	}
 
 	if len(res) > 0 {

@@ -72,6 +72,9 @@ type MachinesDeleteParams struct {
 	// Force.
 	Force *bool
 
+	// Kill.
+	Kill *bool
+
 	// MachineID.
 	MachineID string
 
@@ -165,6 +168,17 @@ func (o *MachinesDeleteParams) SetForce(force *bool) {
 	o.Force = force
 }
 
+// WithKill adds the kill to the machines delete params.
+func (o *MachinesDeleteParams) WithKill(kill *bool) *MachinesDeleteParams {
+	o.SetKill(kill)
+	return o
+}
+
+// SetKill adds the kill to the machines delete params.
+func (o *MachinesDeleteParams) SetKill(kill *bool) {
+	o.Kill = kill
+}
+
 // WithMachineID adds the machineID to the machines delete params.
 func (o *MachinesDeleteParams) WithMachineID(machineID string) *MachinesDeleteParams {
 	o.SetMachineID(machineID)
@@ -208,6 +222,23 @@ func (o *MachinesDeleteParams) WriteToRequest(r runtime.ClientRequest, reg strfm
 		if qForce != "" {
 
 			if err := r.SetQueryParam("force", qForce); err != nil {
+				return err
+			}
+		}
+	}
+
+	if o.Kill != nil {
+
+		// query param kill
+		var qrKill bool
+
+		if o.Kill != nil {
+			qrKill = *o.Kill
+		}
+		qKill := conv.FormatBool(qrKill)
+		if qKill != "" {
+
+			if err := r.SetQueryParam("kill", qKill); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-openapi/runtime"
 	cr "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/conv"
 )
 
 // NewMachinesRestartParams creates a new MachinesRestartParams object,
@@ -67,6 +68,9 @@ type MachinesRestartParams struct {
 
 	// FlyMachineLeaseNonce.
 	FlyMachineLeaseNonce *string
+
+	// ForceStop.
+	ForceStop *bool
 
 	// MachineID.
 	MachineID string
@@ -156,6 +160,17 @@ func (o *MachinesRestartParams) SetFlyMachineLeaseNonce(flyMachineLeaseNonce *st
 	o.FlyMachineLeaseNonce = flyMachineLeaseNonce
 }
 
+// WithForceStop adds the forceStop to the machines restart params.
+func (o *MachinesRestartParams) WithForceStop(forceStop *bool) *MachinesRestartParams {
+	o.SetForceStop(forceStop)
+	return o
+}
+
+// SetForceStop adds the forceStop to the machines restart params.
+func (o *MachinesRestartParams) SetForceStop(forceStop *bool) {
+	o.ForceStop = forceStop
+}
+
 // WithMachineID adds the machineID to the machines restart params.
 func (o *MachinesRestartParams) WithMachineID(machineID string) *MachinesRestartParams {
 	o.SetMachineID(machineID)
@@ -206,6 +221,23 @@ func (o *MachinesRestartParams) WriteToRequest(r runtime.ClientRequest, reg strf
 		// header param fly-machine-lease-nonce
 		if err := r.SetHeaderParam("fly-machine-lease-nonce", *o.FlyMachineLeaseNonce); err != nil {
 			return err
+		}
+	}
+
+	if o.ForceStop != nil {
+
+		// query param force_stop
+		var qrForceStop bool
+
+		if o.ForceStop != nil {
+			qrForceStop = *o.ForceStop
+		}
+		qForceStop := conv.FormatBool(qrForceStop)
+		if qForceStop != "" {
+
+			if err := r.SetQueryParam("force_stop", qForceStop); err != nil {
+				return err
+			}
 		}
 	}
 

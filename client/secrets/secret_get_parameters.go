@@ -75,6 +75,9 @@ type SecretGetParams struct {
 	// ShowSecrets.
 	ShowSecrets *bool
 
+	// Version.
+	Version *string
+
 	HTTPClient *http.Client
 
 	inner innerParams
@@ -176,6 +179,17 @@ func (o *SecretGetParams) SetShowSecrets(showSecrets *bool) {
 	o.ShowSecrets = showSecrets
 }
 
+// WithVersion adds the version to the secret get params.
+func (o *SecretGetParams) WithVersion(version *string) *SecretGetParams {
+	o.SetVersion(version)
+	return o
+}
+
+// SetVersion adds the version to the secret get params.
+func (o *SecretGetParams) SetVersion(version *string) {
+	o.Version = version
+}
+
 // WriteToRequest writes these params to a [runtime.ClientRequest].
 func (o *SecretGetParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Registry) error {
 	if err := r.SetTimeout(o.inner.timeout); err != nil {
@@ -222,6 +236,23 @@ func (o *SecretGetParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Reg
 		if qShowSecrets != "" {
 
 			if err := r.SetQueryParam("show_secrets", qShowSecrets); err != nil {
+				return err
+			}
+		}
+	}
+
+	if o.Version != nil {
+
+		// query param version
+		var qrVersion string
+
+		if o.Version != nil {
+			qrVersion = *o.Version
+		}
+		qVersion := qrVersion
+		if qVersion != "" {
+
+			if err := r.SetQueryParam("version", qVersion); err != nil {
 				return err
 			}
 		}

@@ -72,6 +72,9 @@ type SecretsListParams struct {
 	// ShowSecrets.
 	ShowSecrets *bool
 
+	// Version.
+	Version *string
+
 	HTTPClient *http.Client
 
 	inner innerParams
@@ -162,6 +165,17 @@ func (o *SecretsListParams) SetShowSecrets(showSecrets *bool) {
 	o.ShowSecrets = showSecrets
 }
 
+// WithVersion adds the version to the secrets list params.
+func (o *SecretsListParams) WithVersion(version *string) *SecretsListParams {
+	o.SetVersion(version)
+	return o
+}
+
+// SetVersion adds the version to the secrets list params.
+func (o *SecretsListParams) SetVersion(version *string) {
+	o.Version = version
+}
+
 // WriteToRequest writes these params to a [runtime.ClientRequest].
 func (o *SecretsListParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.Registry) error {
 	if err := r.SetTimeout(o.inner.timeout); err != nil {
@@ -203,6 +217,23 @@ func (o *SecretsListParams) WriteToRequest(r runtime.ClientRequest, reg strfmt.R
 		if qShowSecrets != "" {
 
 			if err := r.SetQueryParam("show_secrets", qShowSecrets); err != nil {
+				return err
+			}
+		}
+	}
+
+	if o.Version != nil {
+
+		// query param version
+		var qrVersion string
+
+		if o.Version != nil {
+			qrVersion = *o.Version
+		}
+		qVersion := qrVersion
+		if qVersion != "" {
+
+			if err := r.SetQueryParam("version", qVersion); err != nil {
 				return err
 			}
 		}

@@ -41,6 +41,16 @@ var fixups = []fixup{
 	{"templated-query-names", templatedQueryNames},
 	{"sendable-false", sendableFalse},
 	{"secret-removal-nulls", secretRemovalNulls},
+
+	// What Fly's own tools send or read (flytools.go). createAnswersApp
+	// stays last: it copies App as the fix-ups before it left it.
+	{"destroy-kill", destroyKill},
+	{"lease-ttl-query", leaseTTLQuery},
+	{"restart-force-stop", restartForceStop},
+	{"secrets-version", secretsVersion},
+	{"numeric-signal", numericSignal},
+	{"app-role-on-create", appRoleOnCreate},
+	{"create-answers-app", createAnswersApp},
 }
 
 // Apply runs every fix-up on doc, in order.
