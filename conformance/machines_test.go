@@ -233,6 +233,43 @@ func TestMachineLifecycle(t *testing.T) {
 	e.check("Wait", "started again after the restart, without a version", func(ctx context.Context) error {
 		return e.f.Wait(ctx, app, m.ID, flaps.WithWaitTimeout(10*time.Second))
 	})
+	// Deploy's update of a running Machine: under a lease, then a wait for
+	// the new version to start.
+	e.check("AcquireLease", "leases the running Machine for the update", func(ctx context.Context) error {
+		l, err := e.f.AcquireLease(ctx, app, m.ID, nil)
+		if err != nil {
+			return err
+		}
+		if l.Data == nil || l.Data.Nonce == "" {
+			return fmt.Errorf("lease %+v", l)
+		}
+		nonce = l.Data.Nonce
+		return nil
+	})
+	e.check("Update", "replaces the running Machine's config: a new version, which boots", func(ctx context.Context) error {
+		got, err := e.f.Update(ctx, app, fly.LaunchMachineInput{ID: m.ID, Region: "ord", Config: service("nginx:1.28")}, nonce)
+		if err != nil {
+			return err
+		}
+		if got.InstanceID == m.InstanceID {
+			return errors.New("the update kept the old version")
+		}
+		m = got
+		return nil
+	})
+	e.check("Wait", "started, for the version the update answered", func(ctx context.Context) error {
+		return e.f.Wait(ctx, app, m.ID, flaps.WithWaitStates("started"), flaps.WithWaitVersion(m.InstanceID), flaps.WithWaitTimeout(10*time.Second))
+	})
+	e.check("ReleaseLease", "releases the update's lease; the answer is the documented envelope", func(ctx context.Context) error {
+		if err := e.f.ReleaseLease(ctx, app, m.ID, nonce); err != nil {
+			return err
+		}
+		obj, err := e.wireObject()
+		if err != nil {
+			return err
+		}
+		return sent(obj, map[string]string{"status": `"success"`, "data": `{"ok":true}`})
+	})
 	e.check("Wait", "a state the Machine does not reach in time: 408", func(ctx context.Context) error {
 		return wantStatus(e.f.Wait(ctx, app, m.ID, flaps.WithWaitStates("stopped"), flaps.WithWaitTimeout(time.Second)), http.StatusRequestTimeout)
 	})

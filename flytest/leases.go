@@ -178,7 +178,8 @@ func (e *Emulator) machinesReleaseLease(w http.ResponseWriter, r *http.Request) 
 			leaseHeld(w, m, l)
 		default:
 			m.lease = nil
-			writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+			// The envelope Fly's docs show (l03-docs-lease-release.json).
+			writeJSON(w, http.StatusOK, object{}.set("status", "success").set("data", map[string]bool{"ok": true}))
 		}
 	})
 }
