@@ -35,7 +35,11 @@ func TestCertificates(t *testing.T) {
 		if c.Hostname != host || !c.AcmeRequested || c.DNSRequirements.CNAME == "" {
 			return fmt.Errorf("certificate %+v", c)
 		}
-		return nil
+		obj, err := e.wireObject()
+		if err != nil {
+			return err
+		}
+		return sent(obj, map[string]string{"configured": "false", "rate_limited_until": "null"})
 	})
 	e.check("CheckCertificate", "checks DNS and issues", func(ctx context.Context) error {
 		c, err := e.f.CheckCertificate(ctx, app, host)

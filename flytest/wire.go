@@ -89,6 +89,23 @@ var (
 	snapshotAlways = map[string]string{"id": `""`, "size": "0", "digest": `""`, "created_at": `""`, "retention_days": "0"}
 	// leaseDataAlways: l01-docs-lease-create.json.
 	leaseDataAlways = map[string]string{"nonce": `""`, "expires_at": "0", "owner": `""`, "description": `""`, "version": `""`}
+	// certAlways: c02-docs-request-acme-certificate.json and
+	// c03-docs-get-certificate-details.json (detail, check); validation's
+	// four booleans are always there too (certValidationAlways).
+	certAlways = map[string]string{
+		"hostname": `""`, "configured": "false", "acme_requested": "false", "status": `""`,
+		"rate_limited_until": "null", "certificates": "[]", "validation_errors": "[]",
+	}
+	certValidationAlways = map[string]string{
+		"dns_configured": "false", "alpn_configured": "false", "http_configured": "false", "ownership_txt_configured": "false",
+	}
+	// certSummaryAlways: c01-docs-list-certificates.json.
+	certSummaryAlways = map[string]string{
+		"hostname": `""`, "status": `""`, "acme_dns_configured": "false", "acme_alpn_configured": "false",
+		"acme_http_configured": "false", "ownership_txt_configured": "false", "configured": "false",
+		"acme_requested": "false", "has_custom_certificate": "false", "has_fly_certificate": "false",
+		"created_at": `""`, "updated_at": `""`,
+	}
 	// machineAlways: m09-obelisk-2025-get.json, m10-obelisk-2026-create.json
 	// and m11-vimarcade-2024-create.json (production answers) all carry
 	// incomplete_config, null beside a full config.
@@ -104,6 +121,18 @@ func volumeAnswer(v any) object {
 }
 
 func snapshotAnswer(v any) object { return objectOf(v).always(snapshotAlways) }
+
+// certAnswer is a certificate's detail (or check) as the API sends it.
+func certAnswer(v any) object {
+	o := objectOf(v).always(certAlways)
+	var validation object
+	if json.Unmarshal(o["validation"], &validation) != nil || validation == nil {
+		validation = object{}
+	}
+	return o.set("validation", validation.always(certValidationAlways))
+}
+
+func certSummaryAnswer(v any) object { return objectOf(v).always(certSummaryAlways) }
 
 func leaseAnswer(status string, data any) object {
 	return object{}.set("status", status).set("data", objectOf(data).always(leaseDataAlways))

@@ -201,3 +201,21 @@ func TestFlyToolsParameters(t *testing.T) {
 		t.Errorf("get at a version not reached: HTTP %d, want 400", status)
 	}
 }
+
+func TestWireCertificates(t *testing.T) {
+	en := newEnv(t)
+	base := "/v1/apps/" + testApp + "/certificates"
+	created := wireCall(t, en, http.MethodPost, base+"/acme", `{"hostname":"www.example.com"}`, http.StatusCreated)
+	wantSent(t, "acme create", created, map[string]string{"configured": "false", "rate_limited_until": "null"})
+	var validation map[string]json.RawMessage
+	if err := json.Unmarshal(created["validation"], &validation); err != nil {
+		t.Fatal(err)
+	}
+	wantSent(t, "validation", validation, map[string]string{"dns_configured": "false", "alpn_configured": "false", "http_configured": "false", "ownership_txt_configured": "false"})
+	list := wireCall(t, en, http.MethodGet, base, "", http.StatusOK)
+	var certs []map[string]json.RawMessage
+	if err := json.Unmarshal(list["certificates"], &certs); err != nil || len(certs) != 1 {
+		t.Fatalf("list %v: %v", list, err)
+	}
+	wantSent(t, "summary", certs[0], map[string]string{"configured": "false", "has_custom_certificate": "false", "has_fly_certificate": "false", "acme_dns_configured": "false"})
+}
