@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model CreateAppResponse
 type CreateAppResponse struct {
-
 	// created at
-	CreatedAt int64 `json:"created_at,omitempty"`
+	CreatedAt int64 `json:"created_at,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAppResponseObject is CreateAppResponse's JSON object: the keys its fields hold.
+var createAppResponseObject = flytypes.Object{
+	Model: "CreateAppResponse",
+	Keys:  []string{"created_at", "id"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAppResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAppResponse
+		return createAppResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAppResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != 0 {
+		flytypes.WriteInt(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	return createAppResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAppResponse) UnmarshalJSON(data []byte) error {
+	type fields CreateAppResponse
+	return createAppResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAppResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeInt(value, &m.CreatedAt)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	}
+	return false, nil
 }
 
 // Validate validates this create app response

@@ -41,6 +41,10 @@ var fixups = []fixup{
 	{"templated-query-names", templatedQueryNames},
 	{"sendable-false", sendableFalse},
 	{"secret-removal-nulls", secretRemovalNulls},
+	// Model fix-ups (model_fixups.go).
+	{"known-fields-the-spec-lacks", knownFieldsTheSpecLacks},
+	{"persist-rootfs-int-or-none", persistRootfsIntOrNone},
+	{"error-status-error", errorStatusError},
 }
 
 // Apply runs every fix-up on doc, in order.
@@ -198,19 +202,16 @@ func waitTimeoutAndStates(doc object) error {
 }
 
 // autostopBoolOrString: service autostop is declared as the string enum
-// "off"/"stop"/"suspend", but the API also sends the older booleans. The
-// field is typed flytypes.Autostop, which reads both and writes strings.
+// "off"/"stop"/"suspend", but the API also sends the older booleans (and
+// fly-go writes them, machine_types.go MachineAutostop). The field is
+// typed flytypes.Autostop, which reads both and writes back the form it read.
 func autostopBoolOrString(doc object) error {
 	autostop := specjson.Obj(specjson.Obj(definition(doc, "fly.MachineService"), "properties"), "autostop")
 	if autostop == nil {
 		return fmt.Errorf("fly.MachineService.autostop is missing")
 	}
 	delete(autostop, "enum")
-	autostop["x-go-type"] = object{
-		"import": object{"package": "github.com/flymachines/flymachines-go/flytypes"},
-		"type":   "Autostop",
-		"hints":  object{"kind": "primitive", "noValidation": true},
-	}
+	autostop["x-go-type"] = flytype("Autostop")
 	return nil
 }
 
