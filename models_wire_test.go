@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -488,5 +489,15 @@ func clearExtras(v reflect.Value) {
 				clearExtras(v.Field(i))
 			}
 		}
+	}
+}
+
+// What encoding/json cannot encode, the models refuse with its error.
+func TestEncodeErrorsAreEncodingJSONs(t *testing.T) {
+	r := models.MainRegionResponse{Regions: []*models.MainRegionRow{{Code: "syd", Latitude: math.NaN()}}}
+	_, err := json.Marshal(r)
+	var ue *json.UnsupportedValueError
+	if !errors.As(err, &ue) {
+		t.Errorf("error %v, want encoding/json's UnsupportedValueError", err)
 	}
 }

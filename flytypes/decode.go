@@ -195,9 +195,13 @@ func DecodeObjectMap[T any](v []byte, p *map[string]T, unmarshal func(*T, []byte
 	})
 }
 
-// DecodeValue decodes any other value with encoding/json, its numbers as
-// json.Number if numbers is set.
+// DecodeValue decodes any other value: with its own UnmarshalJSON if it
+// has one (called for null too, as encoding/json calls it), else with
+// encoding/json, numbers as json.Number if numbers is set.
 func DecodeValue(v []byte, p any, numbers bool) error {
+	if u, ok := p.(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(v)
+	}
 	if !numbers {
 		return json.Unmarshal(v, p)
 	}
