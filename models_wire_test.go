@@ -67,6 +67,28 @@ func TestUnknownKeysSurviveAtEveryDepth(t *testing.T) {
 	assertSameJSON(t, machineFromTheFuture, string(out))
 }
 
+// The request models keep unknown keys too, at their top and in the config.
+func TestRequestModelsKeepUnknownKeys(t *testing.T) {
+	var machine map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(machineFromTheFuture), &machine); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"name":"w","skip_launch":false,"flymachines_future":` + futureValue + `,"config":` + string(machine["config"]) + `}`
+	for _, req := range []any{new(models.CreateMachineRequest), new(models.UpdateMachineRequest)} {
+		if err := json.Unmarshal([]byte(body), req); err != nil {
+			t.Fatalf("%T: %v", req, err)
+		}
+		out, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertSameJSON(t, body, string(out))
+		if n := bytes.Count(out, []byte(futureValue)); n != 7 {
+			t.Errorf("%T: %d unknown values came back as sent, want 7", req, n)
+		}
+	}
+}
+
 // The guide's update: get, change the config, send it all back. What the
 // API sent and this client does not know goes back with it.
 func TestReadModifyWriteSendsBackWhatTheAPISent(t *testing.T) {

@@ -225,9 +225,8 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 // IsZero reports whether encoding/json's omitzero leaves v out: by its
 // IsZero method if it has one, else if it is its type's zero value.
 func IsZero(v any) bool {
-	if z, ok := v.(interface{ IsZero() bool }); ok {
-		rv := reflect.ValueOf(v)
-		if rv.Kind() == reflect.Pointer && rv.IsNil() {
+	if z, ok := v.(isZeroer); ok {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
 			return true
 		}
 		return z.IsZero()
@@ -236,12 +235,17 @@ func IsZero(v any) bool {
 	if !rv.IsValid() {
 		return true
 	}
-	if p := reflect.New(rv.Type()); p.Type().Implements(reflect.TypeFor[interface{ IsZero() bool }]()) {
+	if reflect.PointerTo(rv.Type()).Implements(isZeroerType) {
+		p := reflect.New(rv.Type())
 		p.Elem().Set(rv)
-		return p.Interface().(interface{ IsZero() bool }).IsZero()
+		return p.Interface().(isZeroer).IsZero()
 	}
 	return rv.IsZero()
 }
+
+type isZeroer interface{ IsZero() bool }
+
+var isZeroerType = reflect.TypeFor[isZeroer]()
 
 // An ObjectWriter appends a model's JSON object, member by member: the
 // generated appendJSON methods write each field set with the Write*

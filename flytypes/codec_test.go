@@ -173,3 +173,45 @@ func TestAppendIntAndCollections(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+type zeroByMethod struct{ n int }
+
+func (z zeroByMethod) IsZero() bool { return z.n < 0 }
+
+type zeroByPointerMethod struct{ n int }
+
+func (z *zeroByPointerMethod) IsZero() bool { return z.n == 7 }
+
+// IsZero leaves out what encoding/json's omitzero leaves out.
+func TestIsZeroMatchesOmitzero(t *testing.T) {
+	check := func(name string, v any, encoded []byte) {
+		t.Helper()
+		if omitted := string(encoded) == "{}"; IsZero(v) != omitted {
+			t.Errorf("%s: IsZero = %v, encoding/json omits it: %v (%s)", name, IsZero(v), omitted, encoded)
+		}
+	}
+	for _, v := range []Autostop{"", AutostopTrue} {
+		out, _ := json.Marshal(struct {
+			X Autostop `json:"x,omitzero"`
+		}{v})
+		check("autostop "+string(v), v, out)
+	}
+	for _, v := range []zeroByMethod{{-1}, {0}} {
+		out, _ := json.Marshal(struct {
+			X zeroByMethod `json:"x,omitzero"`
+		}{v})
+		check("method", v, out)
+	}
+	for _, v := range []zeroByPointerMethod{{7}, {0}} {
+		out, _ := json.Marshal(&struct {
+			X zeroByPointerMethod `json:"x,omitzero"`
+		}{v})
+		check("pointer method", v, out)
+	}
+	for _, v := range [][]byte{nil, {}} {
+		out, _ := json.Marshal(struct {
+			X []byte `json:"x,omitzero"`
+		}{v})
+		check("bytes", v, out)
+	}
+}
