@@ -14,9 +14,51 @@ import (
 //
 // swagger:model SignalRequest
 type SignalRequest struct {
-
 	// signal
-	Signal flytypes.Signal `json:"signal,omitempty"`
+	Signal flytypes.Signal `json:"signal,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// signalRequestObject is SignalRequest's JSON object: the keys its fields hold.
+var signalRequestObject = flytypes.Object{
+	Model: "SignalRequest",
+	Keys:  []string{"signal"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SignalRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SignalRequest
+		return signalRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SignalRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Signal) {
+		flytypes.WriteValue(&w, `"signal":`, m.Signal)
+	}
+	return signalRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SignalRequest) UnmarshalJSON(data []byte) error {
+	type fields SignalRequest
+	return signalRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SignalRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "signal":
+		return true, flytypes.DecodeValue(value, &m.Signal, false)
+	}
+	return false, nil
 }
 
 // Validate validates this signal request

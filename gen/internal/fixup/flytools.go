@@ -64,19 +64,6 @@ func numericSignal(doc object) error {
 	return nil
 }
 
-// appRoleOnCreate: flaps CreateApp (flaps_apps.go) sends app_role_id
-// (flyctl's remote builder creates its app with the role
-// "remote-docker-builder" and finds it again with Apps_list's app_role
-// filter). CreateAppRequest does not declare it.
-func appRoleOnCreate(doc object) error {
-	props := specjson.Obj(definition(doc, "CreateAppRequest"), "properties")
-	if props == nil {
-		return fmt.Errorf("CreateAppRequest has no properties")
-	}
-	props["app_role_id"] = object{"type": "string"}
-	return nil
-}
-
 // createAnswersApp: Apps_create is declared to answer {id, created_at}
 // only, yet flaps CreateApp (flaps_apps.go, called with ?wait=true) decodes
 // the answer into its App and flyctl reads it: apps create prints
