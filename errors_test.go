@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/client/platform"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 	oaerrors "github.com/go-openapi/errors"
 	"github.com/go-openapi/runtime"
@@ -380,25 +382,21 @@ func TestErrorOutputHasNoToken(t *testing.T) {
 // TestClientSideTimeout: a call that runs out of time on this side
 // matches ErrTimeout and context.DeadlineExceeded, and is no *APIError.
 func TestClientSideTimeout(t *testing.T) {
-	release := make(chan struct{})
-	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+		c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(hang)}))
+		p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
+		p.AppName, p.MachineID = "a", "m"
+		_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
+		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
 		}
+		if _, ok := errors.AsType[*APIError](err); ok {
+			t.Errorf("err = %T", err)
+		}
+		checkSentinels(t, err, "ErrTimeout")
 	})
-	defer close(release)
-	c := newTestClient(t, rec.URL)
-	p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
-	p.AppName, p.MachineID = "a", "m"
-	_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
-	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
-	}
-	if _, ok := errors.AsType[*APIError](err); ok {
-		t.Errorf("err = %T", err)
-	}
-	checkSentinels(t, err, "ErrTimeout")
 }
 
 // TestErrorCutInsideToken: an echoed token that straddles the point where
