@@ -106,7 +106,7 @@ func New(opts ...Option) (*Client, error) {
 		if cfg.rateLimits != nil {
 			rl = *cfg.rateLimits
 		}
-		limits = newLimiter(rl)
+		limits = newLimiter(rl, retry.MaxDelay)
 	}
 	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now,
 		retry: retry, limits: limits, logger: logger}

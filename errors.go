@@ -160,6 +160,9 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if _, ok := errors.AsType[*ValidationError](err); ok {
 		return err
 	}
+	if _, ok := errors.AsType[*RateLimitError](err); ok {
+		return err
+	}
 	code := 0
 	if rerr, ok := errors.AsType[*runtime.APIError](err); ok {
 		code = rerr.Code

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -503,3 +504,78 @@ func TestRateLimitedAnswerSlowsTheBucket(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryAfterClosesABucketForAtMostMaxDelay: a server asking for a
+// pause of 31 years (or until a far date) closes that bucket for the retry
+// policy's MaxDelay, not longer; a call the closed bucket refuses matches
+// ErrRateLimited, and tells when the next slot opens.
+func TestRetryAfterClosesABucketForAtMostMaxDelay(t *testing.T) {
+	t.Parallel()
+	for _, retryAfter := range []string{"1000000000", "Fri, 31 Dec 2100 23:59:59 GMT"} {
+		t.Run(retryAfter, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				const maxDelay = 2 * time.Second
+				r := newResilient(t, nil)
+				m := r.machine("nginx")
+				c := r.client(bobToken, flymachines.WithRateLimits(flymachines.DefaultRateLimits()),
+					flymachines.WithRetryPolicy(flymachines.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: maxDelay}),
+					flymachines.WithHTTPClient(&http.Client{Transport: retryAfterOnce(r.srv.transport, retryAfter)}))
+				show := func(ctx context.Context) error {
+					_, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+					return err
+				}
+				if err := show(context.Background()); !errors.Is(err, flymachines.ErrRateLimited) {
+					t.Fatalf("the 429 itself: err = %v, want ErrRateLimited", err)
+				}
+
+				// A call with less time than the pause is refused at once.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				start := time.Now()
+				err := show(ctx)
+				var rl *flymachines.RateLimitError
+				if !errors.Is(err, flymachines.ErrRateLimited) || !errors.As(err, &rl) || time.Since(start) != 0 {
+					t.Errorf("inside the pause: err = %v after %s, want ErrRateLimited at once", err, time.Since(start))
+				} else if rl.RetryAfter <= time.Second || rl.RetryAfter > maxDelay {
+					t.Errorf("next slot in %s, want within MaxDelay %s", rl.RetryAfter, maxDelay)
+				}
+				if errors.Is(err, flymachines.ErrTimeout) {
+					t.Errorf("a refused call reads as a timeout: %v", err)
+				}
+
+				// A call without a deadline waits out MaxDelay, no more.
+				start = time.Now()
+				if err := show(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(start); took > maxDelay {
+					t.Errorf("the bucket stayed closed %s, longer than MaxDelay %s", took, maxDelay)
+				}
+			})
+		})
+	}
+}
+
+// retryAfterOnce answers the first request with a 429 and the given
+// Retry-After; the rest go to next.
+func retryAfterOnce(next http.RoundTripper, retryAfter string) http.RoundTripper {
+	var once sync.Once
+	return roundTrip(func(r *http.Request) (*http.Response, error) {
+		answered := false
+		once.Do(func() { answered = true })
+		if !answered {
+			return next.RoundTrip(r)
+		}
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Retry-After", retryAfter)
+		rec.Header().Set("Content-Type", "application/json")
+		rec.WriteHeader(http.StatusTooManyRequests)
+		_, _ = rec.WriteString(`{"error":"rate limit exceeded"}`)
+		return rec.Result(), nil
+	})
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -63,13 +63,16 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 }
 
 func TestLimiterForgetsIdleBuckets(t *testing.T) {
-	l := newLimiter(DefaultRateLimits())
+	l := newLimiter(DefaultRateLimits(), time.Hour)
 	old := time.Now().Add(-2 * bucketIdleTTL)
-	for i := range maxIdleBuckets {
+	for i := range 5000 {
 		l.get(limitKey{op: "Machines_show", resource: fmt.Sprint(i)}, old)
 	}
-	l.get(limitKey{op: "Machines_show", resource: "new"}, time.Now())
-	if n := len(l.buckets); n > 1 {
-		t.Errorf("%d buckets kept, want the idle ones dropped", n)
+	// A bucket closed by a 429 stays while closed, however long unused.
+	l.throttled(limitKey{op: "Machines_stop", resource: "closed"}, 30*time.Minute)
+
+	l.get(limitKey{op: "Machines_show", resource: "new"}, time.Now().Add(10*time.Minute))
+	if n := l.buckets.len(); n != 2 {
+		t.Errorf("%d buckets kept, want the idle ones dropped and the closed one kept", n)
 	}
 }
