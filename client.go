@@ -25,6 +25,7 @@ type Client struct {
 	httpClient *http.Client
 	logger     *slog.Logger
 	waitPace   time.Duration // least time between two server-side wait calls
+	launches   *launches     // CreateMachine's launch ids
 }
 
 // defaultWaitPace keeps a server that answers 408 at once from turning a
@@ -116,6 +117,7 @@ func New(opts ...Option) (*Client, error) {
 		httpClient:  hc,
 		logger:      logger,
 		waitPace:    defaultWaitPace,
+		launches:    newLaunches(),
 	}, nil
 }
 

@@ -54,9 +54,43 @@ var (
 	ErrInvalidArgument = errors.New("flymachines: invalid argument")
 )
 
-// errUnreadableAnswer marks a success answer whose body could not be read
-// as its model: asking again would get the same.
-var errUnreadableAnswer = errors.New("unreadable answer")
+// ErrUnexpectedAnswer: a 2xx answer that cannot be used: a body that does
+// not read as its model, or one that says nothing ({}, null, empty, or an
+// error in a 2xx), such as a create's answer without a Machine or a wait's
+// without "ok". Asking again would get the same, so it is not retried.
+var ErrUnexpectedAnswer = errors.New("flymachines: unexpected answer")
+
+// answerError is a 2xx answer that cannot be used. It matches
+// ErrUnexpectedAnswer.
+type answerError struct {
+	op   string
+	code int    // the HTTP status; 0 when not known
+	what string // what is wrong with it
+	err  error  // the decoding error, if any
+}
+
+func (e *answerError) Error() string {
+	s := "flymachines: " + e.op + ": " + e.what
+	if e.code != 0 {
+		s += fmt.Sprintf(" of HTTP %d", e.code)
+	}
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *answerError) Unwrap() []error {
+	if e.err == nil {
+		return []error{ErrUnexpectedAnswer}
+	}
+	return []error{ErrUnexpectedAnswer, e.err}
+}
+
+// emptyAnswer is the error for a 2xx answer of op that says nothing.
+func emptyAnswer(op, what string) error {
+	return &answerError{op: op, what: "the answer " + what}
+}
 
 // APIError is a non-2xx answer of the Machines API. It wraps the generated
 // response error (e.g. *machines.MachinesShowDefault), still reachable with
@@ -163,6 +197,9 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if _, ok := errors.AsType[*RateLimitError](err); ok {
 		return err
 	}
+	if _, ok := errors.AsType[*answerError](err); ok {
+		return err
+	}
 	code := 0
 	if rerr, ok := errors.AsType[*runtime.APIError](err); ok {
 		code = rerr.Code
@@ -178,7 +215,7 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	case code == 0:
 		return fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})
 	case code/100 == 2:
-		return fmt.Errorf("flymachines: %s: %w of HTTP %d: %w", op, errUnreadableAnswer, code, &redactedError{err, tok})
+		return &answerError{op: op, code: code, what: "unreadable answer", err: &redactedError{err, tok}}
 	}
 
 	e := &APIError{Op: op, StatusCode: code, err: err}

@@ -241,8 +241,7 @@ func TestCreateMachineNeverDuplicates(t *testing.T) {
 				r := newResilient(t, nil)
 				r.srv.InjectFault("Machines_create", tc.fault)
 				m, err := r.c.CreateMachine(context.Background(), r.app,
-					&models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}},
-					flymachines.WithLaunchLookup(3, 5*time.Millisecond))
+					&models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -340,7 +339,7 @@ func TestThousandCreatesUnderFaults(t *testing.T) {
 					m, err := r.c.CreateMachine(context.Background(), r.app,
 						&models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "worker",
 							Metadata: map[string]string{"n": fmt.Sprint(i)}}, SkipLaunch: true},
-						flymachines.WithLaunchLookup(3, 2*time.Millisecond), flymachines.WithCreateAttempts(5))
+						flymachines.WithCreateAttempts(5))
 					if err != nil {
 						errs <- fmt.Errorf("create %d: %w", i, err)
 						continue

@@ -36,7 +36,7 @@ func TestClassifyFailure(t *testing.T) {
 		{"reset", ctx, "Machines_create", reset, ambiguous},
 		{"validation", ctx, "Machines_create", &ValidationError{Op: "x", Err: errors.New("bad")}, permanent},
 		{"caller gave up", cancelled, "Machines_show", api(503), permanent},
-		{"unreadable answer", ctx, "Machines_show", fmt.Errorf("x: %w", errUnreadableAnswer), permanent},
+		{"unreadable answer", ctx, "Machines_show", fmt.Errorf("x: %w", ErrUnexpectedAnswer), permanent},
 	} {
 		if got := classifyFailure(tc.ctx, tc.op, tc.err); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)

@@ -51,7 +51,7 @@ func TestWaitQueryOnTheWire(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeMachine{}
-		f.wait.replies = []reply{{status: 200, body: `{"ok":true,"state":"stopped"}`}}
+		f.wait.replies = []reply{{status: 200, body: `{"ok":true}`}} // ok, whichever state was asked
 		f.show.replies = []reply{{status: 200, body: machineStarted}}
 		c := f.client(t, nil)
 
@@ -310,6 +310,39 @@ func TestWaitEndsWhenTheMachineFails(t *testing.T) {
 		// Waiting for failed itself is an answer, not an error.
 		if res, err := c.WaitForState(ctxTimeout(t, 5*time.Second), "app", "m1", []string{StateFailed}); err != nil || res.State != StateFailed {
 			t.Errorf("waiting for failed: %v, %v", res, err)
+		}
+	})
+}
+
+// TestWaitAnswerThatSaysNothingIsAnError: a 200 that does not say the
+// state was reached ends the wait with ErrUnexpectedAnswer, not success.
+func TestWaitAnswerThatSaysNothingIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{`{"ok":false,"state":"stopped"}`, `{}`, `null`, ``, `{"error":"machine is busy"}`, `{"ok":true,"state":"stopped"}`} {
+		t.Run(body, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeMachine{}
+				f.wait.replies = []reply{{status: 200, body: body}}
+				f.show.replies = []reply{{status: 200, body: machineStarting}}
+				c := f.client(t, nil)
+				err := c.WaitStarted(ctxTimeout(t, 10*time.Second), "app", "m1")
+				if !errors.Is(err, ErrUnexpectedAnswer) {
+					t.Fatalf("err = %v, want ErrUnexpectedAnswer", err)
+				}
+				if _, ok := errors.AsType[*WaitError](err); !ok {
+					t.Errorf("err = %T, want a *WaitError", err)
+				}
+			})
+		})
+	}
+	// The show before a wait for stopped: a 200 without a Machine.
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeMachine{}
+		f.show.replies = []reply{{status: 200, body: `{}`}}
+		c := f.client(t, nil)
+		if err := c.WaitStopped(ctxTimeout(t, 10*time.Second), "app", "m1"); !errors.Is(err, ErrUnexpectedAnswer) {
+			t.Fatalf("err = %v, want ErrUnexpectedAnswer", err)
 		}
 	})
 }
