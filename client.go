@@ -82,15 +82,13 @@ func New(opts ...Option) (*Client, error) {
 	chain := func(next http.RoundTripper) http.RoundTripper {
 		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger})
 	}
-	hc := &http.Client{Transport: defaultBaseTransport()}
+	bases := newBaseTransports(base)
+	hc := &http.Client{}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
-		if cp.Transport == nil {
-			cp.Transport = http.DefaultTransport
-		}
 		hc = &cp
 	}
-	hc.Transport = chain(hc.Transport)
+	hc.Transport = chain(bases.under(hc.Transport))
 
 	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
 	// go-openapi turns on dumps of whole requests and responses to stdout
@@ -109,7 +107,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 		limits = newLimiter(rl, retry.MaxDelay)
 	}
-	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now,
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, bases: bases, now: time.Now,
 		retry: retry, limits: limits, logger: logger}
 	return &Client{
 		MachinesAPI: client.New(sub, strfmt.Default),

@@ -206,6 +206,9 @@ func classifyCreate(ctx context.Context, err error) createOutcome {
 	if _, ok := errors.AsType[*RateLimitError](err); ok {
 		return notCreated
 	}
+	if refusedRedirect(err) {
+		return notCreated
+	}
 	if ctx.Err() != nil {
 		return maybeUnknown
 	}

@@ -211,14 +211,14 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	}
 	switch {
 	case code == 0 && isTimeout(err):
-		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})}
+		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))}
 	case code == 0:
-		return fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})
+		return fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))
 	case code/100 == 2:
-		return &answerError{op: op, code: code, what: "unreadable answer", err: &redactedError{err, tok}}
+		return &answerError{op: op, code: code, what: "unreadable answer", err: scrub(err, tok)}
 	}
 
-	e := &APIError{Op: op, StatusCode: code, err: err}
+	e := &APIError{Op: op, StatusCode: code, err: scrub(err, tok)}
 	var details any
 	switch p := payloadOf(err).(type) {
 	case *models.ErrorResponse:
@@ -226,9 +226,19 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	case *models.PostgresErrorResponse:
 		e.Message = p.Error
 	}
-	if e.Message == "" && e.Status == "" && x != nil {
-		// Not the API's JSON, or not decoded: read the raw body.
-		e.Message, e.Status, details = fromSnippet(x.body)
+	if x != nil && (e.Message == "" || e.Status == otherShapeStatus) {
+		// Not the API's JSON, not decoded, or its other shape: read the
+		// raw body.
+		msg, status, d := fromSnippet(x.body)
+		if e.Message == "" {
+			e.Message = msg
+		}
+		if e.Status == "" || e.Status == otherShapeStatus {
+			e.Status = status
+		}
+		if details == nil {
+			details = d
+		}
 	}
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
@@ -272,18 +282,6 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// redactedError is an error whose text can quote the server, such as a
-// malformed status line or a number in a body that did not decode: its
-// text goes through the token's redaction. errors.Is and errors.As still
-// reach err.
-type redactedError struct {
-	err error
-	tok Token
-}
-
-func (e *redactedError) Error() string { return e.tok.redact(e.err.Error()) }
-func (e *redactedError) Unwrap() error { return e.err }
-
 // timeoutError is a transport error that also matches ErrTimeout.
 type timeoutError struct{ err error }
 
@@ -305,8 +303,14 @@ func payloadOf(err error) any {
 	return nil
 }
 
-// fromSnippet reads a body the generated client could not decode: the
-// API's JSON shape if it is there with the right types, else the text.
+// otherShapeStatus marks the API's second error shape,
+// {"status":"error","message":...,"code":...}, as Fly's docs show it for a
+// held lease: its message is the error's, its code the error's status.
+const otherShapeStatus = "error"
+
+// fromSnippet reads a body the generated client could not decode, or
+// decoded only in part: the API's JSON (either shape) if it is there with
+// the right types, else the text.
 func fromSnippet(body []byte) (msg, status string, details any) {
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {
@@ -315,6 +319,9 @@ func fromSnippet(body []byte) (msg, status string, details any) {
 			msg, _ = m["message"].(string)
 		}
 		status, _ = m["status"].(string)
+		if code, ok := m["code"].(string); ok && status == otherShapeStatus {
+			status = code
+		}
 		if msg != "" || status != "" {
 			return msg, status, m["details"]
 		}

@@ -420,3 +420,45 @@ func TestErrorCutInsideToken(t *testing.T) {
 		}
 	}
 }
+
+// leaseConflictDocs is the lease conflict as Fly's docs show it
+// (superfly/docs reference/machines/_lease_resp.erb, 2022-10; in
+// ../shared/realbodies as e01-docs2022-lease-409.json): the API's second
+// error shape.
+const leaseConflictDocs = `{
+  "status": "error",
+  "message": "machine ID 3d8d413b29d089 lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC",
+  "code": "invalid"
+}`
+
+// TestBothErrorShapes: {"error","status"} and {"status":"error","message",
+// "code"} both give an *APIError with the message; the documented lease
+// conflict gives a *LeaseHeldError with its owner and expiry.
+func TestBothErrorShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body, message, status string
+	}{
+		{"error and status", `{"error":"lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC","status":"unknown"}`,
+			"lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC", "unknown"},
+		{"status error, message and code", leaseConflictDocs,
+			"machine ID 3d8d413b29d089 lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC", "invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(answer(409, tc.body))}), WithoutRetries())
+				_, err := c.Machines.MachinesShowContext(context.Background(), machines.NewMachinesShowParams().WithAppName("a").WithMachineID("3d8d413b29d089"), nil)
+				e, ok := errors.AsType[*APIError](err)
+				if !ok || e.Message != tc.message || e.Status != tc.status {
+					t.Fatalf("err = %#v, want message %q and status %q", err, tc.message, tc.status)
+				}
+				checkSentinels(t, err, "ErrConflict", "ErrLeaseHeld")
+				lh, ok := errors.AsType[*LeaseHeldError](err)
+				if !ok || lh.Owner != "hello@fly.io" || !lh.ExpiresAt.Equal(time.Date(2022, 10, 20, 19, 59, 6, 0, time.UTC)) {
+					t.Errorf("lease held: %+v", lh)
+				}
+			})
+		})
+	}
+}

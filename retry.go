@@ -77,6 +77,9 @@ func classifyFailure(callerCtx context.Context, op string, err error) failureKin
 	if _, ok := errors.AsType[*ValidationError](err); ok {
 		return permanent
 	}
+	if refusedRedirect(err) {
+		return permanent
+	}
 	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		switch apiErr.StatusCode {
 		case http.StatusTooManyRequests:

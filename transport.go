@@ -3,12 +3,14 @@ package flymachines
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,7 +58,7 @@ type chainSettings struct {
 // authorize stays last, so it judges the exact URL that goes on the wire.
 func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 	layers := []middleware{
-		logExchanges(s.logger),
+		logExchanges(s.logger, s.token),
 		captureResponse,
 		setUserAgent(s.userAgent),
 		sendLeaseNonce,
@@ -70,8 +72,11 @@ func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 }
 
 // logExchanges logs each exchange at debug level: method, path, status,
-// duration and request id. Never headers, query strings or bodies.
-func logExchanges(l *slog.Logger) middleware {
+// duration and request id. Never headers, query strings or bodies. What
+// the server controls (the path after a redirect, the request id, the
+// transport's error text, which can quote a malformed answer) goes
+// through the token's redaction first.
+func logExchanges(l *slog.Logger, tok Token) middleware {
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			ctx := req.Context()
@@ -82,20 +87,20 @@ func logExchanges(l *slog.Logger) middleware {
 			resp, err := next.RoundTrip(req)
 			attrs := []slog.Attr{
 				slog.String("method", req.Method),
-				slog.String("path", req.URL.EscapedPath()),
+				slog.String("path", tok.redact(req.URL.EscapedPath())),
 				slog.Duration("duration", time.Since(start)),
 			}
 			if c := callFrom(ctx); c != nil {
 				attrs = append(attrs, slog.String("op", c.op), slog.Int("attempt", c.attempt))
 			}
 			if err != nil {
-				attrs = append(attrs, slog.String("error", err.Error()))
+				attrs = append(attrs, slog.String("error", tok.redact(err.Error())))
 				l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request failed", attrs...)
 				return resp, err
 			}
 			attrs = append(attrs,
 				slog.Int("status", resp.StatusCode),
-				slog.String("request_id", resp.Header.Get(headerRequestID)))
+				slog.String("request_id", cleanText(tok.redact(resp.Header.Get(headerRequestID)), maxRequestID)))
 			l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request", attrs...)
 			return resp, nil
 		})
@@ -179,26 +184,49 @@ func setUserAgent(ua string) middleware {
 }
 
 // authorize adds the token to requests for the base URL's origin (same
-// scheme, host and port) that pass the host policy, and strips any
-// Authorization header from every other request, so that neither a
-// redirect nor a stray URL can carry a token elsewhere.
+// scheme, host and port) that pass the host policy. Every other request, which only a
+// redirect can make, loses its Authorization and lease nonce headers, and
+// one with a body (a 307 or 308 of a create, say, whose env may hold
+// secrets) is not sent at all: neither the token, nor a lease, nor a
+// request body leaves the base URL's origin.
 func authorize(tok Token, origin *url.URL) middleware {
 	header := tok.authorization()
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			allowed := sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL)
-			has := req.Header.Get(headerAuthorization) != ""
-			switch {
-			case allowed && !has && header != "":
-				req = req.Clone(req.Context())
-				req.Header.Set(headerAuthorization, header)
-			case !allowed && has:
+			if sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL) {
+				if header != "" && req.Header.Get(headerAuthorization) == "" {
+					req = req.Clone(req.Context())
+					req.Header.Set(headerAuthorization, header)
+				}
+				return next.RoundTrip(req)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				_ = req.Body.Close()
+				return nil, &crossOriginError{to: tok.redact(req.URL.Scheme + "://" + req.URL.Host)}
+			}
+			if req.Header.Get(headerAuthorization) != "" || req.Header.Get(headerLeaseNonce) != "" {
 				req = req.Clone(req.Context())
 				req.Header.Del(headerAuthorization)
+				req.Header.Del(headerLeaseNonce)
 			}
 			return next.RoundTrip(req)
 		})
 	}
+}
+
+// crossOriginError is a redirect to another origin that was not followed
+// because the request has a body. Nothing was sent there; the API's
+// redirect means it did not act on the request either.
+type crossOriginError struct{ to string }
+
+func (e *crossOriginError) Error() string {
+	return "flymachines: a redirect to another origin (" + e.to + ") would carry the request body: not followed"
+}
+
+// refusedRedirect reports a *crossOriginError.
+func refusedRedirect(err error) bool {
+	_, ok := errors.AsType[*crossOriginError](err)
+	return ok
 }
 
 func sameOrigin(a, b *url.URL) bool {
@@ -221,10 +249,10 @@ func portOf(u *url.URL) string {
 // defaultBaseTransport bounds connecting and the TLS handshake, but not the
 // exchange itself: a server-side wait holds its response for up to a
 // minute, and per-call limits come from contexts and parameters.
-func defaultBaseTransport() http.RoundTripper {
+func defaultBaseTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 proxyForHTTPS,
+		Proxy:                 proxyForHTTPS(nil),
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -234,12 +262,62 @@ func defaultBaseTransport() http.RoundTripper {
 	}
 }
 
-// proxyForHTTPS honours HTTPS_PROXY and friends for HTTPS requests only:
-// plain HTTP goes to loopback or the private network, and through a proxy
-// it would carry the token in clear text.
-func proxyForHTTPS(req *http.Request) (*url.URL, error) {
-	if req.URL.Scheme != "https" {
-		return nil, nil
+// proxyForHTTPS uses proxy (nil: HTTPS_PROXY and friends) for HTTPS
+// requests only: plain HTTP goes to loopback or the private network, and
+// through a proxy it would carry the token in clear text.
+func proxyForHTTPS(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
 	}
-	return http.ProxyFromEnvironment(req)
+	return func(req *http.Request) (*url.URL, error) {
+		if req.URL.Scheme != "https" {
+			return nil, nil
+		}
+		return proxy(req)
+	}
+}
+
+// baseTransports gives the transport under the chain for a caller's
+// http.Client: this package's default when it has none (not
+// http.DefaultTransport, which would send plain HTTP to HTTP_PROXY), and
+// for an *http.Transport with a proxy, a copy that never proxies plain
+// HTTP. Other RoundTrippers are used as they are. Copies are kept, one
+// per transport, so connections are reused.
+type baseTransports struct {
+	plain  bool // the base URL is plain HTTP: proxies matter
+	dflt   http.RoundTripper
+	mu     sync.Mutex
+	copies map[*http.Transport]*http.Transport
+}
+
+// maxTransportCopies bounds the copies kept of callers' transports.
+const maxTransportCopies = 16
+
+func newBaseTransports(origin *url.URL) *baseTransports {
+	return &baseTransports{plain: origin.Scheme == "http", dflt: defaultBaseTransport(), copies: map[*http.Transport]*http.Transport{}}
+}
+
+func (b *baseTransports) under(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return b.dflt
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok || !b.plain || t.Proxy == nil {
+		return rt
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cp, ok := b.copies[t]; ok {
+		return cp
+	}
+	if len(b.copies) >= maxTransportCopies {
+		for orig, cp := range b.copies {
+			cp.CloseIdleConnections()
+			delete(b.copies, orig)
+		}
+	}
+	cp := t.Clone()
+	cp.Proxy = proxyForHTTPS(t.Proxy)
+	b.copies[t] = cp
+	return cp
 }
