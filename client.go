@@ -26,6 +26,7 @@ type Client struct {
 	logger     *slog.Logger
 	waitPace   time.Duration // least time between two server-side wait calls
 	launches   *launches     // CreateMachine's launch ids
+	maxBody    int64         // most of a success answer read
 }
 
 // defaultWaitPace keeps a server that answers 408 at once from turning a
@@ -79,8 +80,12 @@ func New(opts ...Option) (*Client, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
+	maxBody := cfg.maxBody
+	if maxBody <= 0 {
+		maxBody = DefaultMaxResponseBytes
+	}
 	chain := func(next http.RoundTripper) http.RoundTripper {
-		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger})
+		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
 	}
 	bases := newBaseTransports(base)
 	hc := &http.Client{}
@@ -116,6 +121,7 @@ func New(opts ...Option) (*Client, error) {
 		logger:      logger,
 		waitPace:    defaultWaitPace,
 		launches:    newLaunches(),
+		maxBody:     maxBody,
 	}, nil
 }
 

@@ -77,16 +77,16 @@ func newLimiter(l RateLimits, maxClose time.Duration) *limiter {
 func (l *limiter) get(k limitKey, now time.Time) *bucket {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets.get(k, now)
-	if !ok {
-		rl := l.limits.Default
-		if k.op == "Machines_show" {
-			rl = l.limits.GetMachine
-		}
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(rl.Rate), max(rl.Burst, 1))}
+	// Kept while in use, and while closed (throttled extends it).
+	if b, ok := l.buckets.touch(k, now.Add(l.idleTTL), now); ok {
+		return b
 	}
-	// Kept while in use, and while closed.
-	l.buckets.put(k, b, later(now.Add(l.idleTTL), b.closedTo), now)
+	rl := l.limits.Default
+	if k.op == "Machines_show" {
+		rl = l.limits.GetMachine
+	}
+	b := &bucket{lim: rate.NewLimiter(rate.Limit(rl.Rate), max(rl.Burst, 1))}
+	l.buckets.put(k, b, now.Add(l.idleTTL), now)
 	return b
 }
 

@@ -36,6 +36,23 @@ func (r *recent[K, V]) get(k K, now time.Time) (V, bool) {
 	return zero, false
 }
 
+// touch returns the entry of k, if it has not lapsed by now, making it the
+// most recently used and moving its lapse to no earlier than expires.
+func (r *recent[K, V]) touch(k K, expires, now time.Time) (V, bool) {
+	r.forget(now)
+	el, ok := r.entries[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	e := el.Value.(*recentEntry[K, V])
+	if expires.After(e.expires) {
+		e.expires = expires
+	}
+	r.order.MoveToFront(el)
+	return e.value, true
+}
+
 // put sets the entry of k, to lapse at expires, and makes it the most
 // recently used.
 func (r *recent[K, V]) put(k K, v V, expires, now time.Time) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -33,6 +34,55 @@ const (
 	maxErrorSnippet = 4 << 10
 )
 
+// DefaultMaxResponseBytes is the most of a success answer the client reads
+// unless WithMaxResponseBytes says otherwise: 64 MiB, a list of some
+// 20,000 Machines with their configs. Decoding takes about three times as
+// much memory.
+const DefaultMaxResponseBytes = 64 << 20
+
+// ErrResponseTooLarge is matched by a *ResponseTooLargeError.
+var ErrResponseTooLarge = errors.New("flymachines: answer too large")
+
+// ResponseTooLargeError is a success answer longer than the client reads
+// (DefaultMaxResponseBytes, WithMaxResponseBytes). The call fails with it,
+// as an answer it cannot use (ErrUnexpectedAnswer), and is not retried.
+type ResponseTooLargeError struct {
+	Limit int64 // bytes
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("flymachines: the answer is longer than %d bytes (see WithMaxResponseBytes)", e.Limit)
+}
+
+// Unwrap makes a *ResponseTooLargeError match ErrResponseTooLarge.
+func (e *ResponseTooLargeError) Unwrap() error { return ErrResponseTooLarge }
+
+// cappedBody reads at most limit bytes of a body, then fails.
+type cappedBody struct {
+	rc    io.ReadCloser
+	left  int64
+	limit int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly limit bytes from a longer one.
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, &ResponseTooLargeError{Limit: b.limit}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
 // A middleware wraps a RoundTripper with one concern.
 type middleware func(next http.RoundTripper) http.RoundTripper
 
@@ -48,6 +98,7 @@ type chainSettings struct {
 	origin    *url.URL // the base URL: the only place the token may go
 	userAgent string
 	logger    *slog.Logger
+	maxBody   int64 // most of a success answer read
 }
 
 // newChain wraps base in the layers every request goes through. They are
@@ -59,7 +110,7 @@ type chainSettings struct {
 func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 	layers := []middleware{
 		logExchanges(s.logger, s.token),
-		captureResponse,
+		captureResponse(s.maxBody),
 		setUserAgent(s.userAgent),
 		sendLeaseNonce,
 		authorize(s.token, s.origin),
@@ -134,35 +185,42 @@ func exchangeFrom(ctx context.Context) *exchange {
 // a non-2xx body up front, at most maxErrorBody bytes of it, and hands the
 // reader that in-memory copy: a hostile body cannot exhaust memory, and the
 // start of the body is kept for the error message even when the generated
-// reader cannot decode it or never reads it.
-func captureResponse(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		if err != nil {
-			return resp, err
-		}
-		x := exchangeFrom(req.Context())
-		if x != nil {
-			*x = exchange{
-				status:     resp.StatusCode,
-				requestID:  resp.Header.Get(headerRequestID),
-				retryAfter: resp.Header.Get(headerRetryAfter),
+// reader cannot decode it or never reads it. A success body is read as it
+// is decoded, up to maxBody bytes.
+func captureResponse(maxBody int64) middleware {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(req)
+			if err != nil {
+				return resp, err
 			}
-		}
-		if resp.StatusCode/100 != 2 && resp.Body != nil {
-			body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			_ = resp.Body.Close()
-			var rest io.Reader = bytes.NewReader(body)
-			if readErr != nil {
-				rest = io.MultiReader(rest, errReader{readErr})
-			}
-			resp.Body = io.NopCloser(rest)
+			x := exchangeFrom(req.Context())
 			if x != nil {
-				x.body = body[:min(len(body), maxErrorSnippet)]
+				*x = exchange{
+					status:     resp.StatusCode,
+					requestID:  resp.Header.Get(headerRequestID),
+					retryAfter: resp.Header.Get(headerRetryAfter),
+				}
 			}
-		}
-		return resp, nil
-	})
+			switch {
+			case resp.Body == nil:
+			case resp.StatusCode/100 == 2:
+				resp.Body = &cappedBody{rc: resp.Body, left: maxBody, limit: maxBody}
+			default:
+				body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+				_ = resp.Body.Close()
+				var rest io.Reader = bytes.NewReader(body)
+				if readErr != nil {
+					rest = io.MultiReader(rest, errReader{readErr})
+				}
+				resp.Body = io.NopCloser(rest)
+				if x != nil {
+					x.body = body[:min(len(body), maxErrorSnippet)]
+				}
+			}
+			return resp, nil
+		})
+	}
 }
 
 // errReader fails every read with err.
