@@ -350,14 +350,15 @@ func detailsJSON(d any, tok Token) json.RawMessage {
 }
 
 // cleanText makes server text safe to print: valid UTF-8, control
-// characters (newlines included) turned into spaces, at most limit bytes.
+// characters (newlines and escape sequences' ESC included) and bidi
+// controls turned into spaces, at most limit bytes.
 func cleanText(s string, limit int) string {
 	if len(s) > 4*limit {
 		s = s[:4*limit]
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r
