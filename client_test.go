@@ -37,6 +37,7 @@ func clearEnv(t *testing.T) {
 // TestAuthorizationOnTheWire sends one request per token kind and checks
 // the exact Authorization header the server gets.
 func TestAuthorizationOnTheWire(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	for _, tc := range tokenCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +56,7 @@ func TestAuthorizationOnTheWire(t *testing.T) {
 }
 
 func TestRequestOnTheWire(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL+"/prefix")
 	if _, err := callShow(t, c, "my-app", "m 1/x"); err != nil {
@@ -200,6 +202,7 @@ func TestBaseURLFromEnvironment(t *testing.T) {
 }
 
 func TestPlaintextRefused(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://api.machines.dev", "http://203.0.113.7:4280", "api.machines.dev:80/x?y"} {
 		_, err := New(WithToken(testBearer), WithBaseURL(u))
 		if err == nil {
@@ -215,6 +218,7 @@ func TestPlaintextRefused(t *testing.T) {
 // TestRedirectKeepsToken checks the token follows a redirect only within
 // the base URL's origin.
 func TestRedirectKeepsToken(t *testing.T) {
+	t.Parallel()
 	other := newRecorder(t, nil) // same loopback host, other port: another origin
 	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 	var api *recorder
@@ -247,6 +251,7 @@ func TestRedirectKeepsToken(t *testing.T) {
 
 // TestPerCallHTTPClient: a params.HTTPClient still goes through the chain.
 func TestPerCallHTTPClient(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
 	p := machines.NewMachinesShowParams().WithHTTPClient(&http.Client{})
@@ -261,6 +266,7 @@ func TestPerCallHTTPClient(t *testing.T) {
 }
 
 func TestWithHTTPClientNotModified(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	hc := &http.Client{}
 	c := newTestClient(t, rec.URL, WithHTTPClient(hc))
@@ -276,6 +282,7 @@ func TestWithHTTPClientNotModified(t *testing.T) {
 }
 
 func TestDefaultHTTPClientHasNoOverallTimeout(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, "https://api.machines.dev")
 	if c.httpClient.Timeout != 0 {
 		t.Errorf("client-level Timeout %s would cut long waits", c.httpClient.Timeout)
@@ -285,6 +292,7 @@ func TestDefaultHTTPClientHasNoOverallTimeout(t *testing.T) {
 // TestLoggingWithoutToken logs every request at debug level and checks the
 // fields and that the token is nowhere, even when the server echoes it.
 func TestLoggingWithoutToken(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("fly-request-id", "req-123")
 		w.Header().Set("Content-Type", "application/json")
@@ -319,6 +327,7 @@ func TestLoggingWithoutToken(t *testing.T) {
 }
 
 func TestClientFormatting(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, "https://api.machines.dev", WithToken(testMacaroon))
 	var out strings.Builder
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d"} {
@@ -335,6 +344,7 @@ func TestClientFormatting(t *testing.T) {
 
 // TestEmbeddedAPI: every generated service is reachable on *Client.
 func TestEmbeddedAPI(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"name":"my-app","organization":{"slug":"personal"}}`))
@@ -440,6 +450,7 @@ func TestPlainHTTPNeverGoesThroughAProxy(t *testing.T) {
 // lease's nonce: the client does not follow it, and a redirect it does
 // follow (a GET) carries neither the token nor the nonce.
 func TestRedirectToAnotherOriginCarriesNoBodyNorNonce(t *testing.T) {
+	t.Parallel()
 	other := newRecorder(t, nil)
 	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {

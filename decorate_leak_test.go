@@ -26,6 +26,7 @@ import (
 // status line in its error; a server that puts the token there does not
 // get it into ours.
 func TestTokenNotInMalformedStatusLineError(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,7 @@ func TestTokenNotInMalformedStatusLineError(t *testing.T) {
 // its field; a digits-only token echoed as such a number in a 200 body
 // does not get into the error.
 func TestTokenNotInDecodeError(t *testing.T) {
+	t.Parallel()
 	const digitsToken = "98765432109876543210987654321"
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		_, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -85,6 +87,7 @@ func TestTokenNotInDecodeError(t *testing.T) {
 // TestRedactedErrorKeepsItsChain: the redaction does not hide what the
 // error is.
 func TestRedactedErrorKeepsItsChain(t *testing.T) {
+	t.Parallel()
 	tok, _ := ParseToken(testBearer)
 	err := decorate("Machines_show", nil, fmt.Errorf("x: %w", context.DeadlineExceeded), tok, time.Now())
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrTimeout) {
@@ -115,6 +118,7 @@ func TestRedactedErrorKeepsItsChain(t *testing.T) {
 // turns into an error after Submit; it now goes through decorate like any
 // other, redacted (found by FuzzDecorate: the body was in Error()).
 func TestUndeclaredSuccessIsDecorated(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("fly-request-id", "req-202")

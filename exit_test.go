@@ -68,6 +68,7 @@ func TestWaitForExitWithoutExitEvent(t *testing.T) {
 // TestExitStatusFromOddRequests: the request field is loosely typed; odd
 // shapes give ErrNoExitEvent or a value, never a panic.
 func TestExitStatusFromOddRequests(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		request any
@@ -113,6 +114,7 @@ func TestExitStatusFromOddRequests(t *testing.T) {
 }
 
 func TestExitedAtInMilliseconds(t *testing.T) {
+	t.Parallel()
 	st, err := exitStatusFrom([]*models.MachineEvent{{Type: "exit", Timestamp: 2,
 		Request: map[string]any{"exit_event": map[string]any{"exit_code": float64(127), "exited_at": float64(1653346105255)}}}})
 	if err != nil {

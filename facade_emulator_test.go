@@ -242,6 +242,7 @@ func (l *statusLog) count(entry string) int {
 // TestEmulatorTokenKinds: every form of token New accepts authenticates
 // against an API that knows the bare token, with the scheme of its kind.
 func TestEmulatorTokenKinds(t *testing.T) {
+	t.Parallel()
 	const (
 		plain = "fo1_plainAccessToken0123456789abcdef"
 		m1r   = "fm1r_readOnlyMacaroon0123456789"
@@ -593,6 +594,7 @@ func TestEmulatorLeaseHeld(t *testing.T) {
 // TestEmulatorRequestID: the fly-request-id of the answer is the one the
 // error reports.
 func TestEmulatorRequestID(t *testing.T) {
+	t.Parallel()
 	srv := newEmu(t)
 	tap := &headerTap{next: srv.transport}
 	c := newFacade(t, srv, flymachines.WithHTTPClient(&http.Client{Transport: tap}))

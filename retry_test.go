@@ -10,6 +10,7 @@ import (
 )
 
 func TestClassifyFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -48,6 +49,7 @@ func TestClassifyFailure(t *testing.T) {
 }
 
 func TestBackoffIsBoundedFullJitter(t *testing.T) {
+	t.Parallel()
 	p := RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
 	for n := 1; n <= 40; n++ {
 		ceiling := min(p.BaseDelay<<min(n-1, 30), p.MaxDelay)
@@ -63,6 +65,7 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 }
 
 func TestLimiterForgetsIdleBuckets(t *testing.T) {
+	t.Parallel()
 	l := newLimiter(DefaultRateLimits(), time.Hour)
 	old := time.Now().Add(-2 * bucketIdleTTL)
 	for i := range 5000 {

@@ -256,6 +256,7 @@ func deepStrings(v reflect.Value, depth int, seen map[uintptr]bool) []string {
 // text, in every encoding, and counts where it shows up: debug logs, error
 // texts, and everything reachable by unwrapping the errors. None may.
 func TestTokenSightings(t *testing.T) {
+	t.Parallel()
 	base := echoServer(t)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -288,6 +289,7 @@ func TestTokenSightings(t *testing.T) {
 // TestSightingsCountsWhatItShould: the counter itself finds the token in
 // every encoding, so a zero means something.
 func TestSightingsCountsWhatItShould(t *testing.T) {
+	t.Parallel()
 	for name, enc := range encodings {
 		if n, _ := sightings("x" + enc("FlyV1 "+sightingsToken) + "x"); n == 0 {
 			t.Errorf("%s: not counted", name)
