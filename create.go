@@ -44,8 +44,9 @@ func WithRegionFallback(regions ...string) CreateOption {
 	return func(c *createConfig) { c.regions = append(c.regions, regions...) }
 }
 
-// WithCreateAttempts bounds how many times a create is sent after
-// ambiguous failures that a lookup showed took no effect (default 3).
+// WithCreateAttempts bounds how many times CreateMachine sends the create
+// in each region (default 3). It sends it again only after a failure that
+// may have taken effect and a lookup that showed it did not.
 func WithCreateAttempts(n int) CreateOption {
 	return func(c *createConfig) { c.attempts = max(n, 1) }
 }

@@ -243,8 +243,10 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
 	}
-	// Redact before cutting, so no cut leaves part of the token behind.
-	e.Message = cleanText(tok.redact(e.Message), maxMessage)
+	// Redact before the final cut, so no cut leaves part of the token
+	// behind: redaction sees more than the message keeps, and catches a
+	// token cut short at the end of what it sees.
+	e.Message = cleanText(tok.redact(e.Message[:min(len(e.Message), 8*maxMessage)]), maxMessage)
 	e.Status = cleanText(tok.redact(e.Status), maxStatusLen)
 	e.Details = detailsJSON(details, tok)
 	if x != nil {

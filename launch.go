@@ -130,7 +130,7 @@ func (c *Client) lookupLaunch(ctx context.Context, app, launchID string) (*model
 	}
 	var first *models.Machine
 	for _, m := range found.GetPayload() {
-		if m == nil || m.ID == "" || (m.Config != nil && m.Config.Metadata[LaunchIDKey] != launchID) {
+		if m == nil || m.ID == "" || !hasLaunchID(m, launchID) {
 			continue
 		}
 		if first == nil || createdBefore(m, first) {
@@ -138,6 +138,17 @@ func (c *Client) lookupLaunch(ctx context.Context, app, launchID string) (*model
 		}
 	}
 	return first, nil
+}
+
+// hasLaunchID: the Machine's own metadata says it is the launch's, not only
+// the list's filter (which an API version could ignore).
+func hasLaunchID(m *models.Machine, launchID string) bool {
+	for _, conf := range []*models.FlyMachineConfig{m.Config, m.IncompleteConfig} {
+		if conf != nil && conf.Metadata[LaunchIDKey] == launchID {
+			return true
+		}
+	}
+	return false
 }
 
 func createdBefore(a, b *models.Machine) bool {

@@ -14,71 +14,85 @@ import (
 // percent-encoded (upper or lower case hex, + for space), JSON-escaped
 // (\/, \u00XX), HTML entities, base64 (at any alignment, either alphabet),
 // hex, and those nested up to three deep (JSON in a query string, a URL
-// encoded twice). Matching runs on decoded views of the text, each byte of
-// which remembers the span of the original it came from; the spans that
-// hold the token are replaced.
+// encoded twice).
+//
+// The text is read as a graph: from each position, an edge for the byte
+// there, and one for each encoded unit that starts there (%2F, +, \/,
+// &#47;...), labelled with what it decodes to and ending where the unit
+// ends. Units are read from paths of edges too, so an encoding inside an
+// encoding is an edge as well. A secret is found wherever a path spells
+// it, with or without decoding each unit, so a stray % or \ before a
+// token cannot hide it; the span of the original text the path covers is
+// replaced.
 
 // maxDecodeDepth bounds nested encodings.
 const maxDecodeDepth = 3
 
-// view is text decoded from the original: view byte i came from
-// original[span[i].from:span[i].to].
-type view struct {
-	text string
-	span []span
-}
+// maxUnit is the longest encoded unit (&#x0002F;).
+const maxUnit = 10
 
-type span struct{ from, to int32 }
+type span struct{ from, to int }
 
-func identityView(s string) view {
-	v := view{text: s, span: make([]span, len(s))}
-	for i := range s {
-		v.span[i] = span{int32(i), int32(i + 1)}
-	}
-	return v
+// edge reads text from one position to to, as label.
+type edge struct {
+	to    int
+	label string
 }
 
 // A decoder reads one encoded unit at the start of s: the bytes it stands
 // for and how many bytes of s it takes, or ok false when s does not start
-// with one. Units start with one of the decoder's triggers.
+// with one. Units start with one of the decoder's triggers; could says
+// whether a text may be the start of a unit, to stop reading early.
 type decoder struct {
 	triggers string
 	read     func(s string) (out string, n int, ok bool)
+	could    func(prefix string) bool
 }
 
 var decoders = []decoder{
-	{"%", decodePercent},
-	{"%+", decodePercentPlus},
-	{`\`, decodeJSONEscape},
-	{"&", decodeHTMLEntity},
+	{"%", decodePercent, func(p string) bool { return len(p) <= 3 && allHex(p[1:]) }},
+	{"+", decodePlus, func(p string) bool { return p == "+" }},
+	{`\`, decodeJSONEscape, couldBeJSONEscape},
+	{"&", decodeHTMLEntity, couldBeHTMLEntity},
 }
 
-// decodeWith decodes every unit of v that d reads, leaving other bytes as
-// they are; ok false when nothing was decoded.
-func (v view) decodeWith(d decoder) (view, bool) {
-	if !strings.ContainsAny(v.text, d.triggers) {
-		return view{}, false
-	}
-	out := view{span: make([]span, 0, len(v.text))}
-	var b strings.Builder
-	changed := false
-	for i := 0; i < len(v.text); {
-		if dec, n, ok := d.read(v.text[i:]); ok {
-			whole := span{v.span[i].from, v.span[i+n-1].to}
-			for range len(dec) {
-				out.span = append(out.span, whole)
-			}
-			b.WriteString(dec)
-			i += n
-			changed = true
-			continue
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if _, ok := unhex(s[i]); !ok {
+			return false
 		}
-		b.WriteByte(v.text[i])
-		out.span = append(out.span, v.span[i])
-		i++
 	}
-	out.text = b.String()
-	return out, changed
+	return true
+}
+
+func couldBeJSONEscape(p string) bool {
+	switch {
+	case len(p) < 2:
+		return true
+	case p[1] == '/' || p[1] == '\\':
+		return len(p) == 2
+	case p[1] == 'u':
+		return len(p) <= 6 && allHex(p[2:])
+	case p[1] == 'x':
+		return len(p) <= 4 && allHex(p[2:])
+	}
+	return false
+}
+
+func couldBeHTMLEntity(p string) bool {
+	if len(p) > maxUnit {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		c := p[i]
+		if c == ';' {
+			return i == len(p)-1
+		}
+		if !(c == '#' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func unhex(c byte) (byte, bool) {
@@ -106,32 +120,25 @@ func decodePercent(s string) (string, int, bool) {
 	return string([]byte{hi<<4 | lo}), 3, true
 }
 
-// decodePercentPlus reads %XX and + for a space, as in a query string.
-func decodePercentPlus(s string) (string, int, bool) {
+// decodePlus reads + for a space, as in a query string.
+func decodePlus(s string) (string, int, bool) {
 	if s != "" && s[0] == '+' {
 		return " ", 1, true
 	}
-	return decodePercent(s)
+	return "", 0, false
 }
 
-// decodeJSONEscape reads JSON's (and JavaScript's) backslash escapes.
+// decodeJSONEscape reads the backslash escapes of JSON (and JavaScript)
+// that can stand for a token's characters, printable ASCII: \/, \\,
+// \uXXXX, \xXX. Those for control characters (\n, \f, ...) are left
+// alone, so a stray backslash before a token cannot eat its first letter.
 func decodeJSONEscape(s string) (string, int, bool) {
 	if len(s) < 2 || s[0] != '\\' {
 		return "", 0, false
 	}
 	switch s[1] {
-	case '/', '\\', '"', '\'':
+	case '/', '\\':
 		return s[1:2], 2, true
-	case 'n':
-		return "\n", 2, true
-	case 't':
-		return "\t", 2, true
-	case 'r':
-		return "\r", 2, true
-	case 'b':
-		return "\b", 2, true
-	case 'f':
-		return "\f", 2, true
 	case 'u':
 		if len(s) >= 6 {
 			if r, err := strconv.ParseUint(s[2:6], 16, 32); err == nil {
@@ -182,42 +189,6 @@ func decodeHTMLEntity(s string) (string, int, bool) {
 	return "", 0, false
 }
 
-// mayBeEncoded reports whether s has a byte any decoder starts on.
-func mayBeEncoded(s string) bool { return strings.ContainsAny(s, "%+\\&") }
-
-// maxViewBytes bounds the memory views of one text may take: a long text
-// full of escapes is decoded less deep.
-const maxViewBytes = 4 << 20
-
-// views is s decoded every way, nested up to maxDecodeDepth, s included.
-func views(s string) []view {
-	all := []view{identityView(s)}
-	if !mayBeEncoded(s) {
-		return all
-	}
-	seen := map[string]bool{s: true}
-	budget := maxViewBytes - 9*len(s)
-	frontier := all
-	for range maxDecodeDepth {
-		var next []view
-		for _, v := range frontier {
-			for _, d := range decoders {
-				if budget < 9*len(v.text) {
-					return append(all, next...)
-				}
-				if dv, changed := v.decodeWith(d); changed && !seen[dv.text] {
-					seen[dv.text] = true
-					budget -= 9 * len(dv.text)
-					next = append(next, dv)
-				}
-			}
-		}
-		all = append(all, next...)
-		frontier = next
-	}
-	return all
-}
-
 // secretPatterns is what to look for in a decoded view: each secret, its
 // hex, and the part of its base64 that does not depend on what surrounds
 // it, for each of the three alignments and both alphabets.
@@ -242,43 +213,151 @@ func secretPatterns(secrets []string) []string {
 	return slices.Compact(out)
 }
 
-// redactSecrets replaces every occurrence of the secrets in s, in any
-// encoding views reads, and a start of one (at least minTail bytes) that
-// ends the text, with the placeholder.
+// mayBeEncoded reports whether s has a byte any decoder starts on.
+func mayBeEncoded(s string) bool { return strings.ContainsAny(s, "%+\\&") }
+
+// graph is text read every way: from position i, the byte s[i], and the
+// decoded units in extra[i].
+type graph struct {
+	s     string
+	extra [][]edge // nil when s has nothing encoded
+}
+
+func (g *graph) len() int { return len(g.s) }
+
+// each calls f with every edge from i, the byte itself first.
+func (g *graph) each(i int, f func(edge)) {
+	f(edge{i + 1, g.s[i : i+1]})
+	if g.extra != nil {
+		for _, e := range g.extra[i] {
+			f(e)
+		}
+	}
+}
+
+func (g *graph) branches(i int) bool { return g.extra != nil && i < len(g.extra) && len(g.extra[i]) > 0 }
+
+// readGraph is the graph of s.
+func readGraph(s string) *graph {
+	g := &graph{s: s}
+	if !mayBeEncoded(s) {
+		return g
+	}
+	g.extra = make([][]edge, len(s))
+	for depth := range maxDecodeDepth {
+		added := false
+		for i := range s {
+			for _, d := range decoders {
+				for _, u := range unitsAt(g, i, d) {
+					// A backslash is never part of a token: decoded, it only
+					// matters as the start of a deeper escape.
+					if depth == maxDecodeDepth-1 && u.label == `\` {
+						continue
+					}
+					if !slices.Contains(g.extra[i], u) {
+						g.extra[i] = append(g.extra[i], u)
+						added = true
+					}
+				}
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return g
+}
+
+// unitsAt is the units of d that paths from i spell.
+func unitsAt(g *graph, i int, d decoder) []edge {
+	var out []edge
+	var seen map[edge]bool // paths that reach one place spelling one text
+	var walk func(at int, spelled string)
+	walk = func(at int, spelled string) {
+		if g.branches(at) || len(spelled) > 1 {
+			if seen == nil {
+				seen = map[edge]bool{}
+			}
+			if seen[edge{at, spelled}] {
+				return
+			}
+			seen[edge{at, spelled}] = true
+		}
+		if dec, n, ok := d.read(spelled); ok && n == len(spelled) {
+			out = append(out, edge{at, dec})
+		}
+		if at >= g.len() {
+			return
+		}
+		g.each(at, func(e edge) {
+			if next := spelled + e.label; d.could(next) {
+				walk(e.to, next)
+			}
+		})
+	}
+	if strings.IndexByte(d.triggers, g.s[i]) >= 0 || g.extra != nil && startsWithAny(g.extra[i], d.triggers) {
+		g.each(i, func(e edge) {
+			if strings.IndexByte(d.triggers, e.label[0]) >= 0 && d.could(e.label) {
+				walk(e.to, e.label)
+			}
+		})
+	}
+	return out
+}
+
+func startsWithAny(edges []edge, chars string) bool {
+	for _, e := range edges {
+		if strings.IndexByte(chars, e.label[0]) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// redactSecrets replaces every occurrence of the secrets in s, encoded or
+// not, and a start of one (at least minTail bytes) that ends the text,
+// with the placeholder.
 func redactSecrets(s string, secrets []string, minTail int) string {
 	if s == "" || len(secrets) == 0 {
 		return s
 	}
-	patterns := secretPatterns(secrets)
+	g := readGraph(s)
 	var hits []span
-	for _, v := range views(s) {
-		for _, p := range patterns {
+	for _, p := range secretPatterns(secrets) {
+		tail := 0 // a start of p that ends the text counts too, for a secret
+		if slices.Contains(secrets, p) {
+			tail = minTail
+		}
+		if g.extra == nil {
+			// Nothing encoded: plain search.
 			for at := 0; ; {
-				i := strings.Index(v.text[at:], p)
+				i := strings.Index(s[at:], p)
 				if i < 0 {
 					break
 				}
-				i += at
-				hits = append(hits, span{v.span[i].from, v.span[i+len(p)-1].to})
-				at = i + len(p)
+				hits = append(hits, span{at + i, at + i + len(p)})
+				at += i + len(p)
 			}
-		}
-		// A text cut short may end in the start of a secret.
-		for _, sec := range secrets {
-			for k := min(len(sec)-1, len(v.text)); k >= minTail; k-- {
-				if strings.HasSuffix(v.text, sec[:k]) {
-					hits = append(hits, span{v.span[len(v.text)-k].from, int32(len(s))})
+			for k := min(len(p)-1, len(s)); tail > 0 && k >= tail; k-- {
+				if strings.HasSuffix(s, p[:k]) {
+					hits = append(hits, span{len(s) - k, len(s)})
 					break
 				}
+			}
+			continue
+		}
+		for i := range s {
+			if s[i] == p[0] || startsWith(g.extra[i], p[0]) {
+				spell(g, i, p, tail, &hits)
 			}
 		}
 	}
 	if len(hits) == 0 {
 		return s
 	}
-	slices.SortFunc(hits, func(a, b span) int { return int(a.from - b.from) })
+	slices.SortFunc(hits, func(a, b span) int { return a.from - b.from })
 	var b strings.Builder
-	last := int32(0)
+	last := 0
 	for _, h := range hits {
 		if h.to <= last {
 			continue
@@ -293,4 +372,48 @@ func redactSecrets(s string, secrets []string, minTail int) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+func startsWith(edges []edge, c byte) bool {
+	for _, e := range edges {
+		if e.label[0] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// spell records the spans of the paths from start that spell p, and,
+// when tail > 0, of those that reach the end of the text having spelled
+// at least tail bytes of it.
+func spell(g *graph, start int, p string, tail int, hits *[]span) {
+	var seen map[[2]int]bool // (position, bytes spelled), where paths branch
+	var walk func(at, k int)
+	walk = func(at, k int) {
+		if k == len(p) {
+			*hits = append(*hits, span{start, at})
+			return
+		}
+		if at == g.len() {
+			if tail > 0 && k >= tail {
+				*hits = append(*hits, span{start, at})
+			}
+			return
+		}
+		if g.branches(at) {
+			if seen == nil {
+				seen = map[[2]int]bool{}
+			}
+			if seen[[2]int{at, k}] {
+				return
+			}
+			seen[[2]int{at, k}] = true
+		}
+		g.each(at, func(e edge) {
+			if len(e.label) <= len(p)-k && p[k:k+len(e.label)] == e.label {
+				walk(e.to, k+len(e.label))
+			}
+		})
+	}
+	walk(start, 0)
 }

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -297,5 +299,56 @@ func TestSightingsCountsWhatItShould(t *testing.T) {
 	}
 	if n, _ := sightings(reachableTexts(fmt.Errorf("w: %w", errors.New(sightingsToken)))[0]); n == 0 {
 		t.Error("a wrapped error's text not counted")
+	}
+}
+
+// FuzzRedact: whatever surrounds it, the token in any encoding of the
+// table is gone from Redact's output, and Redact never panics.
+func FuzzRedact(f *testing.F) {
+	names := slices.Sorted(maps.Keys(encodings))
+	for i := range names {
+		f.Add("before ", " after", uint8(i), false)
+		f.Add(`{"e":"`, `"}`, uint8(i), true)
+		f.Add("%", "%2", uint8(i), false)
+		f.Add("\\u00", "&#", uint8(i), true)
+	}
+	tok, err := ParseToken(sightingsToken)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, prefix, suffix string, which uint8, header bool) {
+		secret := sightingsToken
+		if header {
+			secret = "FlyV1 " + sightingsToken
+		}
+		enc := encodings[names[int(which)%len(names)]](secret)
+		out := tok.Redact(prefix + enc + suffix)
+		if strings.Contains(out, enc) || strings.Contains(out, sightingsToken) {
+			t.Fatalf("the token survived: %q", out)
+		}
+		_ = tok.Redact(prefix + suffix)
+	})
+}
+
+// BenchmarkRedact: redacting an error body of the largest size kept
+// (64 KiB): plain, full of escapes, and made to be slow.
+func BenchmarkRedact(b *testing.B) {
+	tok, _ := ParseToken(sightingsToken)
+	texts := map[string]string{
+		"plain":   strings.Repeat(`{"error":"machine not found","details":{"a":1}} `, 64<<10/48),
+		"escaped": strings.Repeat(`%2F\u0041&#47;+a%25 `, 64<<10/20),
+	}
+	// What a hostile server would send to make redaction slow: runs of
+	// what decoders read, nested.
+	for _, unit := range []string{`\\`, "%25", "+", `\u005c`, "%5C", "&amp;", "%2B"} {
+		texts["run of "+unit] = strings.Repeat(unit, 64<<10/len(unit))
+	}
+	for name, text := range texts {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				tok.Redact(text)
+			}
+		})
 	}
 }
