@@ -235,7 +235,9 @@ func (g *graph) each(i int, f func(edge)) {
 	}
 }
 
-func (g *graph) branches(i int) bool { return g.extra != nil && i < len(g.extra) && len(g.extra[i]) > 0 }
+func (g *graph) branches(i int) bool {
+	return g.extra != nil && i < len(g.extra) && len(g.extra[i]) > 0
+}
 
 // readGraph is the graph of s.
 func readGraph(s string) *graph {
