@@ -48,7 +48,7 @@ func (e *Emulator) appsCreate(w http.ResponseWriter, r *http.Request) {
 	a := &app{
 		id: randomHex(8), name: req.Name, org: req.OrgSlug, network: req.Network,
 		num: e.st.newNum(), createdAt: now, idempotencyKey: req.IdempotencyKey, role: req.AppRoleID,
-		machines: map[string]*machine{}, volumes: map[string]*volume{},
+		machines: map[string]*machine{}, names: map[string]int{}, volumes: map[string]*volume{},
 		secrets: map[string]*secret{}, secretKeys: map[string]*secretKey{},
 		certs: map[string]*certificate{},
 	}

@@ -3,6 +3,7 @@ package flytest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -55,6 +56,10 @@ type Emulator struct {
 	st         *state
 	timers     map[*time.Timer]struct{} // pending state transitions, stopped by Close
 	noCapacity map[string]bool          // regions where Machines_create fails
+
+	// encodeHook, when a test sets it, runs as an answer left to
+	// answerLater is encoded.
+	encodeHook func()
 }
 
 type route struct {
@@ -173,7 +178,9 @@ func (e *Emulator) after(d time.Duration, f func()) (cancel func()) {
 }
 
 // locked runs f under e.mu and sends its answer only once the lock is
-// released, so a client that reads slowly never holds up the emulator.
+// released, so a client that reads slowly never holds up the emulator. A
+// big answer (a list) is built under the lock and encoded after it
+// (answerLater), so other requests wait only for the building.
 func (e *Emulator) locked(w http.ResponseWriter, f func(w http.ResponseWriter)) {
 	var b bufferedResponse
 	func() {
@@ -181,14 +188,43 @@ func (e *Emulator) locked(w http.ResponseWriter, f func(w http.ResponseWriter)) 
 		defer e.mu.Unlock()
 		f(&b)
 	}()
+	if b.encode != nil && e.encodeHook != nil {
+		e.encodeHook()
+	}
 	b.sendTo(w)
 }
 
-// bufferedResponse holds an answer in memory until sendTo.
+// answerLater answers status with the JSON body that encode writes. Under
+// locked, encode runs once the lock is released, so it must read nothing
+// that changes under the lock: the answer built under it.
+func answerLater(w http.ResponseWriter, status int, encode func(io.Writer) error) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if b, ok := w.(*bufferedResponse); ok {
+		b.WriteHeader(status)
+		b.encode = encode
+		return
+	}
+	w.WriteHeader(status)
+	sendEncoded(w, encode)
+}
+
+// sendEncoded writes a body that encode streams. The status is already
+// sent, so a failure (the client went away, or a value would not encode)
+// can only abort the answer: a client never gets a short body that looks
+// whole.
+func sendEncoded(w io.Writer, encode func(io.Writer) error) {
+	if err := encode(w); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// bufferedResponse holds an answer in memory until sendTo: its body, or
+// what encodes it (answerLater).
 type bufferedResponse struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	encode func(io.Writer) error
 }
 
 func (b *bufferedResponse) Header() http.Header {
@@ -224,6 +260,10 @@ func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
 		b.status = http.StatusOK
 	}
 	w.WriteHeader(b.status)
+	if b.encode != nil {
+		sendEncoded(w, b.encode)
+		return
+	}
 	_, _ = w.Write(b.body.Bytes())
 }
 

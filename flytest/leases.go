@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,25 @@ const leaseNonceHeader = "fly-machine-lease-nonce"
 
 // defaultLeaseTTL applies when a lease request gives no ttl.
 const defaultLeaseTTL = 30 * time.Second
+
+// maxLeaseTTL is the longest lease the emulator grants, in seconds. The API
+// documents ttl (and lease_ttl) as a number of seconds and expires_at as a
+// Unix time, with no maximum, and flaps sends whatever int its caller
+// gives; so every TTL whose expiry can be represented is taken, up to what
+// a time.Duration holds (about 292 years). A longer one is answered 400,
+// as the API answers a value it cannot take, never turned into a wrapped,
+// past expiry that would let a second owner in.
+const maxLeaseTTL = math.MaxInt64 / int64(time.Second)
+
+// leaseTTL reads a lease length given in seconds under the name param. On
+// a value out of range it has answered 400.
+func leaseTTL(w http.ResponseWriter, param string, secs int64) (time.Duration, bool) {
+	if secs < 0 || secs > maxLeaseTTL {
+		invalid(w, "%s must be a whole number of seconds from 0 to %d, got %d", param, maxLeaseTTL, secs)
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
+}
 
 // lease is an exclusive lock on a Machine, expiring on the emulator clock.
 type lease struct {
@@ -106,13 +126,12 @@ func (e *Emulator) machinesCreateLease(w http.ResponseWriter, r *http.Request) {
 		}
 		req.TTL = n
 	}
-	if req.TTL < 0 {
-		invalid(w, "ttl must not be negative")
+	ttl, ok := leaseTTL(w, "ttl", req.TTL)
+	if !ok {
 		return
 	}
-	ttl := defaultLeaseTTL
-	if req.TTL > 0 {
-		ttl = time.Duration(req.TTL) * time.Second
+	if ttl == 0 {
+		ttl = defaultLeaseTTL
 	}
 	e.locked(w, func(w http.ResponseWriter) {
 		m := e.lookupMachine(w, r)

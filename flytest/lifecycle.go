@@ -56,13 +56,15 @@ var ignoredSignals = map[int]bool{1: true, 10: true, 12: true}
 func (e *Emulator) transition(m *machine, state, typ, source string, request any) {
 	now := e.cfg.clock.Now()
 	m.stateEvent = m.record(e.st.newSeq(), now, typ, state, source, request)
+	wasDestroyed := m.state == stateDestroyed
 	m.state = state
 	m.updatedAt = now
-	if state == stateDestroyed {
+	if state == stateDestroyed && !wasDestroyed {
 		m.destroyed = now
 		m.lease = nil
 		if a := e.st.apps[m.appName]; a != nil && a.machines[m.id] == m {
 			a.destroyed = append(a.destroyed, m)
+			a.releaseName(m.name) // a destroyed Machine's name is free again
 		}
 	}
 	m.broadcast()

@@ -75,6 +75,11 @@ func normalizeConfig(c *models.FlyMachineConfig) error {
 			return fmt.Errorf("config.metadata key %q must be 1-255 characters without spaces", k)
 		}
 	}
+	for _, s := range c.Services {
+		if s != nil {
+			s.Autostop = autostopAnswered(s.Autostop)
+		}
+	}
 	return nil
 }
 

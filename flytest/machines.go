@@ -2,7 +2,9 @@ package flytest
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -43,11 +45,14 @@ type machine struct {
 	mem        memoryState
 	destroyed  time.Time
 
-	changed   chan struct{}    // closed and replaced on every change, for wait
-	pending   map[int]func()   // cancels of scheduled transitions
-	nextTimer int              // key of the next entry in pending
-	gone      bool             // its app was deleted or the emulator closed
-	imageRef  *models.ImageRef // resolved from config.image
+	changed   chan struct{}            // closed and replaced on every change, for wait
+	pending   map[int]func()           // cancels of scheduled transitions
+	nextTimer int                      // key of the next entry in pending
+	gone      bool                     // its app was deleted or the emulator closed
+	forgotten bool                     // pruned from its app (app.forget)
+	imageRef  *models.ImageRef         // resolved from config.image
+	summary   *models.FlyMachineConfig // summaryConfig's answer, made from summaryOf
+	summaryOf *models.FlyMachineConfig
 	checks    []*models.CheckStatus
 }
 
@@ -162,8 +167,13 @@ type modelOptions struct {
 	version      string // an earlier version's config instead of the current one
 }
 
-func (e *Emulator) machineModel(m *machine, o modelOptions) *models.Machine {
-	out := &models.Machine{
+// machineModel is the Machine as the API sends it (with machineAlways).
+// It is built under e.mu and may be encoded after the lock is released,
+// so it shares only what is never changed in place: configs (metadata
+// writes copy the config, editMetadata), events, check statuses and the
+// image reference.
+func (e *Emulator) machineModel(m *machine, o modelOptions) models.Machine {
+	out := models.Machine{
 		ID:           m.id,
 		Name:         m.name,
 		State:        m.state,
@@ -177,8 +187,7 @@ func (e *Emulator) machineModel(m *machine, o modelOptions) *models.Machine {
 		HostStatus:   models.MachineHostStatusOk,
 		ImageRef:     m.imageRef,
 		HostFeatures: []string{},
-		Checks:       []*models.CheckStatus{},
-		Events:       []*models.MachineEvent{},
+		Extra:        machineAlwaysExtra,
 	}
 	if o.version != "" {
 		out.Version, out.InstanceID = o.version, o.version
@@ -189,21 +198,33 @@ func (e *Emulator) machineModel(m *machine, o modelOptions) *models.Machine {
 		}
 	}
 	if o.summary {
-		out.IncompleteConfig = &models.FlyMachineConfig{Image: m.config.Image, Metadata: m.config.Metadata, Guest: m.config.Guest}
-		out.Checks, out.Events = nil, nil
+		out.IncompleteConfig = m.summaryConfig()
 		return out
 	}
 	out.Config = m.config
 	if o.version != "" {
 		out.Config, _ = m.versionConfig(o.version)
 	}
+	out.Checks = []*models.CheckStatus{}
 	if m.state == stateStarted {
 		out.Checks = m.checks
 	}
-	for i := len(m.events) - 1; i >= 0 && len(out.Events) < eventsInMachine; i-- {
-		out.Events = append(out.Events, m.events[i].model)
+	n := min(len(m.events), eventsInMachine)
+	out.Events = make([]*models.MachineEvent, n)
+	for i := range n {
+		out.Events[i] = m.events[len(m.events)-1-i].model
 	}
 	return out
+}
+
+// summaryConfig is what a summary list shows of the config: its image,
+// metadata and guest. It is made once per config.
+func (m *machine) summaryConfig() *models.FlyMachineConfig {
+	if m.summary == nil || m.summaryOf != m.config {
+		m.summary = &models.FlyMachineConfig{Image: m.config.Image, Metadata: m.config.Metadata, Guest: m.config.Guest}
+		m.summaryOf = m.config
+	}
+	return m.summary
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -248,14 +269,10 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 				"insufficient resources to create new machine in region "+region+": no host has room for "+guestLabel(cfg.Guest))
 			return
 		}
-		if req.Name != "" {
-			for _, other := range a.machines {
-				if other.name == req.Name && other.state != stateDestroyed {
-					writeError(w, http.StatusUnprocessableEntity, string(models.MainStatusCodeNameTaken),
-						"a machine named "+req.Name+" already exists in app "+a.name)
-					return
-				}
-			}
+		if req.Name != "" && a.nameTaken(req.Name) {
+			writeError(w, http.StatusUnprocessableEntity, string(models.MainStatusCodeNameTaken),
+				"a machine named "+req.Name+" already exists in app "+a.name)
+			return
 		}
 		m := newMachine()
 		m.seq = e.st.newSeq()
@@ -271,7 +288,7 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 		m.createdAt, m.updatedAt = now, now
 		m.setConfig(cfg, newULID(now))
 		m.checks = checkStatuses(cfg, now)
-		a.machines[m.id] = m
+		a.addMachine(m)
 
 		var nonce string
 		if req.LeaseTTL > 0 {
@@ -285,7 +302,7 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		out := e.machineModel(m, modelOptions{})
 		out.Nonce = nonce
-		writeJSON(w, http.StatusOK, machineAnswer(out))
+		writeJSON(w, http.StatusOK, &out)
 	})
 }
 
@@ -299,9 +316,7 @@ func guestLabel(g *models.FlyMachineGuest) string {
 func (e *Emulator) pruneDestroyed(a *app, now time.Time) {
 	n := 0
 	for n < len(a.destroyed) && (now.Sub(a.destroyed[n].destroyed) > destroyedKeep || len(a.destroyed)-n > maxDestroyedInApp) {
-		if m := a.destroyed[n]; a.machines[m.id] == m {
-			delete(a.machines, m.id)
-		}
+		a.forget(a.destroyed[n])
 		n++
 	}
 	if n > 0 {
@@ -328,7 +343,8 @@ func (e *Emulator) machinesShow(w http.ResponseWriter, r *http.Request) {
 			}
 			o.version = v
 		}
-		writeJSON(w, http.StatusOK, machineAnswer(e.machineModel(m, o)))
+		out := e.machineModel(m, o)
+		writeJSON(w, http.StatusOK, &out)
 	})
 }
 
@@ -408,22 +424,28 @@ func (e *Emulator) machinesList(w http.ResponseWriter, r *http.Request) {
 		}
 		now := e.cfg.clock.Now()
 		e.pruneDestroyed(a, now)
+		// Walk creation order from the cursor: a page looks at its own
+		// Machines (and those the filters skip), and one more to know
+		// whether another page follows.
 		var ms []*machine
-		for _, m := range a.machines {
-			if m.seq > int64(after) && f.match(m) && !e.listLagging(m, now) {
-				ms = append(ms, m)
+		for i := a.firstAfter(int64(after), &e.st.visits); i < len(a.order); i++ {
+			m := a.order[i]
+			e.st.visits++
+			if m.forgotten || !f.match(m) || e.listLagging(m, now) {
+				continue
 			}
+			if paged && len(ms) == limit {
+				w.Header().Set("fly-next-cursor", seqCursor(ms[len(ms)-1].seq))
+				break
+			}
+			ms = append(ms, m)
 		}
-		slices.SortFunc(ms, func(x, y *machine) int { return compareInt(x.seq, y.seq) })
-		if paged && len(ms) > limit {
-			ms = ms[:limit]
-			w.Header().Set("fly-next-cursor", seqCursor(ms[len(ms)-1].seq))
+		o := modelOptions{summary: summary, includeLease: includeLeases}
+		out := make([]models.Machine, len(ms))
+		for i, m := range ms {
+			out[i] = e.machineModel(m, o)
 		}
-		out := make([]object, 0, len(ms))
-		for _, m := range ms {
-			out = append(out, machineAnswer(e.machineModel(m, modelOptions{summary: summary, includeLease: includeLeases})))
-		}
-		writeJSON(w, http.StatusOK, out)
+		answerLater(w, http.StatusOK, func(w io.Writer) error { return writeMachines(w, out) })
 	})
 }
 
@@ -510,7 +532,7 @@ func (e *Emulator) machinesOrgList(w http.ResponseWriter, r *http.Request) {
 		if n := len(ms); n > 0 {
 			resp.LastMachineID, resp.LastUpdatedAt = ms[n-1].id, formatTime(ms[n-1].updatedAt)
 		}
-		writeJSON(w, http.StatusOK, resp)
+		answerLater(w, http.StatusOK, func(w io.Writer) error { return json.NewEncoder(w).Encode(resp) })
 	})
 }
 
@@ -580,8 +602,8 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		now := e.cfg.clock.Now()
-		if req.Name != "" {
-			m.name = req.Name
+		if req.Name != "" && req.Name != m.name {
+			e.st.apps[m.appName].rename(m, req.Name)
 		}
 		m.cancelPending()
 		m.restarts = 0
@@ -594,7 +616,7 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 		e.replace(m, skipLaunch, launch)
 		out := e.machineModel(m, modelOptions{})
 		out.Nonce = nonce
-		writeJSON(w, http.StatusOK, machineAnswer(out))
+		writeJSON(w, http.StatusOK, &out)
 	})
 }
 
@@ -639,13 +661,9 @@ func (e *Emulator) machinesListVersions(w http.ResponseWriter, r *http.Request) 
 		if m == nil {
 			return
 		}
-		out := make([]object, 0, len(m.versions))
+		out := make([]*models.MachineVersion, 0, len(m.versions))
 		for i := len(m.versions) - 1; i >= 0; i-- {
-			v := objectOf(&models.MachineVersion{Version: m.versions[i].version, UserConfig: m.versions[i].config})
-			if raw, ok := v["user_config"]; ok {
-				v["user_config"] = configWire(raw)
-			}
-			out = append(out, v)
+			out = append(out, &models.MachineVersion{Version: m.versions[i].version, UserConfig: m.versions[i].config})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -710,7 +728,7 @@ func compareInt(a, b int64) int {
 
 // checkMachineRequest checks what create and update requests share and
 // returns a normalized copy of the config. On failure it has answered 400.
-func checkMachineRequest(w http.ResponseWriter, config *models.FlyMachineConfig, name string, leaseTTL int64) (*models.FlyMachineConfig, bool) {
+func checkMachineRequest(w http.ResponseWriter, config *models.FlyMachineConfig, name string, leaseTTLSecs int64) (*models.FlyMachineConfig, bool) {
 	if config == nil {
 		invalid(w, "config is required, with at least config.image")
 		return nil, false
@@ -724,8 +742,7 @@ func checkMachineRequest(w http.ResponseWriter, config *models.FlyMachineConfig,
 		invalid(w, "machine name %q must be 1-63 lowercase letters, digits or dashes", name)
 		return nil, false
 	}
-	if leaseTTL < 0 {
-		invalid(w, "lease_ttl must not be negative")
+	if _, ok := leaseTTL(w, "lease_ttl", leaseTTLSecs); !ok {
 		return nil, false
 	}
 	return cfg, true

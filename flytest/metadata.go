@@ -51,13 +51,15 @@ func (e *Emulator) machinesUpdateMetadata(w http.ResponseWriter, r *http.Request
 			return
 		}
 		// A merge: keys left out stay, and null or "" deletes a key.
-		for k, v := range req.Metadata {
-			if v == "" {
-				delete(m.config.Metadata, k)
-			} else {
-				m.setMetadata(k, v)
+		m.editMetadata(func(md map[string]string) {
+			for k, v := range req.Metadata {
+				if v == "" {
+					delete(md, k)
+				} else {
+					md[k] = v
+				}
 			}
-		}
+		})
 		m.updatedAt = e.cfg.clock.Now()
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -98,7 +100,7 @@ func (e *Emulator) machinesUpsertMetadata(w http.ResponseWriter, r *http.Request
 		if m == nil {
 			return
 		}
-		m.setMetadata(key, req.Value)
+		m.editMetadata(func(md map[string]string) { md[key] = req.Value })
 		m.updatedAt = e.cfg.clock.Now()
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -111,15 +113,25 @@ func (e *Emulator) machinesDeleteMetadata(w http.ResponseWriter, r *http.Request
 		if m == nil {
 			return
 		}
-		delete(m.config.Metadata, key)
+		m.editMetadata(func(md map[string]string) { delete(md, key) })
 		m.updatedAt = e.cfg.clock.Now()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func (m *machine) setMetadata(k, v string) {
-	if m.config.Metadata == nil {
-		m.config.Metadata = map[string]string{}
+// editMetadata changes the current config's metadata. It changes a copy
+// of the config, never the config in place: answers built under the lock
+// share configs, and are encoded after it is released.
+func (m *machine) editMetadata(edit func(md map[string]string)) {
+	cfg := *m.config
+	cfg.Metadata = maps.Clone(m.config.Metadata)
+	if cfg.Metadata == nil {
+		cfg.Metadata = map[string]string{}
 	}
-	m.config.Metadata[k] = v
+	edit(cfg.Metadata)
+	if len(cfg.Metadata) == 0 && m.config.Metadata == nil {
+		cfg.Metadata = nil // as it was: a config without metadata
+	}
+	m.config = &cfg
+	m.versions[len(m.versions)-1].config = &cfg // the current version is the last
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/go-openapi/strfmt"
 )
@@ -58,6 +59,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v validatable, optional 
 // decodeBodyRaw is decodeBody that also returns the raw body.
 func decodeBodyRaw(w http.ResponseWriter, r *http.Request, v validatable, optional bool) ([]byte, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The server's read limit (ReadTimeout) passed mid-body.
+		writeError(w, http.StatusRequestTimeout, "", "deadline_exceeded: the request body did not arrive in time")
+		return nil, false
+	}
 	if err != nil {
 		invalid(w, "read body: %v", err)
 		return nil, false

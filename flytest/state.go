@@ -8,6 +8,10 @@ type state struct {
 	postgres map[string]*pgCluster
 	nextNum  int64
 	nextSeq  int64 // orders Machines and events; never reused
+
+	// visits counts the Machines requests have looked at: lists, cursors
+	// and name checks. Tests assert what a request costs by it.
+	visits int64
 }
 
 func newState() *state {
@@ -24,6 +28,9 @@ type app struct {
 	idempotencyKey string
 
 	machines   map[string]*machine // by id
+	order      []*machine          // by creation (seq): lists and their cursors; see machine_index.go
+	forgotten  int                 // entries of order no longer in machines
+	names      map[string]int      // Machines not destroyed, by name: name_taken
 	volumes    map[string]*volume  // by id
 	secrets    map[string]*secret  // by name
 	secretsVer int64               // version of secrets and secret keys together

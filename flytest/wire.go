@@ -1,8 +1,14 @@
 package flytest
 
 import (
+	"bufio"
 	"encoding/json"
-	"strings"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/flymachines/flymachines-go/flytypes"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 // The real API always sends some fields, even when they are zero or null:
@@ -12,7 +18,9 @@ import (
 // emulator must send them too. The generated models cannot be relied on
 // for that (their json tags leave zero values out, and may change), so
 // answers that carry such fields go through an object: the model encoded
-// as it encodes, then the fields the API always sends filled in. The
+// as it encodes, then the fields the API always sends filled in (a
+// Machine, which lists carry by the thousand, gets them from its Extra
+// instead, at no cost per answer: machineAlwaysExtra). The
 // evidence for each list is the body Fly's docs or a captured production
 // answer shows (../shared/realbodies, named beside each list).
 
@@ -138,48 +146,52 @@ func leaseAnswer(status string, data any) object {
 	return object{}.set("status", status).set("data", objectOf(data).always(leaseDataAlways))
 }
 
-// machineAnswer is a Machine as the API sends it: incomplete_config
-// always, and its services' autostop as the API writes it (autostopWire).
-func machineAnswer(v any) object {
-	o := objectOf(v).always(machineAlways)
-	if raw, ok := o["config"]; ok && string(raw) != "null" {
-		o["config"] = configWire(raw)
-	}
-	return o
-}
+// machineAlwaysExtra is machineAlways as a model's Extra, which a model
+// writes for the keys its fields leave out: machineModel sets it.
+var machineAlwaysExtra = extraOf(machineAlways)
 
-// configWire rewrites a Machine config's services' autostop the way the
-// API answers it: "off" and "stop" as the booleans false and true, only
-// "suspend" as a string. fly-go writes it so "for backward compatibility"
-// (MachineAutostop.MarshalJSON), and the API answers what it stored.
-func configWire(raw json.RawMessage) json.RawMessage {
-	var cfg object
-	if json.Unmarshal(raw, &cfg) != nil {
-		return raw
-	}
-	var services []object
-	if json.Unmarshal(cfg["services"], &services) != nil || len(services) == 0 {
-		return raw
-	}
-	for _, s := range services {
-		if a, ok := s["autostop"]; ok {
-			s["autostop"] = autostopWire(a)
+// extraOf is defaults as a model's Extra.
+func extraOf(defaults map[string]string) flytypes.Extra {
+	var x flytypes.Extra
+	for _, k := range slices.Sorted(maps.Keys(defaults)) {
+		if err := x.Set(k, json.RawMessage(defaults[k])); err != nil {
+			panic("flytest: always-sent " + k + ": " + err.Error())
 		}
 	}
-	cfg.set("services", services)
-	out, err := json.Marshal(cfg)
-	if err != nil {
-		return raw
-	}
-	return out
+	return x
 }
 
-func autostopWire(raw json.RawMessage) json.RawMessage {
-	switch strings.TrimSpace(string(raw)) {
-	case `"off"`:
-		return json.RawMessage("false")
-	case `"stop"`:
-		return json.RawMessage("true")
+// writeMachines writes a list of Machines, one Machine encoded at a time,
+// so a list costs about its own size in memory, not that many times over.
+// It runs after the lock is released (answerLater).
+func writeMachines(w io.Writer, ms []models.Machine) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteByte('[')
+	for i := range ms {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := ms[i].MarshalJSON()
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
 	}
-	return raw
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+// autostopAnswered is a service's autostop the way the API stores and
+// answers it: "off" and "stop" as the booleans false and true, only
+// "suspend" as a string. fly-go writes it so "for backward compatibility"
+// (MachineAutostop.MarshalJSON), and the API answers what it stored;
+// normalizeConfig stores it so.
+func autostopAnswered(a flytypes.Autostop) flytypes.Autostop {
+	switch a {
+	case flytypes.AutostopOff:
+		return flytypes.AutostopFalse
+	case flytypes.AutostopStop:
+		return flytypes.AutostopTrue
+	}
+	return a
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -84,12 +83,10 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	emu := flytest.New(opts...)
-	srv := &http.Server{
-		Handler:           emu,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		// No write timeout: Machines_wait holds a request for up to 60s.
-	}
+	// flytest's read limits, so a stalled client is cut off; no write
+	// timeout: Machines_wait holds a request for up to 60s.
+	srv := flytest.NewHTTPServer(emu)
+	srv.IdleTimeout = 2 * time.Minute
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
