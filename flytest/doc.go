@@ -17,5 +17,12 @@
 // carry the fields the real API always sends, zero or null included
 // (wire.go).
 //
+// It costs what it answers at any size: apps index their Machines by
+// creation order and by name (machine_index.go), so a page of a list or a
+// named create costs the same at 50,000 Machines as at 5, and a list holds
+// the emulator's lock only while its answer is built, not while it is
+// encoded. The servers it starts cut off a client that is slow to send its
+// request (server.go).
+//
 // The same emulator runs standalone with `flymachines emulator`.
 package flytest

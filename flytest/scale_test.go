@@ -233,7 +233,9 @@ func TestPagingVisitsOnlyItsPage(t *testing.T) {
 	}
 
 	// The last page alone costs the same as the first.
+	e.mu.Lock()
 	cursor := seqCursor(e.st.apps[testApp].machines[all[n-limit-1]].seq)
+	e.mu.Unlock()
 	before = visits(e)
 	if ids, next := listIDs(t, e, fmt.Sprintf("?limit=%d&cursor=%s", limit, cursor)); len(ids) != limit || next != "" {
 		t.Errorf("last page: %d Machines, next %q", len(ids), next)

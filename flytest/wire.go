@@ -1,7 +1,6 @@
 package flytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"maps"
@@ -162,24 +161,36 @@ func extraOf(defaults map[string]string) flytypes.Extra {
 }
 
 // writeMachines writes a list of Machines, one Machine encoded at a time,
-// so a list costs about its own size in memory, not that many times over.
-// It runs after the lock is released (answerLater).
+// so a list costs about one Machine's encoding in memory at a time, not
+// its whole body over again. It runs after the lock is released
+// (answerLater).
 func writeMachines(w io.Writer, ms []models.Machine) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteByte('[')
+	sep := listOpen
 	for i := range ms {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
 		b, err := ms[i].MarshalJSON()
 		if err != nil {
 			return err
 		}
-		bw.Write(b)
+		if _, err := w.Write(sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		sep = listComma
 	}
-	bw.WriteString("]\n")
-	return bw.Flush()
+	if len(ms) == 0 {
+		_, err := w.Write(listEmpty)
+		return err
+	}
+	_, err := w.Write(listClose)
+	return err
 }
+
+var (
+	listOpen, listComma  = []byte("["), []byte(",")
+	listClose, listEmpty = []byte("]\n"), []byte("[]\n")
+)
 
 // autostopAnswered is a service's autostop the way the API stores and
 // answers it: "off" and "stop" as the booleans false and true, only
