@@ -343,3 +343,47 @@ func TestListAllocatesAboutItsBody(t *testing.T) {
 // bytes and grows, so it comes to about twice a Machine's size. Encoding
 // the body over again, as lists once did (14×), adds at least 1× a time.
 const maxListAllocRatio = 3.5
+
+// TestListWhileMachinesChange lists while the listed Machines change in
+// every way that touches what a list shows: under -race, an answer
+// encoded after the lock that shares anything changed in place fails.
+func TestListWhileMachinesChange(t *testing.T) {
+	e := New(WithTransitionDelay(time.Millisecond))
+	t.Cleanup(e.Close)
+	if status, _, body := call(e, testToken, http.MethodPost, "/v1/apps", `{"name":"`+testApp+`","org_slug":"personal"}`); status != http.StatusCreated {
+		t.Fatalf("create app: HTTP %d %s", status, body)
+	}
+	var ids []string
+	for range 5 {
+		status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", `{"config":{"image":"nginx","metadata":{"role":"web"}}}`)
+		var m struct{ ID string }
+		if err := json.Unmarshal([]byte(body), &m); status != http.StatusOK || err != nil {
+			t.Fatalf("create: HTTP %d %s", status, body)
+		}
+		ids = append(ids, m.ID)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 100 {
+			id := ids[i%len(ids)]
+			path := "/v1/apps/" + testApp + "/machines/" + id
+			call(e, testToken, http.MethodPost, path+"/metadata/k", `{"value":"v`+fmt.Sprint(i)+`"}`)
+			call(e, testToken, http.MethodPatch, path+"/metadata", `{"metadata":{"role":"api","k":""}}`)
+			call(e, testToken, http.MethodDelete, path+"/metadata/role", "")
+			call(e, testToken, http.MethodPost, path+"/lease?ttl=60", "")
+			call(e, testToken, http.MethodPost, path+"/cordon", "")
+			call(e, testToken, http.MethodPost, path, `{"config":{"image":"nginx:`+fmt.Sprint(i)+`","metadata":{"role":"web"}},"name":"m-`+fmt.Sprint(i)+`"}`)
+			call(e, testToken, http.MethodPost, path+"/stop", "")
+		}
+	}()
+	for _, q := range []string{"", "?summary=true", "?include_leases=true", "?metadata.role=web&limit=2"} {
+		for range 30 {
+			if status, _, body := call(e, testToken, http.MethodGet, "/v1/apps/"+testApp+"/machines"+q, ""); status != http.StatusOK || !json.Valid([]byte(body)) {
+				t.Fatalf("list%s: HTTP %d %s", q, status, body)
+			}
+			call(e, testToken, http.MethodGet, "/v1/orgs/personal/machines", "")
+		}
+	}
+	<-done
+}
