@@ -96,6 +96,7 @@ func fillMachines(tb testing.TB, e *Emulator, n int) {
 }
 
 func createScaleMachine(tb testing.TB, e *Emulator, i int, body []byte) {
+	tb.Helper()
 	if w := serveCounted(e, http.MethodPost, "/v1/apps/"+testApp+"/machines", body); w.status != http.StatusOK {
 		tb.Fatalf("create %d: HTTP %d", i, w.status)
 	}
