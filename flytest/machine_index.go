@@ -48,7 +48,7 @@ func (a *app) forget(m *machine) {
 	m.forgotten = true
 	a.forgotten++
 	if a.forgotten > len(a.order)/2 {
-		a.order = slices.DeleteFunc(a.order, func(m *machine) bool { return m.forgotten })
+		a.order = slices.DeleteFunc(a.order, func(x *machine) bool { return x.forgotten })
 		a.forgotten = 0
 	}
 }
