@@ -40,17 +40,11 @@ func run(in, docsDir, factsFile, out string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := facts.Merge(doc); err != nil {
-		return err
-	}
-	if err := fixup.Apply(doc, verbose); err != nil {
-		return err
-	}
 	docs, err := fixup.LoadDocs(docsDir)
 	if err != nil {
 		return err
 	}
-	if err := docs.Merge(doc); err != nil {
+	if err := fixup.Prepare(doc, facts, docs, verbose); err != nil {
 		return err
 	}
 	return specjson.WriteFile(out, doc)

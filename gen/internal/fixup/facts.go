@@ -1,6 +1,7 @@
 package fixup
 
 import (
+	"errors"
 	"fmt"
 	"go/token"
 	"os"
@@ -99,6 +100,14 @@ func (f Facts) Merge(doc object) error {
 		return fmt.Errorf("facts do not match the spec:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// Prepare turns the pinned spec into the document go-swagger reads: the
+// facts first (fix-ups read them), then the fix-ups, then the docs (they
+// document what the fix-ups add). Every problem of the three is reported
+// together.
+func Prepare(doc object, facts Facts, docs *Docs, verbose bool) error {
+	return errors.Join(facts.Merge(doc), Apply(doc, verbose), docs.Merge(doc))
 }
 
 // leaseNonced reports whether the facts merged into op say it carries the

@@ -4,6 +4,7 @@
 package fixup
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,17 +44,21 @@ var fixups = []fixup{
 	{"secret-removal-nulls", secretRemovalNulls},
 }
 
-// Apply runs every fix-up on doc, in order.
+// Apply runs every fix-up on doc, in order. A fix-up that fails does not
+// stop the others: every failure is reported at once, so a spec update
+// shows all that needs a hand in one run.
 func Apply(doc object, verbose bool) error {
+	var errs []error
 	for _, f := range fixups {
 		if err := f.apply(doc); err != nil {
-			return fmt.Errorf("fix-up %s: %w", f.name, err)
+			errs = append(errs, fmt.Errorf("fix-up %s: %w", f.name, err))
+			continue
 		}
 		if verbose {
 			fmt.Println("applied", f.name)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // jsonMediaTypes: the converted document declares no "produces" at all and
