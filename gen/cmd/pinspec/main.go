@@ -25,6 +25,7 @@ func main() {
 	src := flag.String("src", "https://docs.machines.dev/spec/openapi3.json", "upstream spec: a file path or an http(s) URL")
 	out := flag.String("out", "swagger.json", "where to write the pinned Swagger 2.0 document")
 	as := flag.String("as", "", "source name to record in info.x-pinned-from (default: -src)")
+	check := flag.Bool("check", false, "pin into memory and compare with -out: print what moved and exit 1 if anything did; -out is not written")
 	date := flag.String("date", "", "pin date recorded in info.x-pinned-from (default: today, or the date -out records when it pinned the same bytes)")
 	flag.Parse()
 	if *as == "" {
@@ -38,7 +39,17 @@ func main() {
 		}
 		var doc specjson.Object
 		doc, err = Pin(raw, Provenance{Source: *as, Date: *date})
-		if err == nil {
+		switch {
+		case err == nil && *check:
+			var moved []string
+			if moved, err = compareWithPinned(*out, doc); err == nil && len(moved) > 0 {
+				fmt.Printf("the upstream spec moved since %s was pinned:\n  %s\n", *out, strings.Join(moved, "\n  "))
+				os.Exit(1)
+			}
+			if err == nil {
+				fmt.Printf("%s is up to date with %s\n", *out, *src)
+			}
+		case err == nil:
 			err = specjson.WriteFile(*out, doc)
 		}
 	}

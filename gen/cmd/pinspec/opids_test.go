@@ -139,3 +139,30 @@ func upstreamBySum(t *testing.T, sum, recorded string) []byte {
 		"put it in ../shared/upstream or name it in FLYMACHINES_UPSTREAM_SPEC", recorded, sum)
 	return nil
 }
+
+// TestCheckNamesWhatMoved: the scheduled re-pin names each operation and
+// definition that changed between the pinned spec and upstream, and
+// nothing when only the date differs.
+func TestCheckNamesWhatMoved(t *testing.T) {
+	older, err := Pin(readUpstream(t, "machines-openapi3-2026-08-older.json"), Provenance{Source: "s", Date: "2026-08-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := Pin(readUpstream(t, "machines-openapi3.json"), Provenance{Source: "s", Date: "2026-11-23"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := Pin(readUpstream(t, "machines-openapi3.json"), Provenance{Source: "s", Date: "2030-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := specDiff(newer, same); len(d) != 0 {
+		t.Errorf("a new date alone reads as a change: %v", d)
+	}
+	d := strings.Join(specDiff(older, newer), "\n")
+	for _, want := range []string{"added operation Postgres_queries_active", "changed top-level info"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("diff does not say %q:\n%s", want, d)
+		}
+	}
+}
