@@ -2,13 +2,18 @@
 SPEC ?= https://docs.machines.dev/spec/openapi3.json
 spec_src = $(if $(findstring ://,$(SPEC)),$(SPEC),$(abspath $(SPEC)))
 
-.PHONY: all spec generate validate test test-gen demo emulator
+.PHONY: all spec spec-check generate validate test test-gen demo emulator
 
 all: generate test
 
 ## spec: pin SPEC (OpenAPI 3 or Swagger 2.0) as swagger.json, prose dropped.
 spec:
 	cd gen && go run ./cmd/pinspec -src '$(spec_src)' -as '$(SPEC)' -out ../swagger.json
+
+## spec-check: pin SPEC into memory and name what moved since swagger.json
+## was pinned (exit 1 if anything did); writes nothing.
+spec-check:
+	cd gen && go run ./cmd/pinspec -check -src '$(spec_src)' -as '$(SPEC)' -out ../swagger.json
 
 ## generate: rebuild client/ and models/ from swagger.json (also: go generate ./...).
 generate:

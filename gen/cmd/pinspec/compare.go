@@ -10,7 +10,8 @@ import (
 
 // compareWithPinned lists what differs between the spec pinned at path and
 // a fresh pin: operations and definitions added, removed or changed, and
-// anything else by top-level key. The pin date is not a difference.
+// anything else by top-level key. The provenance (source, date, checksum)
+// is not a difference: the same facts from another copy have not moved.
 func compareWithPinned(path string, fresh specjson.Object) ([]string, error) {
 	old, err := specjson.ReadFile(path)
 	if err != nil {
@@ -42,15 +43,8 @@ func specDiff(old, fresh specjson.Object) []string {
 				for ik, iv := range v.(specjson.Object) {
 					info[ik] = iv
 				}
-				if from, ok := info["x-pinned-from"].(specjson.Object); ok {
-					cp := specjson.Object{}
-					for fk, fv := range from {
-						if fk != "date" {
-							cp[fk] = fv
-						}
-					}
-					info["x-pinned-from"] = cp
-				}
+				// Where and when it was pinned is no fact about the API.
+				delete(info, "x-pinned-from")
 				v = info
 			}
 			m[k] = v

@@ -160,7 +160,7 @@ func TestCheckNamesWhatMoved(t *testing.T) {
 		t.Errorf("a new date alone reads as a change: %v", d)
 	}
 	d := strings.Join(specDiff(older, newer), "\n")
-	for _, want := range []string{"added operation Postgres_queries_active", "changed top-level info"} {
+	for _, want := range []string{"added operation Postgres_queries_active", "added operation Postgres_queries_slow"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("diff does not say %q:\n%s", want, d)
 		}
