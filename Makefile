@@ -25,11 +25,13 @@ validate:
 	cd gen && go run ./cmd/fixspec -in ../swagger.json -docs docs -out /tmp/flymachines-swagger.fixed.json
 	cd gen && go tool swagger validate /tmp/flymachines-swagger.fixed.json
 
-## test: every test of the library and of gen/ (drift check included).
+## test: every test of the library, of gen/ (drift check included) and the
+## conformance suite (the emulator driven by Fly's own Go client).
 test:
 	go vet ./...
 	go test -race -count=1 ./...
 	cd gen && go vet ./... && go test -count=1 ./...
+	cd conformance && go vet ./... && go test -race -count=1 ./...
 
 ## demo: the first command of the README, on the embedded emulator.
 demo:

@@ -39,7 +39,7 @@ func (e *Emulator) appsCreate(w http.ResponseWriter, r *http.Request) {
 	now := e.cfg.clock.Now()
 	if a, taken := e.st.apps[req.Name]; taken {
 		if req.IdempotencyKey != "" && req.IdempotencyKey == a.idempotencyKey {
-			writeJSON(w, http.StatusCreated, models.CreateAppResponse{ID: a.id, CreatedAt: a.createdAt.UnixMilli()})
+			writeJSON(w, http.StatusCreated, a.createdAnswer())
 			return
 		}
 		writeError(w, http.StatusUnprocessableEntity, string(models.MainStatusCodeNameTaken), "app name "+req.Name+" is already taken")
@@ -47,13 +47,20 @@ func (e *Emulator) appsCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	a := &app{
 		id: randomHex(8), name: req.Name, org: req.OrgSlug, network: req.Network,
-		num: e.st.newNum(), createdAt: now, idempotencyKey: req.IdempotencyKey,
+		num: e.st.newNum(), createdAt: now, idempotencyKey: req.IdempotencyKey, role: req.AppRoleID,
 		machines: map[string]*machine{}, volumes: map[string]*volume{},
 		secrets: map[string]*secret{}, secretKeys: map[string]*secretKey{},
 		certs: map[string]*certificate{},
 	}
 	e.st.apps[a.name] = a
-	writeJSON(w, http.StatusCreated, models.CreateAppResponse{ID: a.id, CreatedAt: now.UnixMilli()})
+	writeJSON(w, http.StatusCreated, a.createdAnswer())
+}
+
+// createdAnswer is what Apps_create answers: the App, as flaps' CreateApp
+// reads it (flyctl prints its name and waits for the app under it), and
+// created_at, which the spec declares.
+func (a *app) createdAnswer() object {
+	return a.answer().set("created_at", a.createdAt.UnixMilli())
 }
 
 func (e *Emulator) appsShow(w http.ResponseWriter, r *http.Request) {
@@ -63,11 +70,11 @@ func (e *Emulator) appsShow(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, a.model())
+	writeJSON(w, http.StatusOK, a.answer())
 }
 
 func (e *Emulator) appsList(w http.ResponseWriter, r *http.Request) {
-	org := r.URL.Query().Get("org_slug")
+	org, role := r.URL.Query().Get("org_slug"), r.URL.Query().Get("app_role")
 	if org == "" {
 		invalid(w, "org_slug is required")
 		return
@@ -78,32 +85,39 @@ func (e *Emulator) appsList(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var apps []*models.App
+	var apps []*app
 	for _, a := range e.st.apps {
-		if a.org == org {
-			apps = append(apps, a.model())
+		if a.org == org && (role == "" || a.role == role) {
+			apps = append(apps, a)
 		}
 	}
-	slices.SortFunc(apps, func(x, y *models.App) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortFunc(apps, func(x, y *app) int { return strings.Compare(x.name, y.name) })
 	page, next := paginate(apps, limit, offset)
-	writeJSON(w, http.StatusOK, models.ListAppsResponse{Apps: page, NextCursor: next, TotalApps: int64(len(apps))})
+	out := make([]object, 0, len(page))
+	for _, a := range page {
+		out = append(out, a.answer())
+	}
+	resp := object{}.set("apps", out).set("total_apps", len(apps))
+	if next != "" {
+		resp.set("next_cursor", next)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
+// appsDelete deletes the app with its Machines, running or not: flyctl's
+// apps destroy deletes without stopping them first, and force (which Fly's
+// API guide sends) changes nothing.
 func (e *Emulator) appsDelete(w http.ResponseWriter, r *http.Request) {
-	force := r.URL.Query().Get("force") == "true"
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a := e.lookupApp(w, r)
-	if a == nil {
+	if _, ok := boolParam(w, r.URL.Query(), "force"); !ok {
 		return
 	}
-	if !force {
-		for _, m := range a.machines {
-			if m.running() {
-				writeError(w, http.StatusConflict, "", "app "+a.name+" has running machines: stop them first or delete with force=true")
-				return
-			}
-		}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.st.apps[r.PathValue("app_name")]
+	if a == nil {
+		// The answer Fly's docs show for this call (e02-docs-delete-app-404).
+		notFound(w, "Could not find App")
+		return
 	}
 	for _, m := range a.machines {
 		m.closeWaiters()
@@ -113,25 +127,60 @@ func (e *Emulator) appsDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookupApp finds the app named by the {app_name} path parameter, or answers
-// 404 the way the API does. Call with e.mu held.
+// 404 "app not found", the message flaps' AppNameAvailable compares the
+// answer of Apps_show with to tell a free name. Call with e.mu held.
 func (e *Emulator) lookupApp(w http.ResponseWriter, r *http.Request) *app {
-	name := r.PathValue("app_name")
-	a := e.st.apps[name]
+	a := e.st.apps[r.PathValue("app_name")]
 	if a == nil {
-		notFound(w, "Could not find App %q", name)
+		notFound(w, "app not found")
 	}
 	return a
 }
 
 func (a *app) model() *models.App {
+	network := a.network
+	if network == "" {
+		network = "default" // what a03-docs-apps-list shows for an app created without one
+	}
 	return &models.App{
 		ID:                a.id,
 		Name:              a.name,
-		Network:           a.network,
+		Network:           network,
 		InternalNumericID: a.num,
-		MachineCount:      int64(len(a.machines)),
+		MachineCount:      int64(a.liveMachines()),
 		VolumeCount:       int64(len(a.volumes)),
-		Status:            "deployed",
+		Status:            a.status(),
 		Organization:      &models.AppOrganizationInfo{Name: a.org, Slug: a.org},
 	}
+}
+
+// answer is the App as the API sends it, with its role (app_role_id at
+// create), which fly-go reads as app_role and Apps_list filters on.
+func (a *app) answer() object {
+	o := appAnswer(a.model())
+	if a.role != "" {
+		o.set("app_role", a.role)
+	}
+	return o
+}
+
+// liveMachines counts the app's Machines that are not destroyed.
+func (a *app) liveMachines() int {
+	n := 0
+	for _, m := range a.machines {
+		if m.state != stateDestroyed {
+			n++
+		}
+	}
+	return n
+}
+
+// status is "pending" until the app has a Machine, then "deployed": what
+// Fly shows (a02-docs-app-show.json is a new app, "pending") and what
+// fly-go's App.Deployed reads.
+func (a *app) status() string {
+	if a.liveMachines() == 0 {
+		return "pending"
+	}
+	return "deployed"
 }

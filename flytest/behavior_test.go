@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -122,7 +123,7 @@ func (en *env) lastExitCount(id string) int {
 func TestSignal(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
-	signal := func(sig string) error {
+	signal := func(sig flytypes.Signal) error {
 		_, err := en.c.Machines.MachinesSignalContext(en.ctx, machines.NewMachinesSignalParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(&models.SignalRequest{Signal: sig}), nil)
 		return err
 	}
@@ -144,6 +145,18 @@ func TestSignal(t *testing.T) {
 	x := en.lastExit(m.ID).ExitEvent
 	if x.Signal != 15 || x.ExitCode != 143 || x.RequestedStop || !x.Restarting {
 		t.Errorf("exit after SIGTERM: %+v", x)
+	}
+	en.waitFor(m.ID, stateStarted)
+	// A numeric signal, as flyctl's machine kill sends it ({"signal":9}).
+	killed := en.lastExitCount(m.ID)
+	if err := signal(flytypes.SignalNumber(9)); err != nil {
+		t.Fatal(errText(err))
+	}
+	for en.lastExitCount(m.ID) == killed && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if x := en.lastExit(m.ID).ExitEvent; x.Signal != 9 || x.ExitCode != 137 {
+		t.Errorf("exit after signal 9: %+v", x)
 	}
 	en.waitFor(m.ID, stateStarted)
 	if err := signal(""); codeOf(err) != 400 {

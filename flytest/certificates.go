@@ -67,7 +67,7 @@ func (e *Emulator) appCertificatesAcmeCreate(w http.ResponseWriter, r *http.Requ
 		c.acmeRequested = true
 		c.updatedAt = e.cfg.clock.Now()
 	}
-	writeJSON(w, http.StatusCreated, c.detail(a))
+	writeJSON(w, http.StatusCreated, certAnswer(c.detail(a)))
 }
 
 func (e *Emulator) appCertificatesCustomCreate(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func (e *Emulator) appCertificatesCustomCreate(w http.ResponseWriter, r *http.Re
 	}
 	c.custom = cc
 	c.updatedAt = cc.createdAt
-	writeJSON(w, http.StatusCreated, c.detail(a))
+	writeJSON(w, http.StatusCreated, certAnswer(c.detail(a)))
 }
 
 func (e *Emulator) appCertificatesShow(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +106,7 @@ func (e *Emulator) appCertificatesShow(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, c.detail(a))
+	writeJSON(w, http.StatusOK, certAnswer(c.detail(a)))
 }
 
 func (e *Emulator) appCertificatesList(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +139,15 @@ func (e *Emulator) appCertificatesList(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(all, func(x, y *models.CertificateSummary) int { return strings.Compare(x.Hostname, y.Hostname) })
 	page, next := paginate(all, limit, offset)
-	writeJSON(w, http.StatusOK, models.ListCertificatesResponse{Certificates: page, NextCursor: next, TotalCount: int64(len(all))})
+	out := make([]object, 0, len(page))
+	for _, c := range page {
+		out = append(out, certSummaryAnswer(c))
+	}
+	resp := object{}.set("certificates", out).set("total_count", len(all))
+	if next != "" {
+		resp.set("next_cursor", next)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // appCertificatesCheck looks the hostname's DNS up (see unresolvableSuffix)
@@ -183,7 +191,7 @@ func (e *Emulator) appCertificatesCheck(w http.ResponseWriter, r *http.Request) 
 			Soa:                "ns1.flytest.invalid. hostmaster.flytest.invalid. 1 7200 3600 1209600 300",
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, certAnswer(resp))
 }
 
 func (e *Emulator) appCertificatesDelete(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +220,7 @@ func (e *Emulator) appCertificatesAcmeDelete(w http.ResponseWriter, r *http.Requ
 	}
 	c.acmeRequested, c.acmeIssuedAt = false, time.Time{}
 	c.updatedAt = e.cfg.clock.Now()
-	writeJSON(w, http.StatusOK, c.detail(a))
+	writeJSON(w, http.StatusOK, certAnswer(c.detail(a)))
 }
 
 // appCertificatesCustomDelete drops the custom certificate; the hostname

@@ -84,14 +84,12 @@ func TestAfterIsCancellable(t *testing.T) {
 	}
 }
 
-// TestAppDeleteWithMachines: deleting an app ends waits on its Machines
-// and stops their transitions.
+// TestAppDeleteWithMachines: deleting an app whose Machine runs deletes
+// it (flyctl's apps destroy stops nothing first), ends waits on its
+// Machines and stops their transitions.
 func TestAppDeleteWithMachines(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
-	if _, err := en.c.Apps.AppsDeleteContext(en.ctx, apps.NewAppsDeleteParams().WithAppName(testApp), nil); codeOf(err) != 409 {
-		t.Errorf("delete of an app with a started machine: %v, want 409", err)
-	}
 	errc := make(chan error, 1)
 	go func() {
 		_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))))
@@ -100,8 +98,8 @@ func TestAppDeleteWithMachines(t *testing.T) {
 	for waiters(en) == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := en.c.Apps.AppsDeleteContext(en.ctx, apps.NewAppsDeleteParams().WithAppName(testApp).WithForce(conv.Pointer(true)), nil); err != nil {
-		t.Fatal(errText(err))
+	if _, err := en.c.Apps.AppsDeleteContext(en.ctx, apps.NewAppsDeleteParams().WithAppName(testApp), nil); err != nil {
+		t.Fatalf("delete of an app with a started machine: %v", errText(err))
 	}
 	select {
 	case err := <-errc:

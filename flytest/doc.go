@@ -10,5 +10,12 @@
 //	srv := flytest.NewServer(t)
 //	c, _ := flymachines.New(flymachines.WithBaseURL(srv.URL()), flymachines.WithToken("test-token"))
 //
+// Beyond the spec, it is checked against Fly's own Go client: the
+// conformance module (conformance/ in this repository) drives it with
+// fly-go's flaps package, every call that reaches the API, and checks each
+// answer against what flaps and flyctl expect of the real API. Answers
+// carry the fields the real API always sends, zero or null included
+// (wire.go).
+//
 // The same emulator runs standalone with `flymachines emulator`.
 package flytest

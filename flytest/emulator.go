@@ -23,7 +23,8 @@ import (
 //   - 412 failed_precondition for an operation the state forbids: start
 //     unless stopped, suspended or failed; restart, suspend, signal, exec,
 //     ps and memory unless started; destroy of a running Machine without
-//     force=true. Stop and suspend of a Machine already there are a 200.
+//     force=true or kill=true. Stop and suspend of a Machine already there
+//     are a 200. Deleting an app deletes its Machines, running or not.
 //   - 404 for any change to a destroyed Machine, so a repeated destroy
 //     reads as done. GET still shows it, in state destroyed, for an hour.
 //   - 409 "aborted: machine ID X lease currently held by OWNER, expires at
@@ -36,12 +37,12 @@ import (
 //   - Update replaces the config under a new version. A running Machine
 //     boots on it (or stops, with skip_launch); a stopped, suspended or
 //     failed one is left stopped unless the body says skip_launch=false.
-//   - Wait for stopped, suspended or destroyed needs version (or
-//     instance_id, which is the same value): an instance replaced by an
-//     update counts as stopped, and waiting for a replaced version to
-//     start is a 400. A wait that can never succeed, on a destroyed
-//     Machine, is answered 412 at once. Timeouts are 408; Close ends
-//     blocked waits with 503.
+//   - Wait takes any of its states, with or without version (or
+//     instance_id, which is the same value). With a version, an instance
+//     replaced by an update counts as stopped, and waiting for a replaced
+//     version to start is a 400. A wait that can never succeed, on a
+//     destroyed Machine, is answered 412 at once. Timeouts are 408; Close
+//     ends blocked waits with 503.
 type Emulator struct {
 	cfg config
 	mux *http.ServeMux

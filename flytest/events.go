@@ -29,7 +29,10 @@ type event struct {
 
 func (ev *event) createdAt() time.Time { return time.UnixMilli(ev.model.Timestamp) }
 
-// exitEvent is request.exit_event of an "exit" event.
+// exitEvent is request.exit_event of an "exit" event. Every field goes on
+// the wire, zero or not, as the API sends it (m05-docs2022-get-exit-event
+// shows the zeros and -1s; error and guest_error are "" unless the exit
+// came with one).
 type exitEvent struct {
 	ExitCode      int    `json:"exit_code"`
 	GuestExitCode int    `json:"guest_exit_code"`
@@ -39,7 +42,8 @@ type exitEvent struct {
 	RequestedStop bool   `json:"requested_stop"`
 	Restarting    bool   `json:"restarting"`
 	ExitedAt      string `json:"exited_at"`
-	Error         string `json:"error,omitempty"`
+	Error         string `json:"error"`
+	GuestError    string `json:"guest_error"`
 }
 
 // exitRequest is the request of an "exit" event.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,18 +82,29 @@ func (e *Emulator) grantLease(m *machine, r *http.Request, ttl time.Duration, de
 	return m.lease
 }
 
-func leaseBody(l *lease, withNonce bool) models.LeaseResponse {
+func leaseBody(l *lease, withNonce bool) object {
 	data := &models.Lease{Owner: l.owner, Description: l.description, Version: l.version, ExpiresAt: l.expiresAt.Unix()}
 	if withNonce {
 		data.Nonce = l.nonce
 	}
-	return models.LeaseResponse{Status: "success", Data: data}
+	return leaseAnswer("success", data)
 }
 
+// machinesCreateLease grants or refreshes a lease. Its length comes from
+// ttl in the body, as the spec declares, or in the query string, where
+// flaps' AcquireLease and RefreshLease send it (with no body).
 func (e *Emulator) machinesCreateLease(w http.ResponseWriter, r *http.Request) {
 	var req models.CreateLeaseRequest
 	if !decodeBody(w, r, &req, true) {
 		return
+	}
+	if s := r.URL.Query().Get("ttl"); s != "" && req.TTL == 0 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			invalid(w, "ttl %q must be a whole number of seconds", s)
+			return
+		}
+		req.TTL = n
 	}
 	if req.TTL < 0 {
 		invalid(w, "ttl must not be negative")
@@ -166,7 +178,8 @@ func (e *Emulator) machinesReleaseLease(w http.ResponseWriter, r *http.Request) 
 			leaseHeld(w, m, l)
 		default:
 			m.lease = nil
-			writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+			// The envelope Fly's docs show (l03-docs-lease-release.json).
+			writeJSON(w, http.StatusOK, object{}.set("status", "success").set("data", map[string]bool{"ok": true}))
 		}
 	})
 }

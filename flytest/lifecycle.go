@@ -3,9 +3,9 @@ package flytest
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -47,8 +47,9 @@ var signalNumbers = map[string]int{
 	"SIGPIPE": 13, "SIGALRM": 14, "SIGTERM": 15,
 }
 
-// ignoredSignals are handled by a process without ending it.
-var ignoredSignals = map[string]bool{"SIGHUP": true, "SIGUSR1": true, "SIGUSR2": true}
+// ignoredSignals are handled by a process without ending it: SIGHUP,
+// SIGUSR1 and SIGUSR2, by number.
+var ignoredSignals = map[int]bool{1: true, 10: true, 12: true}
 
 // transition moves m to state and records the event that says so. Every
 // state change is an event, so wait can name the event that satisfied it.
@@ -217,7 +218,7 @@ func (e *Emulator) machinesStart(w http.ResponseWriter, r *http.Request) {
 		m.cancelPending()
 		m.restarts = 0
 		e.launch(m, "start", sourceUser)
-		writeJSON(w, http.StatusOK, models.StartMachineResponse{PreviousState: prev})
+		writeJSON(w, http.StatusOK, startAnswer(models.StartMachineResponse{PreviousState: prev}))
 	})
 }
 
@@ -269,10 +270,17 @@ func parseStopTimeout(w http.ResponseWriter, s string) (time.Duration, bool) {
 	return d, true
 }
 
+// machinesRestart restarts a started Machine. force_stop, which flaps
+// always sends, asks for the process to be killed rather than stopped: the
+// emulated process stops at once either way, so it is read and checked
+// only.
 func (e *Emulator) machinesRestart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if s := q.Get("signal"); s != "" && signalNumbers[s] == 0 {
+	if s := q.Get("signal"); !flytypes.Signal(s).Valid() {
 		invalid(w, "signal %q is not a signal name such as SIGTERM", s)
+		return
+	}
+	if _, ok := boolParam(w, q, "force_stop"); !ok {
 		return
 	}
 	if _, ok := parseStopTimeout(w, q.Get("timeout")); !ok {
@@ -345,14 +353,16 @@ func (e *Emulator) setCordoned(w http.ResponseWriter, r *http.Request, on bool) 
 	})
 }
 
+// machinesSignal sends a signal by name ("SIGTERM") or by number (9, as
+// flyctl's machine kill sends it through flaps).
 func (e *Emulator) machinesSignal(w http.ResponseWriter, r *http.Request) {
 	var req models.SignalRequest
 	if !decodeBody(w, r, &req, false) {
 		return
 	}
-	num := signalNumbers[strings.ToUpper(req.Signal)]
-	if num == 0 {
-		invalid(w, "signal is required: a name such as SIGTERM")
+	num, ok := req.Signal.Number()
+	if !ok {
+		invalid(w, "signal is required: a name such as SIGTERM or a number such as 9")
 		return
 	}
 	e.locked(w, func(w http.ResponseWriter) {
@@ -364,7 +374,7 @@ func (e *Emulator) machinesSignal(w http.ResponseWriter, r *http.Request) {
 			preconditionFailed(w, "unable to signal machine in state '%s': it is not started", m.state)
 			return
 		}
-		if !ignoredSignals[strings.ToUpper(req.Signal)] {
+		if !ignoredSignals[num] {
 			// The process dies of it a moment later; the restart policy
 			// sees an unrequested exit with exit code 128+signal.
 			e.later(m, e.cfg.transitionDelay, func() {

@@ -285,7 +285,7 @@ func (e *Emulator) machinesCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		out := e.machineModel(m, modelOptions{})
 		out.Nonce = nonce
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, machineAnswer(out))
 	})
 }
 
@@ -328,7 +328,7 @@ func (e *Emulator) machinesShow(w http.ResponseWriter, r *http.Request) {
 			}
 			o.version = v
 		}
-		writeJSON(w, http.StatusOK, e.machineModel(m, o))
+		writeJSON(w, http.StatusOK, machineAnswer(e.machineModel(m, o)))
 	})
 }
 
@@ -418,9 +418,9 @@ func (e *Emulator) machinesList(w http.ResponseWriter, r *http.Request) {
 			ms = ms[:limit]
 			w.Header().Set("fly-next-cursor", seqCursor(ms[len(ms)-1].seq))
 		}
-		out := make([]*models.Machine, 0, len(ms))
+		out := make([]object, 0, len(ms))
 		for _, m := range ms {
-			out = append(out, e.machineModel(m, modelOptions{summary: summary, includeLease: includeLeases}))
+			out = append(out, machineAnswer(e.machineModel(m, modelOptions{summary: summary, includeLease: includeLeases})))
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -593,15 +593,23 @@ func (e *Emulator) machinesUpdate(w http.ResponseWriter, r *http.Request) {
 		e.replace(m, skipLaunch, launch)
 		out := e.machineModel(m, modelOptions{})
 		out.Nonce = nonce
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, machineAnswer(out))
 	})
 }
 
+// machinesDelete destroys a Machine. A running one needs force=true (Fly's
+// API guide) or kill=true (what flaps' Destroy sends, and flyctl's machine
+// destroy --force sets): both kill it first.
 func (e *Emulator) machinesDelete(w http.ResponseWriter, r *http.Request) {
 	force, ok := boolParam(w, r.URL.Query(), "force")
 	if !ok {
 		return
 	}
+	kill, ok := boolParam(w, r.URL.Query(), "kill")
+	if !ok {
+		return
+	}
+	force = force || kill
 	e.locked(w, func(w http.ResponseWriter) {
 		m := e.mutableMachine(w, r)
 		if m == nil {
@@ -611,7 +619,7 @@ func (e *Emulator) machinesDelete(w http.ResponseWriter, r *http.Request) {
 		case m.state == stateDestroying:
 			// Already on its way: answering OK keeps a repeated destroy harmless.
 		case m.running() && !force:
-			preconditionFailed(w, "unable to destroy machine %s in state %s: stop it first, or destroy with force=true", m.id, m.state)
+			preconditionFailed(w, "unable to destroy machine %s in state %s: stop it first, or destroy with kill=true", m.id, m.state)
 			return
 		default:
 			e.destroy(m, sourceUser, destroyRequest{Force: force})
@@ -630,9 +638,13 @@ func (e *Emulator) machinesListVersions(w http.ResponseWriter, r *http.Request) 
 		if m == nil {
 			return
 		}
-		out := make([]*models.MachineVersion, 0, len(m.versions))
+		out := make([]object, 0, len(m.versions))
 		for i := len(m.versions) - 1; i >= 0; i-- {
-			out = append(out, &models.MachineVersion{Version: m.versions[i].version, UserConfig: m.versions[i].config})
+			v := objectOf(&models.MachineVersion{Version: m.versions[i].version, UserConfig: m.versions[i].config})
+			if raw, ok := v["user_config"]; ok {
+				v["user_config"] = configWire(raw)
+			}
+			out = append(out, v)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -640,10 +652,22 @@ func (e *Emulator) machinesListVersions(w http.ResponseWriter, r *http.Request) 
 
 // boolParam reads an optional boolean query parameter. On a bad value it
 // has answered 400.
+//
+// A parameter given bare (?include_deleted, or include_deleted= with an
+// empty value) reads as true: it is a flag the caller set. flaps' List
+// takes its query as a raw fragment, so "include_deleted" is what a caller
+// of it writes; silently reading that as false is the one answer that is
+// certainly wrong. Go's strconv.ParseBool refuses "", so a strict Go
+// server would answer 400 rather than false; reading the flag as set
+// serves the caller's intent and never hides what was asked for.
 func boolParam(w http.ResponseWriter, q map[string][]string, name string) (bool, bool) {
-	s := first(q[name])
-	if s == "" {
+	vs, present := q[name]
+	if !present {
 		return false, true
+	}
+	s := first(vs)
+	if s == "" {
+		return true, true
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {

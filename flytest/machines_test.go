@@ -116,7 +116,7 @@ func TestMachineCreateValidation(t *testing.T) {
 		{"restart policy outside the enum", testApp, badPolicy, 400, "invalid_argument"},
 		{"bad name", testApp, named("Not_A_Name"), 400, "machine name"},
 		{"name taken", testApp, named("taken"), 422, "already exists"},
-		{"unknown app", "no-such-app", createBody("nginx"), 404, "Could not find App"},
+		{"unknown app", "no-such-app", createBody("nginx"), 404, "app not found"},
 		{"good", testApp, withGuest("performance", 1, 2048), 200, ""},
 	}
 	for _, tc := range cases {

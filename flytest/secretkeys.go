@@ -2,6 +2,7 @@ package flytest
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/flymachines/flymachines-go/models"
 )
+
+// secretKeyNamePattern is what the emulator accepts as a secret key's
+// label. Unlike a secret, a key never becomes an environment variable, and
+// flyctl labels keys "name-v1", with a dash.
+var secretKeyNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,255}$`)
 
 // secretKey is one app secret key. Guarded by Emulator.mu. The key material
 // never leaves the emulator; only the public key of asymmetric types does.
@@ -65,8 +71,8 @@ func (e *Emulator) secretkeyGenerate(w http.ResponseWriter, r *http.Request) {
 // (random key material); either replaces a key of the same name.
 func (e *Emulator) storeSecretKey(w http.ResponseWriter, r *http.Request, generate bool) {
 	name := r.PathValue("secret_name")
-	if !secretNamePattern.MatchString(name) {
-		invalid(w, "secret key name %q must be letters, digits and underscores, not starting with a digit", name)
+	if !secretKeyNamePattern.MatchString(name) {
+		invalid(w, "secret key name %q must be letters, digits, underscores and dashes, starting with a letter or underscore", name)
 		return
 	}
 	var req models.SetSecretkeyRequest

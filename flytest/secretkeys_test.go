@@ -194,7 +194,12 @@ func TestSecretkeysInvalid(t *testing.T) {
 			wantStatus(t, tc.name, err, http.StatusBadRequest)
 		})
 	}
-	_, err := c.Secrets.SecretkeyGenerateContext(context.Background(), secrets.NewSecretkeyGenerateParams().WithAppName("kms-app").WithSecretName("bad-name").
+	_, err := c.Secrets.SecretkeyGenerateContext(context.Background(), secrets.NewSecretkeyGenerateParams().WithAppName("kms-app").WithSecretName("bad.name").
 		WithBody(&models.SetSecretkeyRequest{Type: "hs256"}), nil)
 	wantStatus(t, "bad key name", err, http.StatusBadRequest)
+	// flyctl labels keys "name-v1": a dash is fine in a key's name.
+	if _, err := c.Secrets.SecretkeyGenerateContext(context.Background(), secrets.NewSecretkeyGenerateParams().WithAppName("kms-app").WithSecretName("jwt-v1").
+		WithBody(&models.SetSecretkeyRequest{Type: "hs256"}), nil); err != nil {
+		t.Errorf("a name-v1 label: %v", err)
+	}
 }

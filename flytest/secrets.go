@@ -177,14 +177,21 @@ func (a *app) secretValues() map[string]string {
 	return out
 }
 
-// checkMinVersion honours min_version: the emulator applies every write at
-// once, so a version it has reached is always visible, and one it has not
-// reached was never returned by a write: that answers 400.
+// checkMinVersion honours min_version, and version, the name under which
+// flaps' ListAppSecrets and GetAppSecrets send the same thing (the version
+// a write answered, to read that write): the emulator applies every write
+// at once, so a version it has reached is always visible, and one it has
+// not reached was never returned by a write: that answers 400.
 func (a *app) checkMinVersion(w http.ResponseWriter, r *http.Request) bool {
 	want, ok := versionParam(w, r, "min_version")
 	if !ok {
 		return false
 	}
+	asVersion, ok := versionParam(w, r, "version")
+	if !ok {
+		return false
+	}
+	want = max(want, asVersion)
 	if cur := a.secretsVersion(); want > cur {
 		invalid(w, "min_version %d is ahead of the app's secrets version %d", want, cur)
 		return false

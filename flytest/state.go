@@ -18,6 +18,7 @@ func newState() *state {
 type app struct {
 	id, name, org  string
 	network        string
+	role           string // app_role_id at create: "remote-docker-builder", "postgres_cluster"
 	num            int64
 	createdAt      time.Time
 	idempotencyKey string

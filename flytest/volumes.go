@@ -156,7 +156,7 @@ func (e *Emulator) volumesCreate(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	a.volumes[v.id] = v
-	writeJSON(w, http.StatusOK, v.model(a, false))
+	writeJSON(w, http.StatusOK, v.answer(a, false))
 }
 
 func (e *Emulator) volumesList(w http.ResponseWriter, r *http.Request) {
@@ -173,9 +173,9 @@ func (e *Emulator) volumesList(w http.ResponseWriter, r *http.Request) {
 	}
 	vols := a.sortedVolumes()
 	page, next := paginate(vols, limit, offset)
-	out := make([]*models.Volume, 0, len(page))
+	out := make([]object, 0, len(page))
 	for _, v := range page {
-		out = append(out, v.model(a, summary))
+		out = append(out, v.answer(a, summary))
 	}
 	if next != "" {
 		w.Header().Set("fly-next-cursor", next)
@@ -190,7 +190,7 @@ func (e *Emulator) volumesGetById(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, v.model(a, false))
+	writeJSON(w, http.StatusOK, v.answer(a, false))
 }
 
 func (e *Emulator) volumesUpdate(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +217,7 @@ func (e *Emulator) volumesUpdate(w http.ResponseWriter, r *http.Request) {
 		v.autoBackup = *req.AutoBackupEnabled
 	}
 	v.updatedAt = e.cfg.clock.Now()
-	writeJSON(w, http.StatusOK, v.model(a, false))
+	writeJSON(w, http.StatusOK, v.answer(a, false))
 }
 
 func (e *Emulator) volumesExtend(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +243,7 @@ func (e *Emulator) volumesExtend(w http.ResponseWriter, r *http.Request) {
 	v.updatedAt = e.cfg.clock.Now()
 	// A running Machine keeps its filesystem at the old size until restarted.
 	_, running := a.volumeHolder(v.id)
-	writeJSON(w, http.StatusOK, models.ExtendVolumeResponse{NeedsRestart: running, Volume: v.model(a, false)})
+	writeJSON(w, http.StatusOK, object{}.set("needs_restart", running).set("volume", v.answer(a, false)))
 }
 
 func (e *Emulator) volumeDelete(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +260,7 @@ func (e *Emulator) volumeDelete(w http.ResponseWriter, r *http.Request) {
 	delete(a.volumes, v.id)
 	v.state = "destroyed"
 	v.updatedAt = e.cfg.clock.Now()
-	writeJSON(w, http.StatusOK, v.model(a, false))
+	writeJSON(w, http.StatusOK, v.answer(a, false))
 }
 
 func (e *Emulator) volumesListSnapshots(w http.ResponseWriter, r *http.Request) {
@@ -270,12 +270,12 @@ func (e *Emulator) volumesListSnapshots(w http.ResponseWriter, r *http.Request) 
 	if v == nil {
 		return
 	}
-	out := make([]*models.VolumeSnapshot, 0, len(v.snapshots))
+	out := make([]object, 0, len(v.snapshots))
 	for _, s := range v.snapshots {
-		out = append(out, &models.VolumeSnapshot{
+		out = append(out, snapshotAnswer(&models.VolumeSnapshot{
 			ID: s.id, CreatedAt: wireTime(s.createdAt), Digest: s.digest, Status: s.status,
 			Size: s.sizeBytes, VolumeSize: s.volumeSizeBytes, RetentionDays: s.retentionDays,
-		})
+		}))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -393,6 +393,9 @@ func (a *app) pickZone(region, name string, unique, appWide bool) (zone string, 
 	}
 	return zone, best >= 0
 }
+
+// answer is the volume as the API sends it (volumeAnswer).
+func (v *volume) answer(a *app, summary bool) object { return volumeAnswer(v.model(a, summary)) }
 
 func (v *volume) model(a *app, summary bool) *models.Volume {
 	holder, _ := a.volumeHolder(v.id)

@@ -25,9 +25,13 @@ var waitStates = map[string]bool{
 	stateDestroyed: true, stateFailed: true, "settled": true,
 }
 
-// instanceEnds are the wait states an instance reaches once and for all.
-// Waiting for them needs a version, or a wait could be satisfied by an
-// earlier stop of the same Machine.
+// instanceEnds are the wait states an instance reaches once and for all:
+// a wait for one of them with the version of an instance that an update
+// replaced is satisfied at once. Without a version such a wait is on the
+// Machine's current state, as the API does it: the spec marks neither
+// version nor instance_id required, and flyctl waits for stopped,
+// suspended and destroyed without them (machine stop, suspend, ephemeral
+// runs), also in multi-state waits such as state=started&state=stopped.
 var instanceEnds = []string{stateStopped, stateSuspended, stateDestroyed}
 
 // waitQuery is a parsed Machines_wait request.
@@ -65,14 +69,6 @@ func parseWait(w http.ResponseWriter, r *http.Request) (waitQuery, bool) {
 			return wq, false
 		}
 		wq.version = id
-	}
-	if wq.version == "" {
-		for _, s := range wq.states {
-			if slices.Contains(instanceEnds, s) {
-				invalid(w, "waiting for state %s requires version (or instance_id): the Machine version whose end you wait for", s)
-				return wq, false
-			}
-		}
 	}
 	wq.from = q.Get("from_event_id")
 	return wq, true

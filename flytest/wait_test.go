@@ -2,6 +2,7 @@ package flytest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -37,9 +38,6 @@ func TestWaitValidation(t *testing.T) {
 		{"timeout zero", waitParams().WithTimeout(conv.Pointer(int64(0))), "timeout"},
 		{"timeout above 60", waitParams().WithTimeout(conv.Pointer(int64(61))), "timeout"},
 		{"unknown state", waitParams("sleeping"), "state \"sleeping\""},
-		{"stopped without version", waitParams("stopped"), "requires version"},
-		{"destroyed without version", waitParams("destroyed"), "requires version"},
-		{"suspended without version", waitParams("started", "suspended"), "requires version"},
 		{"unknown version", waitParams("started").WithVersion(conv.Pointer("01ARZ3NDEKTSV4RRFFQ69G5FAV")), "has no version"},
 		{"version and instance_id disagree", waitParams("started").WithVersion(&v).WithInstanceID(conv.Pointer("other")), "disagree"},
 	}
@@ -60,6 +58,39 @@ func TestWaitValidation(t *testing.T) {
 	}
 	if _, err := en.wait("00000000000000", waitParams()); codeOf(err) != 404 {
 		t.Errorf("unknown machine: %v", err)
+	}
+}
+
+// TestWaitWithoutVersion: flyctl waits for stopped, suspended and
+// destroyed without a version or instance_id (machine stop, suspend,
+// ephemeral runs), also for several states at once; the wait is then on the
+// Machine's current state.
+func TestWaitWithoutVersion(t *testing.T) {
+	en := newEnv(t)
+	m := en.started("nginx")
+	if res, err := en.wait(m.ID, waitParams("started", "suspended")); err != nil || res.State != stateStarted {
+		t.Fatalf("started or suspended, on a started Machine: %+v, %v", res, errText(err))
+	}
+	errc := make(chan error, 1)
+	go func() {
+		res, err := en.wait(m.ID, waitParams("stopped"))
+		if err == nil && res.State != stateStopped {
+			err = fmt.Errorf("answered state %s", res.State)
+		}
+		errc <- err
+	}()
+	for waiters(en) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	en.stop(m.ID)
+	if err := <-errc; err != nil {
+		t.Fatalf("stopped, while the Machine stops: %v", errText(err))
+	}
+	if _, err := en.c.Machines.MachinesDeleteContext(en.ctx, machines.NewMachinesDeleteParams().WithAppName(testApp).WithMachineID(m.ID), nil); err != nil {
+		t.Fatal(errText(err))
+	}
+	if res, err := en.wait(m.ID, waitParams("destroyed")); err != nil || res.State != stateDestroyed {
+		t.Fatalf("destroyed: %+v, %v", res, errText(err))
 	}
 }
 

@@ -16,7 +16,11 @@ go run ./cmd/fixspec -in "$root/swagger.json" -docs docs -facts facts.yaml -out 
 rm -rf "$target/client" "$target/models"
 # The fixed spec is validated by gen's tests; validating again here would only
 # slow generation down (see gen/internal/fixup/validate_test.go).
+# gen/templates replaces some of go-swagger's templates (see its README);
+# they override built-in ones, hence --allow-template-override.
 go tool swagger generate client -q \
   -f "$work/swagger.fixed.json" -t "$target" -A machines-api \
   --config-file client.yaml \
-  --skip-validation --with-custom-formatter
+  --skip-validation --with-custom-formatter \
+  --template-dir "$root/gen/templates" --allow-template-override
+

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model AcmeChallenge
 type AcmeChallenge struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// target
-	Target string `json:"target,omitempty"`
+	Target string `json:"target,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// acmeChallengeObject is AcmeChallenge's JSON object: the keys its fields hold.
+var acmeChallengeObject = flytypes.Object{
+	Model: "AcmeChallenge",
+	Keys:  []string{"name", "target"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AcmeChallenge) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AcmeChallenge
+		return acmeChallengeObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AcmeChallenge) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Target != "" {
+		flytypes.WriteString(&w, `"target":`, m.Target)
+	}
+	return acmeChallengeObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AcmeChallenge) UnmarshalJSON(data []byte) error {
+	type fields AcmeChallenge
+	return acmeChallengeObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AcmeChallenge) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "target":
+		return true, flytypes.DecodeString(value, &m.Target)
+	}
+	return false, nil
 }
 
 // Validate validates this acme challenge

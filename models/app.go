@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,33 +17,131 @@ import (
 //
 // swagger:model App
 type App struct {
+	// app role
+	AppRole string `json:"app_role,omitzero"`
+
+	// cname target
+	CnameTarget string `json:"cname_target,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// internal numeric id
-	InternalNumericID int64 `json:"internal_numeric_id,omitempty"`
+	InternalNumericID int64 `json:"internal_numeric_id,omitzero"`
 
 	// machine count
-	MachineCount int64 `json:"machine_count,omitempty"`
+	MachineCount int64 `json:"machine_count,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// network
-	Network string `json:"network,omitempty"`
+	Network string `json:"network,omitzero"`
 
 	// network cidr
-	NetworkCidr string `json:"network_cidr,omitempty"`
+	NetworkCidr string `json:"network_cidr,omitzero"`
 
 	// organization
-	Organization *AppOrganizationInfo `json:"organization,omitempty"`
+	Organization *AppOrganizationInfo `json:"organization,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// volume count
-	VolumeCount int64 `json:"volume_count,omitempty"`
+	VolumeCount int64 `json:"volume_count,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appObject is App's JSON object: the keys its fields hold.
+var appObject = flytypes.Object{
+	Model: "App",
+	Keys:  []string{"app_role", "cname_target", "id", "internal_numeric_id", "machine_count", "name", "network", "network_cidr", "organization", "status", "volume_count"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m App) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields App
+		return appObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *App) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppRole != "" {
+		flytypes.WriteString(&w, `"app_role":`, m.AppRole)
+	}
+	if m.CnameTarget != "" {
+		flytypes.WriteString(&w, `"cname_target":`, m.CnameTarget)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.InternalNumericID != 0 {
+		flytypes.WriteInt(&w, `"internal_numeric_id":`, m.InternalNumericID)
+	}
+	if m.MachineCount != 0 {
+		flytypes.WriteInt(&w, `"machine_count":`, m.MachineCount)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Network != "" {
+		flytypes.WriteString(&w, `"network":`, m.Network)
+	}
+	if m.NetworkCidr != "" {
+		flytypes.WriteString(&w, `"network_cidr":`, m.NetworkCidr)
+	}
+	if m.Organization != nil {
+		flytypes.WriteObject(&w, `"organization":`, m.Organization, (*AppOrganizationInfo).appendJSON)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.VolumeCount != 0 {
+		flytypes.WriteInt(&w, `"volume_count":`, m.VolumeCount)
+	}
+	return appObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *App) UnmarshalJSON(data []byte) error {
+	type fields App
+	return appObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *App) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_role":
+		return true, flytypes.DecodeString(value, &m.AppRole)
+	case "cname_target":
+		return true, flytypes.DecodeString(value, &m.CnameTarget)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "internal_numeric_id":
+		return true, flytypes.DecodeInt(value, &m.InternalNumericID)
+	case "machine_count":
+		return true, flytypes.DecodeInt(value, &m.MachineCount)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "network":
+		return true, flytypes.DecodeString(value, &m.Network)
+	case "network_cidr":
+		return true, flytypes.DecodeString(value, &m.NetworkCidr)
+	case "organization":
+		return true, flytypes.DecodeObject(value, &m.Organization, (*AppOrganizationInfo).UnmarshalJSON)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "volume_count":
+		return true, flytypes.DecodeInt(value, &m.VolumeCount)
+	}
+	return false, nil
 }
 
 // Validate validates this app

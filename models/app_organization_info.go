@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model AppOrganizationInfo
 type AppOrganizationInfo struct {
-
 	// internal numeric id
-	InternalNumericID int64 `json:"internal_numeric_id,omitempty"`
+	InternalNumericID int64 `json:"internal_numeric_id,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// slug
-	Slug string `json:"slug,omitempty"`
+	Slug string `json:"slug,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appOrganizationInfoObject is AppOrganizationInfo's JSON object: the keys its fields hold.
+var appOrganizationInfoObject = flytypes.Object{
+	Model: "AppOrganizationInfo",
+	Keys:  []string{"internal_numeric_id", "name", "slug"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AppOrganizationInfo) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AppOrganizationInfo
+		return appOrganizationInfoObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AppOrganizationInfo) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.InternalNumericID != 0 {
+		flytypes.WriteInt(&w, `"internal_numeric_id":`, m.InternalNumericID)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Slug != "" {
+		flytypes.WriteString(&w, `"slug":`, m.Slug)
+	}
+	return appOrganizationInfoObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AppOrganizationInfo) UnmarshalJSON(data []byte) error {
+	type fields AppOrganizationInfo
+	return appOrganizationInfoObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AppOrganizationInfo) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "internal_numeric_id":
+		return true, flytypes.DecodeInt(value, &m.InternalNumericID)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "slug":
+		return true, flytypes.DecodeString(value, &m.Slug)
+	}
+	return false, nil
 }
 
 // Validate validates this app organization info

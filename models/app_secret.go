@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,21 +14,83 @@ import (
 //
 // swagger:model AppSecret
 type AppSecret struct {
-
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// digest
-	Digest string `json:"digest,omitempty"`
+	Digest string `json:"digest,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// value
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appSecretObject is AppSecret's JSON object: the keys its fields hold.
+var appSecretObject = flytypes.Object{
+	Model: "AppSecret",
+	Keys:  []string{"created_at", "digest", "name", "updated_at", "value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AppSecret) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AppSecret
+		return appSecretObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AppSecret) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Digest != "" {
+		flytypes.WriteString(&w, `"digest":`, m.Digest)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Value != "" {
+		flytypes.WriteString(&w, `"value":`, m.Value)
+	}
+	return appSecretObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AppSecret) UnmarshalJSON(data []byte) error {
+	type fields AppSecret
+	return appSecretObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AppSecret) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "digest":
+		return true, flytypes.DecodeString(value, &m.Digest)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "value":
+		return true, flytypes.DecodeString(value, &m.Value)
+	}
+	return false, nil
 }
 
 // Validate validates this app secret

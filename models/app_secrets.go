@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model AppSecrets
 type AppSecrets struct {
-
 	// secrets
-	Secrets []*AppSecret `json:"secrets"`
+	Secrets []*AppSecret `json:"secrets,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appSecretsObject is AppSecrets's JSON object: the keys its fields hold.
+var appSecretsObject = flytypes.Object{
+	Model: "AppSecrets",
+	Keys:  []string{"secrets"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AppSecrets) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AppSecrets
+		return appSecretsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AppSecrets) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Secrets != nil {
+		flytypes.WriteObjects(&w, `"secrets":`, m.Secrets, (*AppSecret).appendJSON)
+	}
+	return appSecretsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AppSecrets) UnmarshalJSON(data []byte) error {
+	type fields AppSecrets
+	return appSecretsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AppSecrets) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "secrets":
+		return true, flytypes.DecodeObjects(value, &m.Secrets, (*AppSecret).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this app secrets

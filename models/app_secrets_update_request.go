@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model AppSecretsUpdateRequest
 type AppSecretsUpdateRequest struct {
-
 	// values
-	Values map[string]*string `json:"values,omitempty"`
+	Values map[string]*string `json:"values,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appSecretsUpdateRequestObject is AppSecretsUpdateRequest's JSON object: the keys its fields hold.
+var appSecretsUpdateRequestObject = flytypes.Object{
+	Model: "AppSecretsUpdateRequest",
+	Keys:  []string{"values"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AppSecretsUpdateRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AppSecretsUpdateRequest
+		return appSecretsUpdateRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AppSecretsUpdateRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Values != nil {
+		flytypes.WriteNullableStringMap(&w, `"values":`, m.Values)
+	}
+	return appSecretsUpdateRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AppSecretsUpdateRequest) UnmarshalJSON(data []byte) error {
+	type fields AppSecretsUpdateRequest
+	return appSecretsUpdateRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AppSecretsUpdateRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "values":
+		return true, flytypes.DecodeNullableStringMap(value, &m.Values)
+	}
+	return false, nil
 }
 
 // Validate validates this app secrets update request

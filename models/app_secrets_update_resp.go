@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,15 +18,67 @@ import (
 //
 // swagger:model AppSecretsUpdateResp
 type AppSecretsUpdateResp struct {
-
 	// deprecated version
-	DeprecatedVersion int64 `json:"Version,omitempty"`
+	DeprecatedVersion int64 `json:"Version,omitzero"`
 
 	// secrets
-	Secrets []*AppSecret `json:"secrets"`
+	Secrets []*AppSecret `json:"secrets,omitzero"`
 
 	// version
-	Version int64 `json:"version,omitempty"`
+	Version int64 `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// appSecretsUpdateRespObject is AppSecretsUpdateResp's JSON object: the keys its fields hold.
+var appSecretsUpdateRespObject = flytypes.Object{
+	Model: "AppSecretsUpdateResp",
+	Keys:  []string{"Version", "secrets", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AppSecretsUpdateResp) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AppSecretsUpdateResp
+		return appSecretsUpdateRespObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AppSecretsUpdateResp) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DeprecatedVersion != 0 {
+		flytypes.WriteInt(&w, `"Version":`, m.DeprecatedVersion)
+	}
+	if m.Secrets != nil {
+		flytypes.WriteObjects(&w, `"secrets":`, m.Secrets, (*AppSecret).appendJSON)
+	}
+	if m.Version != 0 {
+		flytypes.WriteInt(&w, `"version":`, m.Version)
+	}
+	return appSecretsUpdateRespObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AppSecretsUpdateResp) UnmarshalJSON(data []byte) error {
+	type fields AppSecretsUpdateResp
+	return appSecretsUpdateRespObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AppSecretsUpdateResp) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "Version":
+		return true, flytypes.DecodeInt(value, &m.DeprecatedVersion)
+	case "secrets":
+		return true, flytypes.DecodeObjects(value, &m.Secrets, (*AppSecret).UnmarshalJSON)
+	case "version":
+		return true, flytypes.DecodeInt(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this app secrets update resp

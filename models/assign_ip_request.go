@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,21 +17,83 @@ import (
 //
 // swagger:model assignIPRequest
 type AssignIPRequest struct {
-
 	// network
-	Network string `json:"network,omitempty"`
+	Network string `json:"network,omitzero"`
 
 	// org slug
-	OrgSlug string `json:"org_slug,omitempty"`
+	OrgSlug string `json:"org_slug,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// service name
-	ServiceName string `json:"service_name,omitempty"`
+	ServiceName string `json:"service_name,omitzero"`
 
 	// type
-	Type IPAssignmentType `json:"type,omitempty"`
+	Type IPAssignmentType `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// assignIpRequestObject is AssignIPRequest's JSON object: the keys its fields hold.
+var assignIpRequestObject = flytypes.Object{
+	Model: "AssignIPRequest",
+	Keys:  []string{"network", "org_slug", "region", "service_name", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AssignIPRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AssignIPRequest
+		return assignIpRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AssignIPRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Network != "" {
+		flytypes.WriteString(&w, `"network":`, m.Network)
+	}
+	if m.OrgSlug != "" {
+		flytypes.WriteString(&w, `"org_slug":`, m.OrgSlug)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.ServiceName != "" {
+		flytypes.WriteString(&w, `"service_name":`, m.ServiceName)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return assignIpRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AssignIPRequest) UnmarshalJSON(data []byte) error {
+	type fields AssignIPRequest
+	return assignIpRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AssignIPRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "network":
+		return true, flytypes.DecodeString(value, &m.Network)
+	case "org_slug":
+		return true, flytypes.DecodeString(value, &m.OrgSlug)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "service_name":
+		return true, flytypes.DecodeString(value, &m.ServiceName)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this assign IP request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,30 +17,107 @@ import (
 //
 // swagger:model AssignIPResponse
 type AssignIPResponse struct {
-
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// egress
-	Egress bool `json:"egress,omitempty"`
+	Egress bool `json:"egress,omitzero"`
 
 	// ip
-	IP string `json:"ip,omitempty"`
+	IP string `json:"ip,omitzero"`
 
 	// ip pair
-	IPPair *IPPair `json:"ip_pair,omitempty"`
+	IPPair *IPPair `json:"ip_pair,omitzero"`
 
 	// network
-	Network *IPAssignmentNetwork `json:"network,omitempty"`
+	Network *IPAssignmentNetwork `json:"network,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// service name
-	ServiceName string `json:"service_name,omitempty"`
+	ServiceName string `json:"service_name,omitzero"`
 
 	// shared
-	Shared bool `json:"shared,omitempty"`
+	Shared bool `json:"shared,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// assignIpResponseObject is AssignIPResponse's JSON object: the keys its fields hold.
+var assignIpResponseObject = flytypes.Object{
+	Model: "AssignIPResponse",
+	Keys:  []string{"created_at", "egress", "ip", "ip_pair", "network", "region", "service_name", "shared"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AssignIPResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AssignIPResponse
+		return assignIpResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AssignIPResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Egress {
+		flytypes.WriteBool(&w, `"egress":`, m.Egress)
+	}
+	if m.IP != "" {
+		flytypes.WriteString(&w, `"ip":`, m.IP)
+	}
+	if m.IPPair != nil {
+		flytypes.WriteObject(&w, `"ip_pair":`, m.IPPair, (*IPPair).appendJSON)
+	}
+	if m.Network != nil {
+		flytypes.WriteObject(&w, `"network":`, m.Network, (*IPAssignmentNetwork).appendJSON)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.ServiceName != "" {
+		flytypes.WriteString(&w, `"service_name":`, m.ServiceName)
+	}
+	if m.Shared {
+		flytypes.WriteBool(&w, `"shared":`, m.Shared)
+	}
+	return assignIpResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AssignIPResponse) UnmarshalJSON(data []byte) error {
+	type fields AssignIPResponse
+	return assignIpResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AssignIPResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "egress":
+		return true, flytypes.DecodeBool(value, &m.Egress)
+	case "ip":
+		return true, flytypes.DecodeString(value, &m.IP)
+	case "ip_pair":
+		return true, flytypes.DecodeObject(value, &m.IPPair, (*IPPair).UnmarshalJSON)
+	case "network":
+		return true, flytypes.DecodeObject(value, &m.Network, (*IPAssignmentNetwork).UnmarshalJSON)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "service_name":
+		return true, flytypes.DecodeString(value, &m.ServiceName)
+	case "shared":
+		return true, flytypes.DecodeBool(value, &m.Shared)
+	}
+	return false, nil
 }
 
 // Validate validates this assign IP response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model authenticateTokenRequest
 type AuthenticateTokenRequest struct {
-
 	// header
-	Header string `json:"header,omitempty"`
+	Header string `json:"header,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// authenticateTokenRequestObject is AuthenticateTokenRequest's JSON object: the keys its fields hold.
+var authenticateTokenRequestObject = flytypes.Object{
+	Model: "AuthenticateTokenRequest",
+	Keys:  []string{"header"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AuthenticateTokenRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AuthenticateTokenRequest
+		return authenticateTokenRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AuthenticateTokenRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Header != "" {
+		flytypes.WriteString(&w, `"header":`, m.Header)
+	}
+	return authenticateTokenRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AuthenticateTokenRequest) UnmarshalJSON(data []byte) error {
+	type fields AuthenticateTokenRequest
+	return authenticateTokenRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AuthenticateTokenRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "header":
+		return true, flytypes.DecodeString(value, &m.Header)
+	}
+	return false, nil
 }
 
 // Validate validates this authenticate token request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model authorizeResponse
 type AuthorizeResponse struct {
-
 	// access
-	Access *FlyioAccess `json:"access,omitempty"`
+	Access *FlyioAccess `json:"access,omitzero"`
 
 	// verified token
-	VerifiedToken *RootVerifiedToken `json:"verified_token,omitempty"`
+	VerifiedToken *RootVerifiedToken `json:"verified_token,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// authorizeResponseObject is AuthorizeResponse's JSON object: the keys its fields hold.
+var authorizeResponseObject = flytypes.Object{
+	Model: "AuthorizeResponse",
+	Keys:  []string{"access", "verified_token"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AuthorizeResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AuthorizeResponse
+		return authorizeResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AuthorizeResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Access != nil {
+		flytypes.WriteObject(&w, `"access":`, m.Access, (*FlyioAccess).appendJSON)
+	}
+	if m.VerifiedToken != nil {
+		flytypes.WriteObject(&w, `"verified_token":`, m.VerifiedToken, (*RootVerifiedToken).appendJSON)
+	}
+	return authorizeResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AuthorizeResponse) UnmarshalJSON(data []byte) error {
+	type fields AuthorizeResponse
+	return authorizeResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AuthorizeResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "access":
+		return true, flytypes.DecodeObject(value, &m.Access, (*FlyioAccess).UnmarshalJSON)
+	case "verified_token":
+		return true, flytypes.DecodeObject(value, &m.VerifiedToken, (*RootVerifiedToken).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this authorize response

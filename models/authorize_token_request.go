@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model authorizeTokenRequest
 type AuthorizeTokenRequest struct {
-
 	// access
-	Access *MainTokenAccess `json:"access,omitempty"`
+	Access *MainTokenAccess `json:"access,omitzero"`
 
 	// header
-	Header string `json:"header,omitempty"`
+	Header string `json:"header,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// authorizeTokenRequestObject is AuthorizeTokenRequest's JSON object: the keys its fields hold.
+var authorizeTokenRequestObject = flytypes.Object{
+	Model: "AuthorizeTokenRequest",
+	Keys:  []string{"access", "header"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m AuthorizeTokenRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields AuthorizeTokenRequest
+		return authorizeTokenRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *AuthorizeTokenRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Access != nil {
+		flytypes.WriteObject(&w, `"access":`, m.Access, (*MainTokenAccess).appendJSON)
+	}
+	if m.Header != "" {
+		flytypes.WriteString(&w, `"header":`, m.Header)
+	}
+	return authorizeTokenRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *AuthorizeTokenRequest) UnmarshalJSON(data []byte) error {
+	type fields AuthorizeTokenRequest
+	return authorizeTokenRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *AuthorizeTokenRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "access":
+		return true, flytypes.DecodeObject(value, &m.Access, (*MainTokenAccess).UnmarshalJSON)
+	case "header":
+		return true, flytypes.DecodeString(value, &m.Header)
+	}
+	return false, nil
 }
 
 // Validate validates this authorize token request

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,36 +18,123 @@ import (
 //
 // swagger:model CertificateDetail
 type CertificateDetail struct {
-
 	// acme requested
-	AcmeRequested bool `json:"acme_requested,omitempty"`
+	AcmeRequested bool `json:"acme_requested,omitzero"`
 
 	// certificates
-	Certificates []*CertificateEntry `json:"certificates"`
+	Certificates []*CertificateEntry `json:"certificates,omitzero"`
 
 	// configured
-	Configured bool `json:"configured,omitempty"`
+	Configured bool `json:"configured,omitzero"`
 
 	// dns provider
-	DNSProvider string `json:"dns_provider,omitempty"`
+	DNSProvider string `json:"dns_provider,omitzero"`
 
 	// dns requirements
-	DNSRequirements *DNSRequirements `json:"dns_requirements,omitempty"`
+	DNSRequirements *DNSRequirements `json:"dns_requirements,omitzero"`
 
 	// hostname
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitzero"`
 
 	// rate limited until
-	RateLimitedUntil string `json:"rate_limited_until,omitempty"`
+	RateLimitedUntil string `json:"rate_limited_until,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// validation
-	Validation *CertificateValidation `json:"validation,omitempty"`
+	Validation *CertificateValidation `json:"validation,omitzero"`
 
 	// validation errors
-	ValidationErrors []*CertificateValidationError `json:"validation_errors"`
+	ValidationErrors []*CertificateValidationError `json:"validation_errors,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// certificateDetailObject is CertificateDetail's JSON object: the keys its fields hold.
+var certificateDetailObject = flytypes.Object{
+	Model: "CertificateDetail",
+	Keys:  []string{"acme_requested", "certificates", "configured", "dns_provider", "dns_requirements", "hostname", "rate_limited_until", "status", "validation", "validation_errors"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CertificateDetail) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CertificateDetail
+		return certificateDetailObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CertificateDetail) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AcmeRequested {
+		flytypes.WriteBool(&w, `"acme_requested":`, m.AcmeRequested)
+	}
+	if m.Certificates != nil {
+		flytypes.WriteObjects(&w, `"certificates":`, m.Certificates, (*CertificateEntry).appendJSON)
+	}
+	if m.Configured {
+		flytypes.WriteBool(&w, `"configured":`, m.Configured)
+	}
+	if m.DNSProvider != "" {
+		flytypes.WriteString(&w, `"dns_provider":`, m.DNSProvider)
+	}
+	if m.DNSRequirements != nil {
+		flytypes.WriteObject(&w, `"dns_requirements":`, m.DNSRequirements, (*DNSRequirements).appendJSON)
+	}
+	if m.Hostname != "" {
+		flytypes.WriteString(&w, `"hostname":`, m.Hostname)
+	}
+	if m.RateLimitedUntil != "" {
+		flytypes.WriteString(&w, `"rate_limited_until":`, m.RateLimitedUntil)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.Validation != nil {
+		flytypes.WriteObject(&w, `"validation":`, m.Validation, (*CertificateValidation).appendJSON)
+	}
+	if m.ValidationErrors != nil {
+		flytypes.WriteObjects(&w, `"validation_errors":`, m.ValidationErrors, (*CertificateValidationError).appendJSON)
+	}
+	return certificateDetailObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CertificateDetail) UnmarshalJSON(data []byte) error {
+	type fields CertificateDetail
+	return certificateDetailObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CertificateDetail) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "acme_requested":
+		return true, flytypes.DecodeBool(value, &m.AcmeRequested)
+	case "certificates":
+		return true, flytypes.DecodeObjects(value, &m.Certificates, (*CertificateEntry).UnmarshalJSON)
+	case "configured":
+		return true, flytypes.DecodeBool(value, &m.Configured)
+	case "dns_provider":
+		return true, flytypes.DecodeString(value, &m.DNSProvider)
+	case "dns_requirements":
+		return true, flytypes.DecodeObject(value, &m.DNSRequirements, (*DNSRequirements).UnmarshalJSON)
+	case "hostname":
+		return true, flytypes.DecodeString(value, &m.Hostname)
+	case "rate_limited_until":
+		return true, flytypes.DecodeString(value, &m.RateLimitedUntil)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "validation":
+		return true, flytypes.DecodeObject(value, &m.Validation, (*CertificateValidation).UnmarshalJSON)
+	case "validation_errors":
+		return true, flytypes.DecodeObjects(value, &m.ValidationErrors, (*CertificateValidationError).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this certificate detail

@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -19,26 +20,93 @@ import (
 //
 // swagger:model CertificateEntry
 type CertificateEntry struct {
-
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// expires at
-	ExpiresAt string `json:"expires_at,omitempty"`
+	ExpiresAt string `json:"expires_at,omitzero"`
 
 	// issued
-	Issued []*IssuedCertificate `json:"issued"`
+	Issued []*IssuedCertificate `json:"issued,omitzero"`
 
 	// issuer
-	Issuer string `json:"issuer,omitempty"`
+	Issuer string `json:"issuer,omitzero"`
 
 	// source
 	// Enum: ["custom","fly"]
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitzero"`
 
 	// status
 	// Enum: ["active","pending_ownership","pending_validation"]
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// certificateEntryObject is CertificateEntry's JSON object: the keys its fields hold.
+var certificateEntryObject = flytypes.Object{
+	Model: "CertificateEntry",
+	Keys:  []string{"created_at", "expires_at", "issued", "issuer", "source", "status"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CertificateEntry) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CertificateEntry
+		return certificateEntryObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CertificateEntry) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.ExpiresAt != "" {
+		flytypes.WriteString(&w, `"expires_at":`, m.ExpiresAt)
+	}
+	if m.Issued != nil {
+		flytypes.WriteObjects(&w, `"issued":`, m.Issued, (*IssuedCertificate).appendJSON)
+	}
+	if m.Issuer != "" {
+		flytypes.WriteString(&w, `"issuer":`, m.Issuer)
+	}
+	if m.Source != "" {
+		flytypes.WriteString(&w, `"source":`, m.Source)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	return certificateEntryObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CertificateEntry) UnmarshalJSON(data []byte) error {
+	type fields CertificateEntry
+	return certificateEntryObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CertificateEntry) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "expires_at":
+		return true, flytypes.DecodeString(value, &m.ExpiresAt)
+	case "issued":
+		return true, flytypes.DecodeObjects(value, &m.Issued, (*IssuedCertificate).UnmarshalJSON)
+	case "issuer":
+		return true, flytypes.DecodeString(value, &m.Issuer)
+	case "source":
+		return true, flytypes.DecodeString(value, &m.Source)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	}
+	return false, nil
 }
 
 // Validate validates this certificate entry

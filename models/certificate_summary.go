@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,45 +14,147 @@ import (
 //
 // swagger:model CertificateSummary
 type CertificateSummary struct {
-
 	// acme alpn configured
-	AcmeAlpnConfigured bool `json:"acme_alpn_configured,omitempty"`
+	AcmeAlpnConfigured bool `json:"acme_alpn_configured,omitzero"`
 
 	// acme dns configured
-	AcmeDNSConfigured bool `json:"acme_dns_configured,omitempty"`
+	AcmeDNSConfigured bool `json:"acme_dns_configured,omitzero"`
 
 	// acme http configured
-	AcmeHTTPConfigured bool `json:"acme_http_configured,omitempty"`
+	AcmeHTTPConfigured bool `json:"acme_http_configured,omitzero"`
 
 	// acme requested
-	AcmeRequested bool `json:"acme_requested,omitempty"`
+	AcmeRequested bool `json:"acme_requested,omitzero"`
 
 	// configured
-	Configured bool `json:"configured,omitempty"`
+	Configured bool `json:"configured,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// dns provider
-	DNSProvider string `json:"dns_provider,omitempty"`
+	DNSProvider string `json:"dns_provider,omitzero"`
 
 	// has custom certificate
-	HasCustomCertificate bool `json:"has_custom_certificate,omitempty"`
+	HasCustomCertificate bool `json:"has_custom_certificate,omitzero"`
 
 	// has fly certificate
-	HasFlyCertificate bool `json:"has_fly_certificate,omitempty"`
+	HasFlyCertificate bool `json:"has_fly_certificate,omitzero"`
 
 	// hostname
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitzero"`
 
 	// ownership txt configured
-	OwnershipTxtConfigured bool `json:"ownership_txt_configured,omitempty"`
+	OwnershipTxtConfigured bool `json:"ownership_txt_configured,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// certificateSummaryObject is CertificateSummary's JSON object: the keys its fields hold.
+var certificateSummaryObject = flytypes.Object{
+	Model: "CertificateSummary",
+	Keys:  []string{"acme_alpn_configured", "acme_dns_configured", "acme_http_configured", "acme_requested", "configured", "created_at", "dns_provider", "has_custom_certificate", "has_fly_certificate", "hostname", "ownership_txt_configured", "status", "updated_at"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CertificateSummary) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CertificateSummary
+		return certificateSummaryObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CertificateSummary) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AcmeAlpnConfigured {
+		flytypes.WriteBool(&w, `"acme_alpn_configured":`, m.AcmeAlpnConfigured)
+	}
+	if m.AcmeDNSConfigured {
+		flytypes.WriteBool(&w, `"acme_dns_configured":`, m.AcmeDNSConfigured)
+	}
+	if m.AcmeHTTPConfigured {
+		flytypes.WriteBool(&w, `"acme_http_configured":`, m.AcmeHTTPConfigured)
+	}
+	if m.AcmeRequested {
+		flytypes.WriteBool(&w, `"acme_requested":`, m.AcmeRequested)
+	}
+	if m.Configured {
+		flytypes.WriteBool(&w, `"configured":`, m.Configured)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.DNSProvider != "" {
+		flytypes.WriteString(&w, `"dns_provider":`, m.DNSProvider)
+	}
+	if m.HasCustomCertificate {
+		flytypes.WriteBool(&w, `"has_custom_certificate":`, m.HasCustomCertificate)
+	}
+	if m.HasFlyCertificate {
+		flytypes.WriteBool(&w, `"has_fly_certificate":`, m.HasFlyCertificate)
+	}
+	if m.Hostname != "" {
+		flytypes.WriteString(&w, `"hostname":`, m.Hostname)
+	}
+	if m.OwnershipTxtConfigured {
+		flytypes.WriteBool(&w, `"ownership_txt_configured":`, m.OwnershipTxtConfigured)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	return certificateSummaryObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CertificateSummary) UnmarshalJSON(data []byte) error {
+	type fields CertificateSummary
+	return certificateSummaryObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CertificateSummary) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "acme_alpn_configured":
+		return true, flytypes.DecodeBool(value, &m.AcmeAlpnConfigured)
+	case "acme_dns_configured":
+		return true, flytypes.DecodeBool(value, &m.AcmeDNSConfigured)
+	case "acme_http_configured":
+		return true, flytypes.DecodeBool(value, &m.AcmeHTTPConfigured)
+	case "acme_requested":
+		return true, flytypes.DecodeBool(value, &m.AcmeRequested)
+	case "configured":
+		return true, flytypes.DecodeBool(value, &m.Configured)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "dns_provider":
+		return true, flytypes.DecodeString(value, &m.DNSProvider)
+	case "has_custom_certificate":
+		return true, flytypes.DecodeBool(value, &m.HasCustomCertificate)
+	case "has_fly_certificate":
+		return true, flytypes.DecodeBool(value, &m.HasFlyCertificate)
+	case "hostname":
+		return true, flytypes.DecodeString(value, &m.Hostname)
+	case "ownership_txt_configured":
+		return true, flytypes.DecodeBool(value, &m.OwnershipTxtConfigured)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	}
+	return false, nil
 }
 
 // Validate validates this certificate summary

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,18 +14,75 @@ import (
 //
 // swagger:model CertificateValidation
 type CertificateValidation struct {
-
 	// alpn configured
-	AlpnConfigured bool `json:"alpn_configured,omitempty"`
+	AlpnConfigured bool `json:"alpn_configured,omitzero"`
 
 	// dns configured
-	DNSConfigured bool `json:"dns_configured,omitempty"`
+	DNSConfigured bool `json:"dns_configured,omitzero"`
 
 	// http configured
-	HTTPConfigured bool `json:"http_configured,omitempty"`
+	HTTPConfigured bool `json:"http_configured,omitzero"`
 
 	// ownership txt configured
-	OwnershipTxtConfigured bool `json:"ownership_txt_configured,omitempty"`
+	OwnershipTxtConfigured bool `json:"ownership_txt_configured,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// certificateValidationObject is CertificateValidation's JSON object: the keys its fields hold.
+var certificateValidationObject = flytypes.Object{
+	Model: "CertificateValidation",
+	Keys:  []string{"alpn_configured", "dns_configured", "http_configured", "ownership_txt_configured"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CertificateValidation) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CertificateValidation
+		return certificateValidationObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CertificateValidation) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AlpnConfigured {
+		flytypes.WriteBool(&w, `"alpn_configured":`, m.AlpnConfigured)
+	}
+	if m.DNSConfigured {
+		flytypes.WriteBool(&w, `"dns_configured":`, m.DNSConfigured)
+	}
+	if m.HTTPConfigured {
+		flytypes.WriteBool(&w, `"http_configured":`, m.HTTPConfigured)
+	}
+	if m.OwnershipTxtConfigured {
+		flytypes.WriteBool(&w, `"ownership_txt_configured":`, m.OwnershipTxtConfigured)
+	}
+	return certificateValidationObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CertificateValidation) UnmarshalJSON(data []byte) error {
+	type fields CertificateValidation
+	return certificateValidationObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CertificateValidation) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "alpn_configured":
+		return true, flytypes.DecodeBool(value, &m.AlpnConfigured)
+	case "dns_configured":
+		return true, flytypes.DecodeBool(value, &m.DNSConfigured)
+	case "http_configured":
+		return true, flytypes.DecodeBool(value, &m.HTTPConfigured)
+	case "ownership_txt_configured":
+		return true, flytypes.DecodeBool(value, &m.OwnershipTxtConfigured)
+	}
+	return false, nil
 }
 
 // Validate validates this certificate validation

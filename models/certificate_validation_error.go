@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,18 +14,75 @@ import (
 //
 // swagger:model CertificateValidationError
 type CertificateValidationError struct {
-
 	// code
-	Code string `json:"code,omitempty"`
+	Code string `json:"code,omitzero"`
 
 	// message
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitzero"`
 
 	// remediation
-	Remediation string `json:"remediation,omitempty"`
+	Remediation string `json:"remediation,omitzero"`
 
 	// timestamp
-	Timestamp string `json:"timestamp,omitempty"`
+	Timestamp string `json:"timestamp,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// certificateValidationErrorObject is CertificateValidationError's JSON object: the keys its fields hold.
+var certificateValidationErrorObject = flytypes.Object{
+	Model: "CertificateValidationError",
+	Keys:  []string{"code", "message", "remediation", "timestamp"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CertificateValidationError) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CertificateValidationError
+		return certificateValidationErrorObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CertificateValidationError) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Code != "" {
+		flytypes.WriteString(&w, `"code":`, m.Code)
+	}
+	if m.Message != "" {
+		flytypes.WriteString(&w, `"message":`, m.Message)
+	}
+	if m.Remediation != "" {
+		flytypes.WriteString(&w, `"remediation":`, m.Remediation)
+	}
+	if m.Timestamp != "" {
+		flytypes.WriteString(&w, `"timestamp":`, m.Timestamp)
+	}
+	return certificateValidationErrorObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CertificateValidationError) UnmarshalJSON(data []byte) error {
+	type fields CertificateValidationError
+	return certificateValidationErrorObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CertificateValidationError) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "code":
+		return true, flytypes.DecodeString(value, &m.Code)
+	case "message":
+		return true, flytypes.DecodeString(value, &m.Message)
+	case "remediation":
+		return true, flytypes.DecodeString(value, &m.Remediation)
+	case "timestamp":
+		return true, flytypes.DecodeString(value, &m.Timestamp)
+	}
+	return false, nil
 }
 
 // Validate validates this certificate validation error

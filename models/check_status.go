@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,18 +14,75 @@ import (
 //
 // swagger:model CheckStatus
 type CheckStatus struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// output
-	Output string `json:"output,omitempty"`
+	Output string `json:"output,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// checkStatusObject is CheckStatus's JSON object: the keys its fields hold.
+var checkStatusObject = flytypes.Object{
+	Model: "CheckStatus",
+	Keys:  []string{"name", "output", "status", "updated_at"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CheckStatus) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CheckStatus
+		return checkStatusObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CheckStatus) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Output != "" {
+		flytypes.WriteString(&w, `"output":`, m.Output)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	return checkStatusObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CheckStatus) UnmarshalJSON(data []byte) error {
+	type fields CheckStatus
+	return checkStatusObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CheckStatus) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "output":
+		return true, flytypes.DecodeString(value, &m.Output)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	}
+	return false, nil
 }
 
 // Validate validates this check status

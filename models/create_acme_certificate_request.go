@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model createAcmeCertificateRequest
 type CreateAcmeCertificateRequest struct {
-
 	// hostname
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAcmeCertificateRequestObject is CreateAcmeCertificateRequest's JSON object: the keys its fields hold.
+var createAcmeCertificateRequestObject = flytypes.Object{
+	Model: "CreateAcmeCertificateRequest",
+	Keys:  []string{"hostname"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAcmeCertificateRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAcmeCertificateRequest
+		return createAcmeCertificateRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAcmeCertificateRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Hostname != "" {
+		flytypes.WriteString(&w, `"hostname":`, m.Hostname)
+	}
+	return createAcmeCertificateRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAcmeCertificateRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateAcmeCertificateRequest
+	return createAcmeCertificateRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAcmeCertificateRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "hostname":
+		return true, flytypes.DecodeString(value, &m.Hostname)
+	}
+	return false, nil
 }
 
 // Validate validates this create acme certificate request

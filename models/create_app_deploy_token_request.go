@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model CreateAppDeployTokenRequest
 type CreateAppDeployTokenRequest struct {
-
 	// expiry
-	Expiry string `json:"expiry,omitempty"`
+	Expiry string `json:"expiry,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAppDeployTokenRequestObject is CreateAppDeployTokenRequest's JSON object: the keys its fields hold.
+var createAppDeployTokenRequestObject = flytypes.Object{
+	Model: "CreateAppDeployTokenRequest",
+	Keys:  []string{"expiry"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAppDeployTokenRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAppDeployTokenRequest
+		return createAppDeployTokenRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAppDeployTokenRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Expiry != "" {
+		flytypes.WriteString(&w, `"expiry":`, m.Expiry)
+	}
+	return createAppDeployTokenRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAppDeployTokenRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateAppDeployTokenRequest
+	return createAppDeployTokenRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAppDeployTokenRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "expiry":
+		return true, flytypes.DecodeString(value, &m.Expiry)
+	}
+	return false, nil
 }
 
 // Validate validates this create app deploy token request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model CreateAppDeployTokenResponse
 type CreateAppDeployTokenResponse struct {
-
 	// token
-	Token string `json:"token,omitempty"`
+	Token string `json:"token,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAppDeployTokenResponseObject is CreateAppDeployTokenResponse's JSON object: the keys its fields hold.
+var createAppDeployTokenResponseObject = flytypes.Object{
+	Model: "CreateAppDeployTokenResponse",
+	Keys:  []string{"token"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAppDeployTokenResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAppDeployTokenResponse
+		return createAppDeployTokenResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAppDeployTokenResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Token != "" {
+		flytypes.WriteString(&w, `"token":`, m.Token)
+	}
+	return createAppDeployTokenResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAppDeployTokenResponse) UnmarshalJSON(data []byte) error {
+	type fields CreateAppDeployTokenResponse
+	return createAppDeployTokenResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAppDeployTokenResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "token":
+		return true, flytypes.DecodeString(value, &m.Token)
+	}
+	return false, nil
 }
 
 // Validate validates this create app deploy token response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,21 +14,91 @@ import (
 //
 // swagger:model CreateAppRequest
 type CreateAppRequest struct {
+	// app role id
+	AppRoleID string `json:"app_role_id,omitzero"`
 
 	// enable subdomains
-	EnableSubdomains bool `json:"enable_subdomains,omitempty"`
+	EnableSubdomains bool `json:"enable_subdomains,omitzero"`
 
 	// idempotency key
-	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// network
-	Network string `json:"network,omitempty"`
+	Network string `json:"network,omitzero"`
 
 	// org slug
-	OrgSlug string `json:"org_slug,omitempty"`
+	OrgSlug string `json:"org_slug,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAppRequestObject is CreateAppRequest's JSON object: the keys its fields hold.
+var createAppRequestObject = flytypes.Object{
+	Model: "CreateAppRequest",
+	Keys:  []string{"app_role_id", "enable_subdomains", "idempotency_key", "name", "network", "org_slug"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAppRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAppRequest
+		return createAppRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAppRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppRoleID != "" {
+		flytypes.WriteString(&w, `"app_role_id":`, m.AppRoleID)
+	}
+	if m.EnableSubdomains {
+		flytypes.WriteBool(&w, `"enable_subdomains":`, m.EnableSubdomains)
+	}
+	if m.IdempotencyKey != "" {
+		flytypes.WriteString(&w, `"idempotency_key":`, m.IdempotencyKey)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Network != "" {
+		flytypes.WriteString(&w, `"network":`, m.Network)
+	}
+	if m.OrgSlug != "" {
+		flytypes.WriteString(&w, `"org_slug":`, m.OrgSlug)
+	}
+	return createAppRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAppRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateAppRequest
+	return createAppRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAppRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_role_id":
+		return true, flytypes.DecodeString(value, &m.AppRoleID)
+	case "enable_subdomains":
+		return true, flytypes.DecodeBool(value, &m.EnableSubdomains)
+	case "idempotency_key":
+		return true, flytypes.DecodeString(value, &m.IdempotencyKey)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "network":
+		return true, flytypes.DecodeString(value, &m.Network)
+	case "org_slug":
+		return true, flytypes.DecodeString(value, &m.OrgSlug)
+	}
+	return false, nil
 }
 
 // Validate validates this create app request

@@ -4,30 +4,227 @@ package models
 
 import (
 	"context"
+	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
+	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 )
 
 // CreateAppResponse Result of creating an app, giving its ID and creation time.
 //
 // swagger:model CreateAppResponse
 type CreateAppResponse struct {
+	// app role
+	AppRole string `json:"app_role,omitzero"`
+
+	// cname target
+	CnameTarget string `json:"cname_target,omitzero"`
 
 	// created at
-	CreatedAt int64 `json:"created_at,omitempty"`
+	CreatedAt int64 `json:"created_at,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
+
+	// internal numeric id
+	InternalNumericID int64 `json:"internal_numeric_id,omitzero"`
+
+	// machine count
+	MachineCount int64 `json:"machine_count,omitzero"`
+
+	// name
+	Name string `json:"name,omitzero"`
+
+	// network
+	Network string `json:"network,omitzero"`
+
+	// network cidr
+	NetworkCidr string `json:"network_cidr,omitzero"`
+
+	// organization
+	Organization *AppOrganizationInfo `json:"organization,omitzero"`
+
+	// status
+	Status string `json:"status,omitzero"`
+
+	// volume count
+	VolumeCount int64 `json:"volume_count,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createAppResponseObject is CreateAppResponse's JSON object: the keys its fields hold.
+var createAppResponseObject = flytypes.Object{
+	Model: "CreateAppResponse",
+	Keys:  []string{"app_role", "cname_target", "created_at", "id", "internal_numeric_id", "machine_count", "name", "network", "network_cidr", "organization", "status", "volume_count"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateAppResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateAppResponse
+		return createAppResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateAppResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppRole != "" {
+		flytypes.WriteString(&w, `"app_role":`, m.AppRole)
+	}
+	if m.CnameTarget != "" {
+		flytypes.WriteString(&w, `"cname_target":`, m.CnameTarget)
+	}
+	if m.CreatedAt != 0 {
+		flytypes.WriteInt(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.InternalNumericID != 0 {
+		flytypes.WriteInt(&w, `"internal_numeric_id":`, m.InternalNumericID)
+	}
+	if m.MachineCount != 0 {
+		flytypes.WriteInt(&w, `"machine_count":`, m.MachineCount)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Network != "" {
+		flytypes.WriteString(&w, `"network":`, m.Network)
+	}
+	if m.NetworkCidr != "" {
+		flytypes.WriteString(&w, `"network_cidr":`, m.NetworkCidr)
+	}
+	if m.Organization != nil {
+		flytypes.WriteObject(&w, `"organization":`, m.Organization, (*AppOrganizationInfo).appendJSON)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.VolumeCount != 0 {
+		flytypes.WriteInt(&w, `"volume_count":`, m.VolumeCount)
+	}
+	return createAppResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateAppResponse) UnmarshalJSON(data []byte) error {
+	type fields CreateAppResponse
+	return createAppResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateAppResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_role":
+		return true, flytypes.DecodeString(value, &m.AppRole)
+	case "cname_target":
+		return true, flytypes.DecodeString(value, &m.CnameTarget)
+	case "created_at":
+		return true, flytypes.DecodeInt(value, &m.CreatedAt)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "internal_numeric_id":
+		return true, flytypes.DecodeInt(value, &m.InternalNumericID)
+	case "machine_count":
+		return true, flytypes.DecodeInt(value, &m.MachineCount)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "network":
+		return true, flytypes.DecodeString(value, &m.Network)
+	case "network_cidr":
+		return true, flytypes.DecodeString(value, &m.NetworkCidr)
+	case "organization":
+		return true, flytypes.DecodeObject(value, &m.Organization, (*AppOrganizationInfo).UnmarshalJSON)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "volume_count":
+		return true, flytypes.DecodeInt(value, &m.VolumeCount)
+	}
+	return false, nil
 }
 
 // Validate validates this create app response
-func (m *CreateAppResponse) Validate(_ strfmt.Registry) error {
+func (m *CreateAppResponse) Validate(formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.validateOrganization(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
 	return nil
 }
 
-// ContextValidate validates this create app response based on context it is used
-func (m *CreateAppResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
+func (m *CreateAppResponse) validateOrganization(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Organization) { // not required
+		return nil
+	}
+
+	if m.Organization != nil {
+		if err := m.Organization.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("organization")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("organization")
+			}
+
+			return err
+		}
+	}
+
+	return nil
+}
+
+// ContextValidate validate this create app response based on the context it is used
+func (m *CreateAppResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.contextValidateOrganization(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
+	return nil
+}
+
+func (m *CreateAppResponse) contextValidateOrganization(ctx context.Context, formats strfmt.Registry) error {
+
+	if m.Organization != nil {
+
+		if typeutils.IsZero(m.Organization) { // not required
+			return nil
+		}
+
+		if err := m.Organization.ContextValidate(ctx, formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("organization")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("organization")
+			}
+
+			return err
+		}
+	}
+
 	return nil
 }
 

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model createCustomCertificateRequest
 type CreateCustomCertificateRequest struct {
-
 	// fullchain
-	Fullchain string `json:"fullchain,omitempty"`
+	Fullchain string `json:"fullchain,omitzero"`
 
 	// hostname
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitzero"`
 
 	// private key
-	PrivateKey string `json:"private_key,omitempty"`
+	PrivateKey string `json:"private_key,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createCustomCertificateRequestObject is CreateCustomCertificateRequest's JSON object: the keys its fields hold.
+var createCustomCertificateRequestObject = flytypes.Object{
+	Model: "CreateCustomCertificateRequest",
+	Keys:  []string{"fullchain", "hostname", "private_key"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateCustomCertificateRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateCustomCertificateRequest
+		return createCustomCertificateRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateCustomCertificateRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Fullchain != "" {
+		flytypes.WriteString(&w, `"fullchain":`, m.Fullchain)
+	}
+	if m.Hostname != "" {
+		flytypes.WriteString(&w, `"hostname":`, m.Hostname)
+	}
+	if m.PrivateKey != "" {
+		flytypes.WriteString(&w, `"private_key":`, m.PrivateKey)
+	}
+	return createCustomCertificateRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateCustomCertificateRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateCustomCertificateRequest
+	return createCustomCertificateRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateCustomCertificateRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "fullchain":
+		return true, flytypes.DecodeString(value, &m.Fullchain)
+	case "hostname":
+		return true, flytypes.DecodeString(value, &m.Hostname)
+	case "private_key":
+		return true, flytypes.DecodeString(value, &m.PrivateKey)
+	}
+	return false, nil
 }
 
 // Validate validates this create custom certificate request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model CreateLeaseRequest
 type CreateLeaseRequest struct {
-
 	// description
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitzero"`
 
 	// ttl
-	TTL int64 `json:"ttl,omitempty"`
+	TTL int64 `json:"ttl,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createLeaseRequestObject is CreateLeaseRequest's JSON object: the keys its fields hold.
+var createLeaseRequestObject = flytypes.Object{
+	Model: "CreateLeaseRequest",
+	Keys:  []string{"description", "ttl"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateLeaseRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateLeaseRequest
+		return createLeaseRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateLeaseRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Description != "" {
+		flytypes.WriteString(&w, `"description":`, m.Description)
+	}
+	if m.TTL != 0 {
+		flytypes.WriteInt(&w, `"ttl":`, m.TTL)
+	}
+	return createLeaseRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateLeaseRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateLeaseRequest
+	return createLeaseRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateLeaseRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "description":
+		return true, flytypes.DecodeString(value, &m.Description)
+	case "ttl":
+		return true, flytypes.DecodeInt(value, &m.TTL)
+	}
+	return false, nil
 }
 
 // Validate validates this create lease request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,13 +14,60 @@ import (
 //
 // swagger:model CreateOIDCTokenRequest
 type CreateOIDCTokenRequest struct {
-
 	// aud
 	// Example: https://fly.io/org-slug
-	Aud string `json:"aud,omitempty"`
+	Aud string `json:"aud,omitzero"`
 
 	// aws principal tags
-	AwsPrincipalTags bool `json:"aws_principal_tags,omitempty"`
+	AwsPrincipalTags bool `json:"aws_principal_tags,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createOIdCTokenRequestObject is CreateOIDCTokenRequest's JSON object: the keys its fields hold.
+var createOIdCTokenRequestObject = flytypes.Object{
+	Model: "CreateOIDCTokenRequest",
+	Keys:  []string{"aud", "aws_principal_tags"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateOIDCTokenRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateOIDCTokenRequest
+		return createOIdCTokenRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateOIDCTokenRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Aud != "" {
+		flytypes.WriteString(&w, `"aud":`, m.Aud)
+	}
+	if m.AwsPrincipalTags {
+		flytypes.WriteBool(&w, `"aws_principal_tags":`, m.AwsPrincipalTags)
+	}
+	return createOIdCTokenRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateOIDCTokenRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateOIDCTokenRequest
+	return createOIdCTokenRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateOIDCTokenRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "aud":
+		return true, flytypes.DecodeString(value, &m.Aud)
+	case "aws_principal_tags":
+		return true, flytypes.DecodeBool(value, &m.AwsPrincipalTags)
+	}
+	return false, nil
 }
 
 // Validate validates this create o ID c token request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -15,10 +16,50 @@ import (
 //
 // swagger:model createPostgresAttachmentRequest
 type CreatePostgresAttachmentRequest struct {
-
 	// app name
 	// Required: true
 	AppName *string `json:"app_name"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createPostgresAttachmentRequestObject is CreatePostgresAttachmentRequest's JSON object: the keys its fields hold.
+var createPostgresAttachmentRequestObject = flytypes.Object{
+	Model: "CreatePostgresAttachmentRequest",
+	Keys:  []string{"app_name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreatePostgresAttachmentRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreatePostgresAttachmentRequest
+		return createPostgresAttachmentRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreatePostgresAttachmentRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"app_name":`, m.AppName, flytypes.AppendString[string])
+	return createPostgresAttachmentRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreatePostgresAttachmentRequest) UnmarshalJSON(data []byte) error {
+	type fields CreatePostgresAttachmentRequest
+	return createPostgresAttachmentRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreatePostgresAttachmentRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_name":
+		return true, flytypes.DecodePointer(value, &m.AppName, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this create postgres attachment request

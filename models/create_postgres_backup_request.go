@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,52 @@ import (
 //
 // swagger:model createPostgresBackupRequest
 type CreatePostgresBackupRequest struct {
-
 	// type
 	// Example: full
 	// Required: true
 	// Enum: ["full","incr","diff"]
 	Type *string `json:"type"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createPostgresBackupRequestObject is CreatePostgresBackupRequest's JSON object: the keys its fields hold.
+var createPostgresBackupRequestObject = flytypes.Object{
+	Model: "CreatePostgresBackupRequest",
+	Keys:  []string{"type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreatePostgresBackupRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreatePostgresBackupRequest
+		return createPostgresBackupRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreatePostgresBackupRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"type":`, m.Type, flytypes.AppendString[string])
+	return createPostgresBackupRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreatePostgresBackupRequest) UnmarshalJSON(data []byte) error {
+	type fields CreatePostgresBackupRequest
+	return createPostgresBackupRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreatePostgresBackupRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "type":
+		return true, flytypes.DecodePointer(value, &m.Type, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this create postgres backup request

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,15 +18,14 @@ import (
 //
 // swagger:model createPostgresClusterRequest
 type CreatePostgresClusterRequest struct {
-
 	// disk size gb
 	// Example: 10
 	// Maximum: 1000
 	// Minimum: 10
-	DiskSizeGb int64 `json:"disk_size_gb,omitempty"`
+	DiskSizeGb int64 `json:"disk_size_gb,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// org slug
 	// Example: my-org
@@ -35,7 +35,7 @@ type CreatePostgresClusterRequest struct {
 	// pg major version
 	// Example: 17
 	// Enum: ["16","17"]
-	PgMajorVersion string `json:"pg_major_version,omitempty"`
+	PgMajorVersion string `json:"pg_major_version,omitzero"`
 
 	// plan
 	// Example: basic
@@ -46,15 +46,87 @@ type CreatePostgresClusterRequest struct {
 	// pool mode
 	// Example: transaction
 	// Enum: ["session","transaction"]
-	PoolMode string `json:"pool_mode,omitempty"`
+	PoolMode string `json:"pool_mode,omitzero"`
 
 	// postgis enabled
-	PostgisEnabled bool `json:"postgis_enabled,omitempty"`
+	PostgisEnabled bool `json:"postgis_enabled,omitzero"`
 
 	// region
 	// Example: iad
 	// Required: true
 	Region *string `json:"region"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createPostgresClusterRequestObject is CreatePostgresClusterRequest's JSON object: the keys its fields hold.
+var createPostgresClusterRequestObject = flytypes.Object{
+	Model: "CreatePostgresClusterRequest",
+	Keys:  []string{"disk_size_gb", "name", "org_slug", "pg_major_version", "plan", "pool_mode", "postgis_enabled", "region"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreatePostgresClusterRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreatePostgresClusterRequest
+		return createPostgresClusterRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreatePostgresClusterRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DiskSizeGb != 0 {
+		flytypes.WriteInt(&w, `"disk_size_gb":`, m.DiskSizeGb)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	flytypes.WritePointer(&w, `"org_slug":`, m.OrgSlug, flytypes.AppendString[string])
+	if m.PgMajorVersion != "" {
+		flytypes.WriteString(&w, `"pg_major_version":`, m.PgMajorVersion)
+	}
+	flytypes.WritePointer(&w, `"plan":`, m.Plan, flytypes.AppendString[string])
+	if m.PoolMode != "" {
+		flytypes.WriteString(&w, `"pool_mode":`, m.PoolMode)
+	}
+	if m.PostgisEnabled {
+		flytypes.WriteBool(&w, `"postgis_enabled":`, m.PostgisEnabled)
+	}
+	flytypes.WritePointer(&w, `"region":`, m.Region, flytypes.AppendString[string])
+	return createPostgresClusterRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreatePostgresClusterRequest) UnmarshalJSON(data []byte) error {
+	type fields CreatePostgresClusterRequest
+	return createPostgresClusterRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreatePostgresClusterRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "disk_size_gb":
+		return true, flytypes.DecodeInt(value, &m.DiskSizeGb)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "org_slug":
+		return true, flytypes.DecodePointer(value, &m.OrgSlug, flytypes.DecodeString[string])
+	case "pg_major_version":
+		return true, flytypes.DecodeString(value, &m.PgMajorVersion)
+	case "plan":
+		return true, flytypes.DecodePointer(value, &m.Plan, flytypes.DecodeString[string])
+	case "pool_mode":
+		return true, flytypes.DecodeString(value, &m.PoolMode)
+	case "postgis_enabled":
+		return true, flytypes.DecodeBool(value, &m.PostgisEnabled)
+	case "region":
+		return true, flytypes.DecodePointer(value, &m.Region, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this create postgres cluster request

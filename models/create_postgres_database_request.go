@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -15,11 +16,51 @@ import (
 //
 // swagger:model createPostgresDatabaseRequest
 type CreatePostgresDatabaseRequest struct {
-
 	// name
 	// Example: customer_data
 	// Required: true
 	Name *string `json:"name"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createPostgresDatabaseRequestObject is CreatePostgresDatabaseRequest's JSON object: the keys its fields hold.
+var createPostgresDatabaseRequestObject = flytypes.Object{
+	Model: "CreatePostgresDatabaseRequest",
+	Keys:  []string{"name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreatePostgresDatabaseRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreatePostgresDatabaseRequest
+		return createPostgresDatabaseRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreatePostgresDatabaseRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"name":`, m.Name, flytypes.AppendString[string])
+	return createPostgresDatabaseRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreatePostgresDatabaseRequest) UnmarshalJSON(data []byte) error {
+	type fields CreatePostgresDatabaseRequest
+	return createPostgresDatabaseRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreatePostgresDatabaseRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodePointer(value, &m.Name, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this create postgres database request

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,7 +17,6 @@ import (
 //
 // swagger:model createPostgresUserRequest
 type CreatePostgresUserRequest struct {
-
 	// role
 	// Example: writer
 	// Required: true
@@ -27,6 +27,50 @@ type CreatePostgresUserRequest struct {
 	// Example: app_user
 	// Required: true
 	Username *string `json:"username"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createPostgresUserRequestObject is CreatePostgresUserRequest's JSON object: the keys its fields hold.
+var createPostgresUserRequestObject = flytypes.Object{
+	Model: "CreatePostgresUserRequest",
+	Keys:  []string{"role", "username"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreatePostgresUserRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreatePostgresUserRequest
+		return createPostgresUserRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreatePostgresUserRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"role":`, m.Role, flytypes.AppendString[string])
+	flytypes.WritePointer(&w, `"username":`, m.Username, flytypes.AppendString[string])
+	return createPostgresUserRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreatePostgresUserRequest) UnmarshalJSON(data []byte) error {
+	type fields CreatePostgresUserRequest
+	return createPostgresUserRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreatePostgresUserRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "role":
+		return true, flytypes.DecodePointer(value, &m.Role, flytypes.DecodeString[string])
+	case "username":
+		return true, flytypes.DecodePointer(value, &m.Username, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this create postgres user request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,45 +17,147 @@ import (
 //
 // swagger:model CreateVolumeRequest
 type CreateVolumeRequest struct {
-
 	// auto backup enabled
-	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitempty"`
+	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitzero"`
 
 	// compute
-	Compute *FlyMachineGuest `json:"compute,omitempty"`
+	Compute *FlyMachineGuest `json:"compute,omitzero"`
 
 	// compute image
-	ComputeImage string `json:"compute_image,omitempty"`
+	ComputeImage string `json:"compute_image,omitzero"`
 
 	// encrypted
-	Encrypted *bool `json:"encrypted,omitempty"`
+	Encrypted *bool `json:"encrypted,omitzero"`
 
 	// fstype
-	Fstype string `json:"fstype,omitempty"`
+	Fstype string `json:"fstype,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// require unique zone
-	RequireUniqueZone *bool `json:"require_unique_zone,omitempty"`
+	RequireUniqueZone *bool `json:"require_unique_zone,omitzero"`
 
 	// size gb
-	SizeGb int64 `json:"size_gb,omitempty"`
+	SizeGb int64 `json:"size_gb,omitzero"`
 
 	// snapshot id
-	SnapshotID string `json:"snapshot_id,omitempty"`
+	SnapshotID string `json:"snapshot_id,omitzero"`
 
 	// snapshot retention
-	SnapshotRetention int64 `json:"snapshot_retention,omitempty"`
+	SnapshotRetention int64 `json:"snapshot_retention,omitzero"`
 
 	// source volume id
-	SourceVolumeID string `json:"source_volume_id,omitempty"`
+	SourceVolumeID string `json:"source_volume_id,omitzero"`
 
 	// unique zone app wide
-	UniqueZoneAppWide *bool `json:"unique_zone_app_wide,omitempty"`
+	UniqueZoneAppWide *bool `json:"unique_zone_app_wide,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// createVolumeRequestObject is CreateVolumeRequest's JSON object: the keys its fields hold.
+var createVolumeRequestObject = flytypes.Object{
+	Model: "CreateVolumeRequest",
+	Keys:  []string{"auto_backup_enabled", "compute", "compute_image", "encrypted", "fstype", "name", "region", "require_unique_zone", "size_gb", "snapshot_id", "snapshot_retention", "source_volume_id", "unique_zone_app_wide"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CreateVolumeRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CreateVolumeRequest
+		return createVolumeRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CreateVolumeRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AutoBackupEnabled != nil {
+		flytypes.WritePointer(&w, `"auto_backup_enabled":`, m.AutoBackupEnabled, flytypes.AppendBool[bool])
+	}
+	if m.Compute != nil {
+		flytypes.WriteObject(&w, `"compute":`, m.Compute, (*FlyMachineGuest).appendJSON)
+	}
+	if m.ComputeImage != "" {
+		flytypes.WriteString(&w, `"compute_image":`, m.ComputeImage)
+	}
+	if m.Encrypted != nil {
+		flytypes.WritePointer(&w, `"encrypted":`, m.Encrypted, flytypes.AppendBool[bool])
+	}
+	if m.Fstype != "" {
+		flytypes.WriteString(&w, `"fstype":`, m.Fstype)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.RequireUniqueZone != nil {
+		flytypes.WritePointer(&w, `"require_unique_zone":`, m.RequireUniqueZone, flytypes.AppendBool[bool])
+	}
+	if m.SizeGb != 0 {
+		flytypes.WriteInt(&w, `"size_gb":`, m.SizeGb)
+	}
+	if m.SnapshotID != "" {
+		flytypes.WriteString(&w, `"snapshot_id":`, m.SnapshotID)
+	}
+	if m.SnapshotRetention != 0 {
+		flytypes.WriteInt(&w, `"snapshot_retention":`, m.SnapshotRetention)
+	}
+	if m.SourceVolumeID != "" {
+		flytypes.WriteString(&w, `"source_volume_id":`, m.SourceVolumeID)
+	}
+	if m.UniqueZoneAppWide != nil {
+		flytypes.WritePointer(&w, `"unique_zone_app_wide":`, m.UniqueZoneAppWide, flytypes.AppendBool[bool])
+	}
+	return createVolumeRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CreateVolumeRequest) UnmarshalJSON(data []byte) error {
+	type fields CreateVolumeRequest
+	return createVolumeRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CreateVolumeRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "auto_backup_enabled":
+		return true, flytypes.DecodePointer(value, &m.AutoBackupEnabled, flytypes.DecodeBool[bool])
+	case "compute":
+		return true, flytypes.DecodeObject(value, &m.Compute, (*FlyMachineGuest).UnmarshalJSON)
+	case "compute_image":
+		return true, flytypes.DecodeString(value, &m.ComputeImage)
+	case "encrypted":
+		return true, flytypes.DecodePointer(value, &m.Encrypted, flytypes.DecodeBool[bool])
+	case "fstype":
+		return true, flytypes.DecodeString(value, &m.Fstype)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "require_unique_zone":
+		return true, flytypes.DecodePointer(value, &m.RequireUniqueZone, flytypes.DecodeBool[bool])
+	case "size_gb":
+		return true, flytypes.DecodeInt(value, &m.SizeGb)
+	case "snapshot_id":
+		return true, flytypes.DecodeString(value, &m.SnapshotID)
+	case "snapshot_retention":
+		return true, flytypes.DecodeInt(value, &m.SnapshotRetention)
+	case "source_volume_id":
+		return true, flytypes.DecodeString(value, &m.SourceVolumeID)
+	case "unique_zone_app_wide":
+		return true, flytypes.DecodePointer(value, &m.UniqueZoneAppWide, flytypes.DecodeBool[bool])
+	}
+	return false, nil
 }
 
 // Validate validates this create volume request

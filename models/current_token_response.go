@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model CurrentTokenResponse
 type CurrentTokenResponse struct {
-
 	// tokens
-	Tokens []*MainTokenInfo `json:"tokens"`
+	Tokens []*MainTokenInfo `json:"tokens,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// currentTokenResponseObject is CurrentTokenResponse's JSON object: the keys its fields hold.
+var currentTokenResponseObject = flytypes.Object{
+	Model: "CurrentTokenResponse",
+	Keys:  []string{"tokens"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m CurrentTokenResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields CurrentTokenResponse
+		return currentTokenResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *CurrentTokenResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Tokens != nil {
+		flytypes.WriteObjects(&w, `"tokens":`, m.Tokens, (*MainTokenInfo).appendJSON)
+	}
+	return currentTokenResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *CurrentTokenResponse) UnmarshalJSON(data []byte) error {
+	type fields CurrentTokenResponse
+	return currentTokenResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *CurrentTokenResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "tokens":
+		return true, flytypes.DecodeObjects(value, &m.Tokens, (*MainTokenInfo).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this current token response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,14 +14,61 @@ import (
 //
 // swagger:model DecryptSecretkeyRequest
 type DecryptSecretkeyRequest struct {
-
 	// associated data
 	// Format: byte
-	AssociatedData strfmt.Base64 `json:"associated_data,omitempty"`
+	AssociatedData strfmt.Base64 `json:"associated_data,omitzero"`
 
 	// ciphertext
 	// Format: byte
-	Ciphertext strfmt.Base64 `json:"ciphertext,omitempty"`
+	Ciphertext strfmt.Base64 `json:"ciphertext,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// decryptSecretkeyRequestObject is DecryptSecretkeyRequest's JSON object: the keys its fields hold.
+var decryptSecretkeyRequestObject = flytypes.Object{
+	Model: "DecryptSecretkeyRequest",
+	Keys:  []string{"associated_data", "ciphertext"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DecryptSecretkeyRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DecryptSecretkeyRequest
+		return decryptSecretkeyRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DecryptSecretkeyRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.AssociatedData) {
+		flytypes.WriteValue(&w, `"associated_data":`, m.AssociatedData)
+	}
+	if !flytypes.IsZero(m.Ciphertext) {
+		flytypes.WriteValue(&w, `"ciphertext":`, m.Ciphertext)
+	}
+	return decryptSecretkeyRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DecryptSecretkeyRequest) UnmarshalJSON(data []byte) error {
+	type fields DecryptSecretkeyRequest
+	return decryptSecretkeyRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DecryptSecretkeyRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "associated_data":
+		return true, flytypes.DecodeValue(value, &m.AssociatedData, false)
+	case "ciphertext":
+		return true, flytypes.DecodeValue(value, &m.Ciphertext, false)
+	}
+	return false, nil
 }
 
 // Validate validates this decrypt secretkey request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,10 +14,52 @@ import (
 //
 // swagger:model DecryptSecretkeyResponse
 type DecryptSecretkeyResponse struct {
-
 	// plaintext
 	// Format: byte
-	Plaintext strfmt.Base64 `json:"plaintext,omitempty"`
+	Plaintext strfmt.Base64 `json:"plaintext,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// decryptSecretkeyResponseObject is DecryptSecretkeyResponse's JSON object: the keys its fields hold.
+var decryptSecretkeyResponseObject = flytypes.Object{
+	Model: "DecryptSecretkeyResponse",
+	Keys:  []string{"plaintext"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DecryptSecretkeyResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DecryptSecretkeyResponse
+		return decryptSecretkeyResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DecryptSecretkeyResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Plaintext) {
+		flytypes.WriteValue(&w, `"plaintext":`, m.Plaintext)
+	}
+	return decryptSecretkeyResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DecryptSecretkeyResponse) UnmarshalJSON(data []byte) error {
+	type fields DecryptSecretkeyResponse
+	return decryptSecretkeyResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DecryptSecretkeyResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "plaintext":
+		return true, flytypes.DecodeValue(value, &m.Plaintext, false)
+	}
+	return false, nil
 }
 
 // Validate validates this decrypt secretkey response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model DeleteAppSecretResponse
 type DeleteAppSecretResponse struct {
-
 	// deprecated version
-	DeprecatedVersion int64 `json:"Version,omitempty"`
+	DeprecatedVersion int64 `json:"Version,omitzero"`
 
 	// version
-	Version int64 `json:"version,omitempty"`
+	Version int64 `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// deleteAppSecretResponseObject is DeleteAppSecretResponse's JSON object: the keys its fields hold.
+var deleteAppSecretResponseObject = flytypes.Object{
+	Model: "DeleteAppSecretResponse",
+	Keys:  []string{"Version", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DeleteAppSecretResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DeleteAppSecretResponse
+		return deleteAppSecretResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DeleteAppSecretResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DeprecatedVersion != 0 {
+		flytypes.WriteInt(&w, `"Version":`, m.DeprecatedVersion)
+	}
+	if m.Version != 0 {
+		flytypes.WriteInt(&w, `"version":`, m.Version)
+	}
+	return deleteAppSecretResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DeleteAppSecretResponse) UnmarshalJSON(data []byte) error {
+	type fields DeleteAppSecretResponse
+	return deleteAppSecretResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DeleteAppSecretResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "Version":
+		return true, flytypes.DecodeInt(value, &m.DeprecatedVersion)
+	case "version":
+		return true, flytypes.DecodeInt(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this delete app secret response

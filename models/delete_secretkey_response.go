@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model DeleteSecretkeyResponse
 type DeleteSecretkeyResponse struct {
-
 	// deprecated version
-	DeprecatedVersion int64 `json:"Version,omitempty"`
+	DeprecatedVersion int64 `json:"Version,omitzero"`
 
 	// version
-	Version int64 `json:"version,omitempty"`
+	Version int64 `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// deleteSecretkeyResponseObject is DeleteSecretkeyResponse's JSON object: the keys its fields hold.
+var deleteSecretkeyResponseObject = flytypes.Object{
+	Model: "DeleteSecretkeyResponse",
+	Keys:  []string{"Version", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DeleteSecretkeyResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DeleteSecretkeyResponse
+		return deleteSecretkeyResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DeleteSecretkeyResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DeprecatedVersion != 0 {
+		flytypes.WriteInt(&w, `"Version":`, m.DeprecatedVersion)
+	}
+	if m.Version != 0 {
+		flytypes.WriteInt(&w, `"version":`, m.Version)
+	}
+	return deleteSecretkeyResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DeleteSecretkeyResponse) UnmarshalJSON(data []byte) error {
+	type fields DeleteSecretkeyResponse
+	return deleteSecretkeyResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DeleteSecretkeyResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "Version":
+		return true, flytypes.DecodeInt(value, &m.DeprecatedVersion)
+	case "version":
+		return true, flytypes.DecodeInt(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this delete secretkey response

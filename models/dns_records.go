@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,27 +14,99 @@ import (
 //
 // swagger:model DNSRecords
 type DNSRecords struct {
-
 	// a
-	A []string `json:"a"`
+	A []string `json:"a,omitzero"`
 
 	// aaaa
-	Aaaa []string `json:"aaaa"`
+	Aaaa []string `json:"aaaa,omitzero"`
 
 	// acme challenge cname
-	AcmeChallengeCname string `json:"acme_challenge_cname,omitempty"`
+	AcmeChallengeCname string `json:"acme_challenge_cname,omitzero"`
 
 	// cname
-	Cname []string `json:"cname"`
+	Cname []string `json:"cname,omitzero"`
 
 	// ownership txt
-	OwnershipTxt string `json:"ownership_txt,omitempty"`
+	OwnershipTxt string `json:"ownership_txt,omitzero"`
 
 	// resolved addresses
-	ResolvedAddresses []string `json:"resolved_addresses"`
+	ResolvedAddresses []string `json:"resolved_addresses,omitzero"`
 
 	// soa
-	Soa string `json:"soa,omitempty"`
+	Soa string `json:"soa,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// dnsRecordsObject is DNSRecords's JSON object: the keys its fields hold.
+var dnsRecordsObject = flytypes.Object{
+	Model: "DNSRecords",
+	Keys:  []string{"a", "aaaa", "acme_challenge_cname", "cname", "ownership_txt", "resolved_addresses", "soa"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DNSRecords) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DNSRecords
+		return dnsRecordsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DNSRecords) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.A != nil {
+		flytypes.WriteStrings(&w, `"a":`, m.A)
+	}
+	if m.Aaaa != nil {
+		flytypes.WriteStrings(&w, `"aaaa":`, m.Aaaa)
+	}
+	if m.AcmeChallengeCname != "" {
+		flytypes.WriteString(&w, `"acme_challenge_cname":`, m.AcmeChallengeCname)
+	}
+	if m.Cname != nil {
+		flytypes.WriteStrings(&w, `"cname":`, m.Cname)
+	}
+	if m.OwnershipTxt != "" {
+		flytypes.WriteString(&w, `"ownership_txt":`, m.OwnershipTxt)
+	}
+	if m.ResolvedAddresses != nil {
+		flytypes.WriteStrings(&w, `"resolved_addresses":`, m.ResolvedAddresses)
+	}
+	if m.Soa != "" {
+		flytypes.WriteString(&w, `"soa":`, m.Soa)
+	}
+	return dnsRecordsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DNSRecords) UnmarshalJSON(data []byte) error {
+	type fields DNSRecords
+	return dnsRecordsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DNSRecords) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "a":
+		return true, flytypes.DecodeStrings(value, &m.A)
+	case "aaaa":
+		return true, flytypes.DecodeStrings(value, &m.Aaaa)
+	case "acme_challenge_cname":
+		return true, flytypes.DecodeString(value, &m.AcmeChallengeCname)
+	case "cname":
+		return true, flytypes.DecodeStrings(value, &m.Cname)
+	case "ownership_txt":
+		return true, flytypes.DecodeString(value, &m.OwnershipTxt)
+	case "resolved_addresses":
+		return true, flytypes.DecodeStrings(value, &m.ResolvedAddresses)
+	case "soa":
+		return true, flytypes.DecodeString(value, &m.Soa)
+	}
+	return false, nil
 }
 
 // Validate validates this DNS records

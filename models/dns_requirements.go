@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,21 +17,83 @@ import (
 //
 // swagger:model DNSRequirements
 type DNSRequirements struct {
-
 	// a
-	A []string `json:"a"`
+	A []string `json:"a,omitzero"`
 
 	// aaaa
-	Aaaa []string `json:"aaaa"`
+	Aaaa []string `json:"aaaa,omitzero"`
 
 	// acme challenge
-	AcmeChallenge *AcmeChallenge `json:"acme_challenge,omitempty"`
+	AcmeChallenge *AcmeChallenge `json:"acme_challenge,omitzero"`
 
 	// cname
-	Cname string `json:"cname,omitempty"`
+	Cname string `json:"cname,omitzero"`
 
 	// ownership
-	Ownership *OwnershipVerification `json:"ownership,omitempty"`
+	Ownership *OwnershipVerification `json:"ownership,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// dnsRequirementsObject is DNSRequirements's JSON object: the keys its fields hold.
+var dnsRequirementsObject = flytypes.Object{
+	Model: "DNSRequirements",
+	Keys:  []string{"a", "aaaa", "acme_challenge", "cname", "ownership"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m DNSRequirements) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields DNSRequirements
+		return dnsRequirementsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *DNSRequirements) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.A != nil {
+		flytypes.WriteStrings(&w, `"a":`, m.A)
+	}
+	if m.Aaaa != nil {
+		flytypes.WriteStrings(&w, `"aaaa":`, m.Aaaa)
+	}
+	if m.AcmeChallenge != nil {
+		flytypes.WriteObject(&w, `"acme_challenge":`, m.AcmeChallenge, (*AcmeChallenge).appendJSON)
+	}
+	if m.Cname != "" {
+		flytypes.WriteString(&w, `"cname":`, m.Cname)
+	}
+	if m.Ownership != nil {
+		flytypes.WriteObject(&w, `"ownership":`, m.Ownership, (*OwnershipVerification).appendJSON)
+	}
+	return dnsRequirementsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *DNSRequirements) UnmarshalJSON(data []byte) error {
+	type fields DNSRequirements
+	return dnsRequirementsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *DNSRequirements) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "a":
+		return true, flytypes.DecodeStrings(value, &m.A)
+	case "aaaa":
+		return true, flytypes.DecodeStrings(value, &m.Aaaa)
+	case "acme_challenge":
+		return true, flytypes.DecodeObject(value, &m.AcmeChallenge, (*AcmeChallenge).UnmarshalJSON)
+	case "cname":
+		return true, flytypes.DecodeString(value, &m.Cname)
+	case "ownership":
+		return true, flytypes.DecodeObject(value, &m.Ownership, (*OwnershipVerification).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this DNS requirements

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -15,9 +16,8 @@ import (
 //
 // swagger:model enablePostgresExtensionRequest
 type EnablePostgresExtensionRequest struct {
-
 	// create schema
-	CreateSchema bool `json:"create_schema,omitempty"`
+	CreateSchema bool `json:"create_schema,omitzero"`
 
 	// name
 	// Example: citext
@@ -25,7 +25,58 @@ type EnablePostgresExtensionRequest struct {
 	Name *string `json:"name"`
 
 	// schema
-	Schema string `json:"schema,omitempty"`
+	Schema string `json:"schema,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// enablePostgresExtensionRequestObject is EnablePostgresExtensionRequest's JSON object: the keys its fields hold.
+var enablePostgresExtensionRequestObject = flytypes.Object{
+	Model: "EnablePostgresExtensionRequest",
+	Keys:  []string{"create_schema", "name", "schema"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m EnablePostgresExtensionRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields EnablePostgresExtensionRequest
+		return enablePostgresExtensionRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *EnablePostgresExtensionRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreateSchema {
+		flytypes.WriteBool(&w, `"create_schema":`, m.CreateSchema)
+	}
+	flytypes.WritePointer(&w, `"name":`, m.Name, flytypes.AppendString[string])
+	if m.Schema != "" {
+		flytypes.WriteString(&w, `"schema":`, m.Schema)
+	}
+	return enablePostgresExtensionRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *EnablePostgresExtensionRequest) UnmarshalJSON(data []byte) error {
+	type fields EnablePostgresExtensionRequest
+	return enablePostgresExtensionRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *EnablePostgresExtensionRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "create_schema":
+		return true, flytypes.DecodeBool(value, &m.CreateSchema)
+	case "name":
+		return true, flytypes.DecodePointer(value, &m.Name, flytypes.DecodeString[string])
+	case "schema":
+		return true, flytypes.DecodeString(value, &m.Schema)
+	}
+	return false, nil
 }
 
 // Validate validates this enable postgres extension request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,14 +14,61 @@ import (
 //
 // swagger:model EncryptSecretkeyRequest
 type EncryptSecretkeyRequest struct {
-
 	// associated data
 	// Format: byte
-	AssociatedData strfmt.Base64 `json:"associated_data,omitempty"`
+	AssociatedData strfmt.Base64 `json:"associated_data,omitzero"`
 
 	// plaintext
 	// Format: byte
-	Plaintext strfmt.Base64 `json:"plaintext,omitempty"`
+	Plaintext strfmt.Base64 `json:"plaintext,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// encryptSecretkeyRequestObject is EncryptSecretkeyRequest's JSON object: the keys its fields hold.
+var encryptSecretkeyRequestObject = flytypes.Object{
+	Model: "EncryptSecretkeyRequest",
+	Keys:  []string{"associated_data", "plaintext"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m EncryptSecretkeyRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields EncryptSecretkeyRequest
+		return encryptSecretkeyRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *EncryptSecretkeyRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.AssociatedData) {
+		flytypes.WriteValue(&w, `"associated_data":`, m.AssociatedData)
+	}
+	if !flytypes.IsZero(m.Plaintext) {
+		flytypes.WriteValue(&w, `"plaintext":`, m.Plaintext)
+	}
+	return encryptSecretkeyRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *EncryptSecretkeyRequest) UnmarshalJSON(data []byte) error {
+	type fields EncryptSecretkeyRequest
+	return encryptSecretkeyRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *EncryptSecretkeyRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "associated_data":
+		return true, flytypes.DecodeValue(value, &m.AssociatedData, false)
+	case "plaintext":
+		return true, flytypes.DecodeValue(value, &m.Plaintext, false)
+	}
+	return false, nil
 }
 
 // Validate validates this encrypt secretkey request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,10 +14,52 @@ import (
 //
 // swagger:model EncryptSecretkeyResponse
 type EncryptSecretkeyResponse struct {
-
 	// ciphertext
 	// Format: byte
-	Ciphertext strfmt.Base64 `json:"ciphertext,omitempty"`
+	Ciphertext strfmt.Base64 `json:"ciphertext,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// encryptSecretkeyResponseObject is EncryptSecretkeyResponse's JSON object: the keys its fields hold.
+var encryptSecretkeyResponseObject = flytypes.Object{
+	Model: "EncryptSecretkeyResponse",
+	Keys:  []string{"ciphertext"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m EncryptSecretkeyResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields EncryptSecretkeyResponse
+		return encryptSecretkeyResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *EncryptSecretkeyResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Ciphertext) {
+		flytypes.WriteValue(&w, `"ciphertext":`, m.Ciphertext)
+	}
+	return encryptSecretkeyResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *EncryptSecretkeyResponse) UnmarshalJSON(data []byte) error {
+	type fields EncryptSecretkeyResponse
+	return encryptSecretkeyResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *EncryptSecretkeyResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "ciphertext":
+		return true, flytypes.DecodeValue(value, &m.Ciphertext, false)
+	}
+	return false, nil
 }
 
 // Validate validates this encrypt secretkey response

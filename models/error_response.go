@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,15 +17,68 @@ import (
 //
 // swagger:model ErrorResponse
 type ErrorResponse struct {
-
 	// details
-	Details any `json:"details,omitempty"`
+	Details any `json:"details,omitzero"`
 
 	// error
-	Error string `json:"error,omitempty"`
+	Error string `json:"error,omitzero"`
 
 	// status
-	Status MainStatusCode `json:"status,omitempty"`
+	Status MainStatusCode `json:"status,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// errorResponseObject is ErrorResponse's JSON object: the keys its fields hold.
+var errorResponseObject = flytypes.Object{
+	Model:   "ErrorResponse",
+	Keys:    []string{"details", "error", "status"},
+	Numbers: true,
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ErrorResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ErrorResponse
+		return errorResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ErrorResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Details != nil {
+		flytypes.WriteValue(&w, `"details":`, m.Details)
+	}
+	if m.Error != "" {
+		flytypes.WriteString(&w, `"error":`, m.Error)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	return errorResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ErrorResponse) UnmarshalJSON(data []byte) error {
+	type fields ErrorResponse
+	return errorResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ErrorResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "details":
+		return true, flytypes.DecodeValue(value, &m.Details, true)
+	case "error":
+		return true, flytypes.DecodeString(value, &m.Error)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	}
+	return false, nil
 }
 
 // Validate validates this error response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model ExtendVolumeRequest
 type ExtendVolumeRequest struct {
-
 	// size gb
-	SizeGb int64 `json:"size_gb,omitempty"`
+	SizeGb int64 `json:"size_gb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// extendVolumeRequestObject is ExtendVolumeRequest's JSON object: the keys its fields hold.
+var extendVolumeRequestObject = flytypes.Object{
+	Model: "ExtendVolumeRequest",
+	Keys:  []string{"size_gb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ExtendVolumeRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ExtendVolumeRequest
+		return extendVolumeRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ExtendVolumeRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.SizeGb != 0 {
+		flytypes.WriteInt(&w, `"size_gb":`, m.SizeGb)
+	}
+	return extendVolumeRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ExtendVolumeRequest) UnmarshalJSON(data []byte) error {
+	type fields ExtendVolumeRequest
+	return extendVolumeRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ExtendVolumeRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "size_gb":
+		return true, flytypes.DecodeInt(value, &m.SizeGb)
+	}
+	return false, nil
 }
 
 // Validate validates this extend volume request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model ExtendVolumeResponse
 type ExtendVolumeResponse struct {
-
 	// needs restart
-	NeedsRestart bool `json:"needs_restart,omitempty"`
+	NeedsRestart bool `json:"needs_restart,omitzero"`
 
 	// volume
-	Volume *Volume `json:"volume,omitempty"`
+	Volume *Volume `json:"volume,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// extendVolumeResponseObject is ExtendVolumeResponse's JSON object: the keys its fields hold.
+var extendVolumeResponseObject = flytypes.Object{
+	Model: "ExtendVolumeResponse",
+	Keys:  []string{"needs_restart", "volume"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ExtendVolumeResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ExtendVolumeResponse
+		return extendVolumeResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ExtendVolumeResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.NeedsRestart {
+		flytypes.WriteBool(&w, `"needs_restart":`, m.NeedsRestart)
+	}
+	if m.Volume != nil {
+		flytypes.WriteObject(&w, `"volume":`, m.Volume, (*Volume).appendJSON)
+	}
+	return extendVolumeResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ExtendVolumeResponse) UnmarshalJSON(data []byte) error {
+	type fields ExtendVolumeResponse
+	return extendVolumeResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ExtendVolumeResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "needs_restart":
+		return true, flytypes.DecodeBool(value, &m.NeedsRestart)
+	case "volume":
+		return true, flytypes.DecodeObject(value, &m.Volume, (*Volume).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this extend volume response

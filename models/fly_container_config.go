@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,48 +18,163 @@ import (
 //
 // swagger:model fly.ContainerConfig
 type FlyContainerConfig struct {
-
 	// cmd
-	Cmd []string `json:"cmd"`
+	Cmd []string `json:"cmd,omitzero"`
 
 	// depends on
-	DependsOn []*FlyContainerDependency `json:"depends_on"`
+	DependsOn []*FlyContainerDependency `json:"depends_on,omitzero"`
 
 	// entrypoint
-	Entrypoint []string `json:"entrypoint"`
+	Entrypoint []string `json:"entrypoint,omitzero"`
 
 	// env
-	Env map[string]string `json:"env,omitempty"`
+	Env map[string]string `json:"env,omitzero"`
 
 	// env from
-	EnvFrom []*FlyEnvFrom `json:"env_from"`
+	EnvFrom []*FlyEnvFrom `json:"env_from,omitzero"`
 
 	// exec
-	Exec []string `json:"exec"`
+	Exec []string `json:"exec,omitzero"`
 
 	// files
-	Files []*FlyFile `json:"files"`
+	Files []*FlyFile `json:"files,omitzero"`
 
 	// healthchecks
-	Healthchecks []*FlyContainerHealthcheck `json:"healthchecks"`
+	Healthchecks []*FlyContainerHealthcheck `json:"healthchecks,omitzero"`
 
 	// image
-	Image string `json:"image,omitempty"`
+	Image string `json:"image,omitzero"`
+
+	// mounts
+	Mounts []*FlyContainerMount `json:"mounts,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// restart
-	Restart *FlyMachineRestart `json:"restart,omitempty"`
+	Restart *FlyMachineRestart `json:"restart,omitzero"`
 
 	// secrets
-	Secrets []*FlyMachineSecret `json:"secrets"`
+	Secrets []*FlyMachineSecret `json:"secrets,omitzero"`
 
 	// stop
-	Stop *FlyStopConfig `json:"stop,omitempty"`
+	Stop *FlyStopConfig `json:"stop,omitzero"`
 
 	// user
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyContainerConfigObject is FlyContainerConfig's JSON object: the keys its fields hold.
+var flyContainerConfigObject = flytypes.Object{
+	Model: "FlyContainerConfig",
+	Keys:  []string{"cmd", "depends_on", "entrypoint", "env", "env_from", "exec", "files", "healthchecks", "image", "mounts", "name", "restart", "secrets", "stop", "user"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyContainerConfig) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyContainerConfig
+		return flyContainerConfigObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyContainerConfig) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Cmd != nil {
+		flytypes.WriteStrings(&w, `"cmd":`, m.Cmd)
+	}
+	if m.DependsOn != nil {
+		flytypes.WriteObjects(&w, `"depends_on":`, m.DependsOn, (*FlyContainerDependency).appendJSON)
+	}
+	if m.Entrypoint != nil {
+		flytypes.WriteStrings(&w, `"entrypoint":`, m.Entrypoint)
+	}
+	if m.Env != nil {
+		flytypes.WriteStringMap(&w, `"env":`, m.Env)
+	}
+	if m.EnvFrom != nil {
+		flytypes.WriteObjects(&w, `"env_from":`, m.EnvFrom, (*FlyEnvFrom).appendJSON)
+	}
+	if m.Exec != nil {
+		flytypes.WriteStrings(&w, `"exec":`, m.Exec)
+	}
+	if m.Files != nil {
+		flytypes.WriteObjects(&w, `"files":`, m.Files, (*FlyFile).appendJSON)
+	}
+	if m.Healthchecks != nil {
+		flytypes.WriteObjects(&w, `"healthchecks":`, m.Healthchecks, (*FlyContainerHealthcheck).appendJSON)
+	}
+	if m.Image != "" {
+		flytypes.WriteString(&w, `"image":`, m.Image)
+	}
+	if m.Mounts != nil {
+		flytypes.WriteObjects(&w, `"mounts":`, m.Mounts, (*FlyContainerMount).appendJSON)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Restart != nil {
+		flytypes.WriteObject(&w, `"restart":`, m.Restart, (*FlyMachineRestart).appendJSON)
+	}
+	if m.Secrets != nil {
+		flytypes.WriteObjects(&w, `"secrets":`, m.Secrets, (*FlyMachineSecret).appendJSON)
+	}
+	if m.Stop != nil {
+		flytypes.WriteObject(&w, `"stop":`, m.Stop, (*FlyStopConfig).appendJSON)
+	}
+	if m.User != "" {
+		flytypes.WriteString(&w, `"user":`, m.User)
+	}
+	return flyContainerConfigObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyContainerConfig) UnmarshalJSON(data []byte) error {
+	type fields FlyContainerConfig
+	return flyContainerConfigObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyContainerConfig) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "cmd":
+		return true, flytypes.DecodeStrings(value, &m.Cmd)
+	case "depends_on":
+		return true, flytypes.DecodeObjects(value, &m.DependsOn, (*FlyContainerDependency).UnmarshalJSON)
+	case "entrypoint":
+		return true, flytypes.DecodeStrings(value, &m.Entrypoint)
+	case "env":
+		return true, flytypes.DecodeStringMap(value, &m.Env)
+	case "env_from":
+		return true, flytypes.DecodeObjects(value, &m.EnvFrom, (*FlyEnvFrom).UnmarshalJSON)
+	case "exec":
+		return true, flytypes.DecodeStrings(value, &m.Exec)
+	case "files":
+		return true, flytypes.DecodeObjects(value, &m.Files, (*FlyFile).UnmarshalJSON)
+	case "healthchecks":
+		return true, flytypes.DecodeObjects(value, &m.Healthchecks, (*FlyContainerHealthcheck).UnmarshalJSON)
+	case "image":
+		return true, flytypes.DecodeString(value, &m.Image)
+	case "mounts":
+		return true, flytypes.DecodeObjects(value, &m.Mounts, (*FlyContainerMount).UnmarshalJSON)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "restart":
+		return true, flytypes.DecodeObject(value, &m.Restart, (*FlyMachineRestart).UnmarshalJSON)
+	case "secrets":
+		return true, flytypes.DecodeObjects(value, &m.Secrets, (*FlyMachineSecret).UnmarshalJSON)
+	case "stop":
+		return true, flytypes.DecodeObject(value, &m.Stop, (*FlyStopConfig).UnmarshalJSON)
+	case "user":
+		return true, flytypes.DecodeString(value, &m.User)
+	}
+	return false, nil
 }
 
 // Validate validates this fly container config
@@ -78,6 +194,10 @@ func (m *FlyContainerConfig) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateHealthchecks(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateMounts(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -219,6 +339,36 @@ func (m *FlyContainerConfig) validateHealthchecks(formats strfmt.Registry) error
 	return nil
 }
 
+func (m *FlyContainerConfig) validateMounts(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Mounts) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Mounts); i++ {
+		if typeutils.IsZero(m.Mounts[i]) { // not required
+			continue
+		}
+
+		if m.Mounts[i] != nil {
+			if err := m.Mounts[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 func (m *FlyContainerConfig) validateRestart(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Restart) { // not required
 		return nil
@@ -312,6 +462,10 @@ func (m *FlyContainerConfig) ContextValidate(ctx context.Context, formats strfmt
 	}
 
 	if err := m.contextValidateHealthchecks(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateMounts(ctx, formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -438,6 +592,35 @@ func (m *FlyContainerConfig) contextValidateHealthchecks(ctx context.Context, fo
 				ce := new(errors.CompositeError)
 				if stderrors.As(err, &ce) {
 					return ce.ValidateName("healthchecks" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
+func (m *FlyContainerConfig) contextValidateMounts(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Mounts); i++ {
+
+		if m.Mounts[i] != nil {
+
+			if typeutils.IsZero(m.Mounts[i]) { // not required
+				continue
+			}
+
+			if err := m.Mounts[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("mounts" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("mounts" + "." + strconv.Itoa(i))
 				}
 
 				return err

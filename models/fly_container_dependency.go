@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model fly.ContainerDependency
 type FlyContainerDependency struct {
-
 	// condition
-	Condition FlyContainerDependencyCondition `json:"condition,omitempty"`
+	Condition FlyContainerDependencyCondition `json:"condition,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyContainerDependencyObject is FlyContainerDependency's JSON object: the keys its fields hold.
+var flyContainerDependencyObject = flytypes.Object{
+	Model: "FlyContainerDependency",
+	Keys:  []string{"condition", "name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyContainerDependency) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyContainerDependency
+		return flyContainerDependencyObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyContainerDependency) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Condition != "" {
+		flytypes.WriteString(&w, `"condition":`, m.Condition)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	return flyContainerDependencyObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyContainerDependency) UnmarshalJSON(data []byte) error {
+	type fields FlyContainerDependency
+	return flyContainerDependencyObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyContainerDependency) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "condition":
+		return true, flytypes.DecodeString(value, &m.Condition)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	}
+	return false, nil
 }
 
 // Validate validates this fly container dependency

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,39 +17,131 @@ import (
 //
 // swagger:model fly.ContainerHealthcheck
 type FlyContainerHealthcheck struct {
-
 	// exec
-	Exec *FlyExecHealthcheck `json:"exec,omitempty"`
+	Exec *FlyExecHealthcheck `json:"exec,omitzero"`
 
 	// failure threshold
-	FailureThreshold int64 `json:"failure_threshold,omitempty"`
+	FailureThreshold int64 `json:"failure_threshold,omitzero"`
 
 	// grace period
-	GracePeriod int64 `json:"grace_period,omitempty"`
+	GracePeriod int64 `json:"grace_period,omitzero"`
 
 	// http
-	HTTP *FlyHTTPHealthcheck `json:"http,omitempty"`
+	HTTP *FlyHTTPHealthcheck `json:"http,omitzero"`
 
 	// interval
-	Interval int64 `json:"interval,omitempty"`
+	Interval int64 `json:"interval,omitzero"`
 
 	// kind
-	Kind FlyContainerHealthcheckKind `json:"kind,omitempty"`
+	Kind FlyContainerHealthcheckKind `json:"kind,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// success threshold
-	SuccessThreshold int64 `json:"success_threshold,omitempty"`
+	SuccessThreshold int64 `json:"success_threshold,omitzero"`
 
 	// tcp
-	TCP *FlyTCPHealthcheck `json:"tcp,omitempty"`
+	TCP *FlyTCPHealthcheck `json:"tcp,omitzero"`
 
 	// timeout
-	Timeout int64 `json:"timeout,omitempty"`
+	Timeout int64 `json:"timeout,omitzero"`
 
 	// unhealthy
-	Unhealthy FlyUnhealthyPolicy `json:"unhealthy,omitempty"`
+	Unhealthy FlyUnhealthyPolicy `json:"unhealthy,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyContainerHealthcheckObject is FlyContainerHealthcheck's JSON object: the keys its fields hold.
+var flyContainerHealthcheckObject = flytypes.Object{
+	Model: "FlyContainerHealthcheck",
+	Keys:  []string{"exec", "failure_threshold", "grace_period", "http", "interval", "kind", "name", "success_threshold", "tcp", "timeout", "unhealthy"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyContainerHealthcheck) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyContainerHealthcheck
+		return flyContainerHealthcheckObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyContainerHealthcheck) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Exec != nil {
+		flytypes.WriteObject(&w, `"exec":`, m.Exec, (*FlyExecHealthcheck).appendJSON)
+	}
+	if m.FailureThreshold != 0 {
+		flytypes.WriteInt(&w, `"failure_threshold":`, m.FailureThreshold)
+	}
+	if m.GracePeriod != 0 {
+		flytypes.WriteInt(&w, `"grace_period":`, m.GracePeriod)
+	}
+	if m.HTTP != nil {
+		flytypes.WriteObject(&w, `"http":`, m.HTTP, (*FlyHTTPHealthcheck).appendJSON)
+	}
+	if m.Interval != 0 {
+		flytypes.WriteInt(&w, `"interval":`, m.Interval)
+	}
+	if m.Kind != "" {
+		flytypes.WriteString(&w, `"kind":`, m.Kind)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.SuccessThreshold != 0 {
+		flytypes.WriteInt(&w, `"success_threshold":`, m.SuccessThreshold)
+	}
+	if m.TCP != nil {
+		flytypes.WriteObject(&w, `"tcp":`, m.TCP, (*FlyTCPHealthcheck).appendJSON)
+	}
+	if m.Timeout != 0 {
+		flytypes.WriteInt(&w, `"timeout":`, m.Timeout)
+	}
+	if m.Unhealthy != "" {
+		flytypes.WriteString(&w, `"unhealthy":`, m.Unhealthy)
+	}
+	return flyContainerHealthcheckObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyContainerHealthcheck) UnmarshalJSON(data []byte) error {
+	type fields FlyContainerHealthcheck
+	return flyContainerHealthcheckObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyContainerHealthcheck) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "exec":
+		return true, flytypes.DecodeObject(value, &m.Exec, (*FlyExecHealthcheck).UnmarshalJSON)
+	case "failure_threshold":
+		return true, flytypes.DecodeInt(value, &m.FailureThreshold)
+	case "grace_period":
+		return true, flytypes.DecodeInt(value, &m.GracePeriod)
+	case "http":
+		return true, flytypes.DecodeObject(value, &m.HTTP, (*FlyHTTPHealthcheck).UnmarshalJSON)
+	case "interval":
+		return true, flytypes.DecodeInt(value, &m.Interval)
+	case "kind":
+		return true, flytypes.DecodeString(value, &m.Kind)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "success_threshold":
+		return true, flytypes.DecodeInt(value, &m.SuccessThreshold)
+	case "tcp":
+		return true, flytypes.DecodeObject(value, &m.TCP, (*FlyTCPHealthcheck).UnmarshalJSON)
+	case "timeout":
+		return true, flytypes.DecodeInt(value, &m.Timeout)
+	case "unhealthy":
+		return true, flytypes.DecodeString(value, &m.Unhealthy)
+	}
+	return false, nil
 }
 
 // Validate validates this fly container healthcheck

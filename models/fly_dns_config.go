@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,27 +18,99 @@ import (
 //
 // swagger:model fly.DNSConfig
 type FlyDNSConfig struct {
-
 	// dns forward rules
-	DNSForwardRules []*FlyDNSForwardRule `json:"dns_forward_rules"`
+	DNSForwardRules []*FlyDNSForwardRule `json:"dns_forward_rules,omitzero"`
 
 	// hostname
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitzero"`
 
 	// hostname fqdn
-	HostnameFqdn string `json:"hostname_fqdn,omitempty"`
+	HostnameFqdn string `json:"hostname_fqdn,omitzero"`
 
 	// nameservers
-	Nameservers []string `json:"nameservers"`
+	Nameservers []string `json:"nameservers,omitzero"`
 
 	// options
-	Options []*FlyDNSOption `json:"options"`
+	Options []*FlyDNSOption `json:"options,omitzero"`
 
 	// searches
-	Searches []string `json:"searches"`
+	Searches []string `json:"searches,omitzero"`
 
 	// skip registration
-	SkipRegistration bool `json:"skip_registration,omitempty"`
+	SkipRegistration bool `json:"skip_registration,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyDnsConfigObject is FlyDNSConfig's JSON object: the keys its fields hold.
+var flyDnsConfigObject = flytypes.Object{
+	Model: "FlyDNSConfig",
+	Keys:  []string{"dns_forward_rules", "hostname", "hostname_fqdn", "nameservers", "options", "searches", "skip_registration"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyDNSConfig) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyDNSConfig
+		return flyDnsConfigObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyDNSConfig) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DNSForwardRules != nil {
+		flytypes.WriteObjects(&w, `"dns_forward_rules":`, m.DNSForwardRules, (*FlyDNSForwardRule).appendJSON)
+	}
+	if m.Hostname != "" {
+		flytypes.WriteString(&w, `"hostname":`, m.Hostname)
+	}
+	if m.HostnameFqdn != "" {
+		flytypes.WriteString(&w, `"hostname_fqdn":`, m.HostnameFqdn)
+	}
+	if m.Nameservers != nil {
+		flytypes.WriteStrings(&w, `"nameservers":`, m.Nameservers)
+	}
+	if m.Options != nil {
+		flytypes.WriteObjects(&w, `"options":`, m.Options, (*FlyDNSOption).appendJSON)
+	}
+	if m.Searches != nil {
+		flytypes.WriteStrings(&w, `"searches":`, m.Searches)
+	}
+	if m.SkipRegistration {
+		flytypes.WriteBool(&w, `"skip_registration":`, m.SkipRegistration)
+	}
+	return flyDnsConfigObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyDNSConfig) UnmarshalJSON(data []byte) error {
+	type fields FlyDNSConfig
+	return flyDnsConfigObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyDNSConfig) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "dns_forward_rules":
+		return true, flytypes.DecodeObjects(value, &m.DNSForwardRules, (*FlyDNSForwardRule).UnmarshalJSON)
+	case "hostname":
+		return true, flytypes.DecodeString(value, &m.Hostname)
+	case "hostname_fqdn":
+		return true, flytypes.DecodeString(value, &m.HostnameFqdn)
+	case "nameservers":
+		return true, flytypes.DecodeStrings(value, &m.Nameservers)
+	case "options":
+		return true, flytypes.DecodeObjects(value, &m.Options, (*FlyDNSOption).UnmarshalJSON)
+	case "searches":
+		return true, flytypes.DecodeStrings(value, &m.Searches)
+	case "skip_registration":
+		return true, flytypes.DecodeBool(value, &m.SkipRegistration)
+	}
+	return false, nil
 }
 
 // Validate validates this fly DNS config

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model fly.dnsForwardRule
 type FlyDNSForwardRule struct {
-
 	// addr
-	Addr string `json:"addr,omitempty"`
+	Addr string `json:"addr,omitzero"`
 
 	// basename
-	Basename string `json:"basename,omitempty"`
+	Basename string `json:"basename,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyDnsForwardRuleObject is FlyDNSForwardRule's JSON object: the keys its fields hold.
+var flyDnsForwardRuleObject = flytypes.Object{
+	Model: "FlyDNSForwardRule",
+	Keys:  []string{"addr", "basename"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyDNSForwardRule) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyDNSForwardRule
+		return flyDnsForwardRuleObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyDNSForwardRule) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Addr != "" {
+		flytypes.WriteString(&w, `"addr":`, m.Addr)
+	}
+	if m.Basename != "" {
+		flytypes.WriteString(&w, `"basename":`, m.Basename)
+	}
+	return flyDnsForwardRuleObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyDNSForwardRule) UnmarshalJSON(data []byte) error {
+	type fields FlyDNSForwardRule
+	return flyDnsForwardRuleObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyDNSForwardRule) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "addr":
+		return true, flytypes.DecodeString(value, &m.Addr)
+	case "basename":
+		return true, flytypes.DecodeString(value, &m.Basename)
+	}
+	return false, nil
 }
 
 // Validate validates this fly dns forward rule

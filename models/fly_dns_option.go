@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model fly.dnsOption
 type FlyDNSOption struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// value
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyDnsOptionObject is FlyDNSOption's JSON object: the keys its fields hold.
+var flyDnsOptionObject = flytypes.Object{
+	Model: "FlyDNSOption",
+	Keys:  []string{"name", "value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyDNSOption) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyDNSOption
+		return flyDnsOptionObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyDNSOption) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Value != "" {
+		flytypes.WriteString(&w, `"value":`, m.Value)
+	}
+	return flyDnsOptionObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyDNSOption) UnmarshalJSON(data []byte) error {
+	type fields FlyDNSOption
+	return flyDnsOptionObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyDNSOption) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "value":
+		return true, flytypes.DecodeString(value, &m.Value)
+	}
+	return false, nil
 }
 
 // Validate validates this fly dns option

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,13 +18,60 @@ import (
 //
 // swagger:model fly.EnvFrom
 type FlyEnvFrom struct {
-
 	// env var
-	EnvVar string `json:"env_var,omitempty"`
+	EnvVar string `json:"env_var,omitzero"`
 
 	// field ref
 	// Enum: ["id","version","app_name","private_ip","region","image"]
-	FieldRef string `json:"field_ref,omitempty"`
+	FieldRef string `json:"field_ref,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyEnvFromObject is FlyEnvFrom's JSON object: the keys its fields hold.
+var flyEnvFromObject = flytypes.Object{
+	Model: "FlyEnvFrom",
+	Keys:  []string{"env_var", "field_ref"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyEnvFrom) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyEnvFrom
+		return flyEnvFromObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyEnvFrom) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.EnvVar != "" {
+		flytypes.WriteString(&w, `"env_var":`, m.EnvVar)
+	}
+	if m.FieldRef != "" {
+		flytypes.WriteString(&w, `"field_ref":`, m.FieldRef)
+	}
+	return flyEnvFromObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyEnvFrom) UnmarshalJSON(data []byte) error {
+	type fields FlyEnvFrom
+	return flyEnvFromObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyEnvFrom) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "env_var":
+		return true, flytypes.DecodeString(value, &m.EnvVar)
+	case "field_ref":
+		return true, flytypes.DecodeString(value, &m.FieldRef)
+	}
+	return false, nil
 }
 
 // Validate validates this fly env from

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model fly.ExecHealthcheck
 type FlyExecHealthcheck struct {
-
 	// command
-	Command []string `json:"command"`
+	Command []string `json:"command,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyExecHealthcheckObject is FlyExecHealthcheck's JSON object: the keys its fields hold.
+var flyExecHealthcheckObject = flytypes.Object{
+	Model: "FlyExecHealthcheck",
+	Keys:  []string{"command"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyExecHealthcheck) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyExecHealthcheck
+		return flyExecHealthcheckObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyExecHealthcheck) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Command != nil {
+		flytypes.WriteStrings(&w, `"command":`, m.Command)
+	}
+	return flyExecHealthcheckObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyExecHealthcheck) UnmarshalJSON(data []byte) error {
+	type fields FlyExecHealthcheck
+	return flyExecHealthcheckObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyExecHealthcheck) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "command":
+		return true, flytypes.DecodeStrings(value, &m.Command)
+	}
+	return false, nil
 }
 
 // Validate validates this fly exec healthcheck

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,21 +14,83 @@ import (
 //
 // swagger:model fly.File
 type FlyFile struct {
-
 	// guest path
-	GuestPath string `json:"guest_path,omitempty"`
+	GuestPath string `json:"guest_path,omitzero"`
 
 	// image config
-	ImageConfig string `json:"image_config,omitempty"`
+	ImageConfig string `json:"image_config,omitzero"`
 
 	// mode
-	Mode int64 `json:"mode,omitempty"`
+	Mode int64 `json:"mode,omitzero"`
 
 	// raw value
-	RawValue string `json:"raw_value,omitempty"`
+	RawValue string `json:"raw_value,omitzero"`
 
 	// secret name
-	SecretName string `json:"secret_name,omitempty"`
+	SecretName string `json:"secret_name,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyFileObject is FlyFile's JSON object: the keys its fields hold.
+var flyFileObject = flytypes.Object{
+	Model: "FlyFile",
+	Keys:  []string{"guest_path", "image_config", "mode", "raw_value", "secret_name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyFile) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyFile
+		return flyFileObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyFile) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.GuestPath != "" {
+		flytypes.WriteString(&w, `"guest_path":`, m.GuestPath)
+	}
+	if m.ImageConfig != "" {
+		flytypes.WriteString(&w, `"image_config":`, m.ImageConfig)
+	}
+	if m.Mode != 0 {
+		flytypes.WriteInt(&w, `"mode":`, m.Mode)
+	}
+	if m.RawValue != "" {
+		flytypes.WriteString(&w, `"raw_value":`, m.RawValue)
+	}
+	if m.SecretName != "" {
+		flytypes.WriteString(&w, `"secret_name":`, m.SecretName)
+	}
+	return flyFileObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyFile) UnmarshalJSON(data []byte) error {
+	type fields FlyFile
+	return flyFileObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyFile) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "guest_path":
+		return true, flytypes.DecodeString(value, &m.GuestPath)
+	case "image_config":
+		return true, flytypes.DecodeString(value, &m.ImageConfig)
+	case "mode":
+		return true, flytypes.DecodeInt(value, &m.Mode)
+	case "raw_value":
+		return true, flytypes.DecodeString(value, &m.RawValue)
+	case "secret_name":
+		return true, flytypes.DecodeString(value, &m.SecretName)
+	}
+	return false, nil
 }
 
 // Validate validates this fly file

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,27 +18,99 @@ import (
 //
 // swagger:model fly.HTTPHealthcheck
 type FlyHTTPHealthcheck struct {
-
 	// headers
-	Headers []*FlyMachineHTTPHeader `json:"headers"`
+	Headers []*FlyMachineHTTPHeader `json:"headers,omitzero"`
 
 	// method
-	Method string `json:"method,omitempty"`
+	Method string `json:"method,omitzero"`
 
 	// path
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitzero"`
 
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
 
 	// scheme
-	Scheme FlyContainerHealthcheckScheme `json:"scheme,omitempty"`
+	Scheme FlyContainerHealthcheckScheme `json:"scheme,omitzero"`
 
 	// tls server name
-	TLSServerName string `json:"tls_server_name,omitempty"`
+	TLSServerName string `json:"tls_server_name,omitzero"`
 
 	// tls skip verify
-	TLSSkipVerify bool `json:"tls_skip_verify,omitempty"`
+	TLSSkipVerify bool `json:"tls_skip_verify,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyHttpHealthcheckObject is FlyHTTPHealthcheck's JSON object: the keys its fields hold.
+var flyHttpHealthcheckObject = flytypes.Object{
+	Model: "FlyHTTPHealthcheck",
+	Keys:  []string{"headers", "method", "path", "port", "scheme", "tls_server_name", "tls_skip_verify"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyHTTPHealthcheck) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyHTTPHealthcheck
+		return flyHttpHealthcheckObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyHTTPHealthcheck) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Headers != nil {
+		flytypes.WriteObjects(&w, `"headers":`, m.Headers, (*FlyMachineHTTPHeader).appendJSON)
+	}
+	if m.Method != "" {
+		flytypes.WriteString(&w, `"method":`, m.Method)
+	}
+	if m.Path != "" {
+		flytypes.WriteString(&w, `"path":`, m.Path)
+	}
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	if m.Scheme != "" {
+		flytypes.WriteString(&w, `"scheme":`, m.Scheme)
+	}
+	if m.TLSServerName != "" {
+		flytypes.WriteString(&w, `"tls_server_name":`, m.TLSServerName)
+	}
+	if m.TLSSkipVerify {
+		flytypes.WriteBool(&w, `"tls_skip_verify":`, m.TLSSkipVerify)
+	}
+	return flyHttpHealthcheckObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyHTTPHealthcheck) UnmarshalJSON(data []byte) error {
+	type fields FlyHTTPHealthcheck
+	return flyHttpHealthcheckObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyHTTPHealthcheck) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "headers":
+		return true, flytypes.DecodeObjects(value, &m.Headers, (*FlyMachineHTTPHeader).UnmarshalJSON)
+	case "method":
+		return true, flytypes.DecodeString(value, &m.Method)
+	case "path":
+		return true, flytypes.DecodeString(value, &m.Path)
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	case "scheme":
+		return true, flytypes.DecodeString(value, &m.Scheme)
+	case "tls_server_name":
+		return true, flytypes.DecodeString(value, &m.TLSServerName)
+	case "tls_skip_verify":
+		return true, flytypes.DecodeBool(value, &m.TLSSkipVerify)
+	}
+	return false, nil
 }
 
 // Validate validates this fly HTTP healthcheck

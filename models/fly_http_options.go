@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,24 +18,91 @@ import (
 //
 // swagger:model fly.HTTPOptions
 type FlyHTTPOptions struct {
-
 	// compress
-	Compress *bool `json:"compress,omitempty"`
+	Compress *bool `json:"compress,omitzero"`
 
 	// h2 backend
-	H2Backend bool `json:"h2_backend,omitempty"`
+	H2Backend bool `json:"h2_backend,omitzero"`
 
 	// headers read timeout
-	HeadersReadTimeout int64 `json:"headers_read_timeout,omitempty"`
+	HeadersReadTimeout int64 `json:"headers_read_timeout,omitzero"`
 
 	// idle timeout
-	IdleTimeout int64 `json:"idle_timeout,omitempty"`
+	IdleTimeout int64 `json:"idle_timeout,omitzero"`
 
 	// replay cache
-	ReplayCache []*FlyReplayCache `json:"replay_cache"`
+	ReplayCache []*FlyReplayCache `json:"replay_cache,omitzero"`
 
 	// response
-	Response *FlyHTTPResponseOptions `json:"response,omitempty"`
+	Response *FlyHTTPResponseOptions `json:"response,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyHttpOptionsObject is FlyHTTPOptions's JSON object: the keys its fields hold.
+var flyHttpOptionsObject = flytypes.Object{
+	Model: "FlyHTTPOptions",
+	Keys:  []string{"compress", "h2_backend", "headers_read_timeout", "idle_timeout", "replay_cache", "response"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyHTTPOptions) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyHTTPOptions
+		return flyHttpOptionsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyHTTPOptions) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Compress != nil {
+		flytypes.WritePointer(&w, `"compress":`, m.Compress, flytypes.AppendBool[bool])
+	}
+	if m.H2Backend {
+		flytypes.WriteBool(&w, `"h2_backend":`, m.H2Backend)
+	}
+	if m.HeadersReadTimeout != 0 {
+		flytypes.WriteInt(&w, `"headers_read_timeout":`, m.HeadersReadTimeout)
+	}
+	if m.IdleTimeout != 0 {
+		flytypes.WriteInt(&w, `"idle_timeout":`, m.IdleTimeout)
+	}
+	if m.ReplayCache != nil {
+		flytypes.WriteObjects(&w, `"replay_cache":`, m.ReplayCache, (*FlyReplayCache).appendJSON)
+	}
+	if m.Response != nil {
+		flytypes.WriteObject(&w, `"response":`, m.Response, (*FlyHTTPResponseOptions).appendJSON)
+	}
+	return flyHttpOptionsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyHTTPOptions) UnmarshalJSON(data []byte) error {
+	type fields FlyHTTPOptions
+	return flyHttpOptionsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyHTTPOptions) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "compress":
+		return true, flytypes.DecodePointer(value, &m.Compress, flytypes.DecodeBool[bool])
+	case "h2_backend":
+		return true, flytypes.DecodeBool(value, &m.H2Backend)
+	case "headers_read_timeout":
+		return true, flytypes.DecodeInt(value, &m.HeadersReadTimeout)
+	case "idle_timeout":
+		return true, flytypes.DecodeInt(value, &m.IdleTimeout)
+	case "replay_cache":
+		return true, flytypes.DecodeObjects(value, &m.ReplayCache, (*FlyReplayCache).UnmarshalJSON)
+	case "response":
+		return true, flytypes.DecodeObject(value, &m.Response, (*FlyHTTPResponseOptions).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this fly HTTP options

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,60 @@ import (
 //
 // swagger:model fly.HTTPResponseOptions
 type FlyHTTPResponseOptions struct {
-
 	// headers
-	Headers map[string]any `json:"headers,omitempty"`
+	Headers map[string]any `json:"headers,omitzero"`
 
 	// pristine
-	Pristine bool `json:"pristine,omitempty"`
+	Pristine bool `json:"pristine,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyHttpResponseOptionsObject is FlyHTTPResponseOptions's JSON object: the keys its fields hold.
+var flyHttpResponseOptionsObject = flytypes.Object{
+	Model:   "FlyHTTPResponseOptions",
+	Keys:    []string{"headers", "pristine"},
+	Numbers: true,
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyHTTPResponseOptions) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyHTTPResponseOptions
+		return flyHttpResponseOptionsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyHTTPResponseOptions) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Headers != nil {
+		flytypes.WriteValue(&w, `"headers":`, m.Headers)
+	}
+	if m.Pristine {
+		flytypes.WriteBool(&w, `"pristine":`, m.Pristine)
+	}
+	return flyHttpResponseOptionsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyHTTPResponseOptions) UnmarshalJSON(data []byte) error {
+	type fields FlyHTTPResponseOptions
+	return flyHttpResponseOptionsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyHTTPResponseOptions) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "headers":
+		return true, flytypes.DecodeValue(value, &m.Headers, true)
+	case "pristine":
+		return true, flytypes.DecodeBool(value, &m.Pristine)
+	}
+	return false, nil
 }
 
 // Validate validates this fly HTTP response options

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model fly.MachineCacheDrive
 type FlyMachineCacheDrive struct {
-
 	// size mb
-	SizeMb int64 `json:"size_mb,omitempty"`
+	SizeMb int64 `json:"size_mb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineCacheDriveObject is FlyMachineCacheDrive's JSON object: the keys its fields hold.
+var flyMachineCacheDriveObject = flytypes.Object{
+	Model: "FlyMachineCacheDrive",
+	Keys:  []string{"size_mb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineCacheDrive) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineCacheDrive
+		return flyMachineCacheDriveObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineCacheDrive) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.SizeMb != 0 {
+		flytypes.WriteInt(&w, `"size_mb":`, m.SizeMb)
+	}
+	return flyMachineCacheDriveObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineCacheDrive) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineCacheDrive
+	return flyMachineCacheDriveObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineCacheDrive) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "size_mb":
+		return true, flytypes.DecodeInt(value, &m.SizeMb)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine cache drive

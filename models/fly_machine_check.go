@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -19,46 +20,143 @@ import (
 //
 // swagger:model fly.MachineCheck
 type FlyMachineCheck struct {
-
 	// grace period
 	// Example: 1s
-	GracePeriod string `json:"grace_period,omitempty"`
+	GracePeriod string `json:"grace_period,omitzero"`
 
 	// headers
-	Headers []*FlyMachineHTTPHeader `json:"headers"`
+	Headers []*FlyMachineHTTPHeader `json:"headers,omitzero"`
 
 	// interval
 	// Example: 15s
-	Interval string `json:"interval,omitempty"`
+	Interval string `json:"interval,omitzero"`
 
 	// kind
 	// Enum: ["informational","readiness"]
-	Kind string `json:"kind,omitempty"`
+	Kind string `json:"kind,omitzero"`
 
 	// method
-	Method string `json:"method,omitempty"`
+	Method string `json:"method,omitzero"`
 
 	// path
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitzero"`
 
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
 
 	// protocol
-	Protocol string `json:"protocol,omitempty"`
+	Protocol string `json:"protocol,omitzero"`
 
 	// timeout
 	// Example: 2s
-	Timeout string `json:"timeout,omitempty"`
+	Timeout string `json:"timeout,omitzero"`
 
 	// tls server name
-	TLSServerName string `json:"tls_server_name,omitempty"`
+	TLSServerName string `json:"tls_server_name,omitzero"`
 
 	// tls skip verify
-	TLSSkipVerify bool `json:"tls_skip_verify,omitempty"`
+	TLSSkipVerify bool `json:"tls_skip_verify,omitzero"`
 
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineCheckObject is FlyMachineCheck's JSON object: the keys its fields hold.
+var flyMachineCheckObject = flytypes.Object{
+	Model: "FlyMachineCheck",
+	Keys:  []string{"grace_period", "headers", "interval", "kind", "method", "path", "port", "protocol", "timeout", "tls_server_name", "tls_skip_verify", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineCheck) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineCheck
+		return flyMachineCheckObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineCheck) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.GracePeriod != "" {
+		flytypes.WriteString(&w, `"grace_period":`, m.GracePeriod)
+	}
+	if m.Headers != nil {
+		flytypes.WriteObjects(&w, `"headers":`, m.Headers, (*FlyMachineHTTPHeader).appendJSON)
+	}
+	if m.Interval != "" {
+		flytypes.WriteString(&w, `"interval":`, m.Interval)
+	}
+	if m.Kind != "" {
+		flytypes.WriteString(&w, `"kind":`, m.Kind)
+	}
+	if m.Method != "" {
+		flytypes.WriteString(&w, `"method":`, m.Method)
+	}
+	if m.Path != "" {
+		flytypes.WriteString(&w, `"path":`, m.Path)
+	}
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	if m.Protocol != "" {
+		flytypes.WriteString(&w, `"protocol":`, m.Protocol)
+	}
+	if m.Timeout != "" {
+		flytypes.WriteString(&w, `"timeout":`, m.Timeout)
+	}
+	if m.TLSServerName != "" {
+		flytypes.WriteString(&w, `"tls_server_name":`, m.TLSServerName)
+	}
+	if m.TLSSkipVerify {
+		flytypes.WriteBool(&w, `"tls_skip_verify":`, m.TLSSkipVerify)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return flyMachineCheckObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineCheck) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineCheck
+	return flyMachineCheckObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineCheck) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "grace_period":
+		return true, flytypes.DecodeString(value, &m.GracePeriod)
+	case "headers":
+		return true, flytypes.DecodeObjects(value, &m.Headers, (*FlyMachineHTTPHeader).UnmarshalJSON)
+	case "interval":
+		return true, flytypes.DecodeString(value, &m.Interval)
+	case "kind":
+		return true, flytypes.DecodeString(value, &m.Kind)
+	case "method":
+		return true, flytypes.DecodeString(value, &m.Method)
+	case "path":
+		return true, flytypes.DecodeString(value, &m.Path)
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	case "protocol":
+		return true, flytypes.DecodeString(value, &m.Protocol)
+	case "timeout":
+		return true, flytypes.DecodeString(value, &m.Timeout)
+	case "tls_server_name":
+		return true, flytypes.DecodeString(value, &m.TLSServerName)
+	case "tls_skip_verify":
+		return true, flytypes.DecodeBool(value, &m.TLSSkipVerify)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine check

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -18,78 +19,243 @@ import (
 //
 // swagger:model fly.MachineConfig
 type FlyMachineConfig struct {
-
 	// auto destroy
-	AutoDestroy bool `json:"auto_destroy,omitempty"`
+	AutoDestroy bool `json:"auto_destroy,omitzero"`
 
 	// cache drive
-	CacheDrive *FlyMachineCacheDrive `json:"cache_drive,omitempty"`
+	CacheDrive *FlyMachineCacheDrive `json:"cache_drive,omitzero"`
 
 	// checks
-	Checks map[string]FlyMachineCheck `json:"checks,omitempty"`
+	Checks map[string]FlyMachineCheck `json:"checks,omitzero"`
 
 	// containers
-	Containers []*FlyContainerConfig `json:"containers"`
+	Containers []*FlyContainerConfig `json:"containers,omitzero"`
 
 	// disable machine autostart
-	DisableMachineAutostart *bool `json:"disable_machine_autostart,omitempty"`
+	DisableMachineAutostart *bool `json:"disable_machine_autostart,omitzero"`
 
 	// dns
-	DNS *FlyDNSConfig `json:"dns,omitempty"`
+	DNS *FlyDNSConfig `json:"dns,omitzero"`
 
 	// env
-	Env map[string]string `json:"env,omitempty"`
+	Env map[string]string `json:"env,omitzero"`
 
 	// files
-	Files []*FlyFile `json:"files"`
+	Files []*FlyFile `json:"files,omitzero"`
 
 	// guest
-	Guest *FlyMachineGuest `json:"guest,omitempty"`
+	Guest *FlyMachineGuest `json:"guest,omitzero"`
 
 	// image
-	Image string `json:"image,omitempty"`
+	Image string `json:"image,omitzero"`
 
 	// init
-	Init *FlyMachineInit `json:"init,omitempty"`
+	Init *FlyMachineInit `json:"init,omitzero"`
 
 	// metadata
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string `json:"metadata,omitzero"`
 
 	// metrics
-	Metrics *FlyMachineMetrics `json:"metrics,omitempty"`
+	Metrics *FlyMachineMetrics `json:"metrics,omitzero"`
 
 	// mounts
-	Mounts []*FlyMachineMount `json:"mounts"`
+	Mounts []*FlyMachineMount `json:"mounts,omitzero"`
 
 	// processes
-	Processes []*FlyMachineProcess `json:"processes"`
+	Processes []*FlyMachineProcess `json:"processes,omitzero"`
 
 	// restart
-	Restart *FlyMachineRestart `json:"restart,omitempty"`
+	Restart *FlyMachineRestart `json:"restart,omitzero"`
 
 	// rootfs
-	Rootfs *FlyMachineRootfs `json:"rootfs,omitempty"`
+	Rootfs *FlyMachineRootfs `json:"rootfs,omitzero"`
 
 	// schedule
-	Schedule string `json:"schedule,omitempty"`
+	Schedule string `json:"schedule,omitzero"`
 
 	// services
-	Services []*FlyMachineService `json:"services"`
+	Services []*FlyMachineService `json:"services,omitzero"`
 
 	// size
-	Size string `json:"size,omitempty"`
+	Size string `json:"size,omitzero"`
 
 	// spot
-	Spot *FlyMachineSpot `json:"spot,omitempty"`
+	Spot *FlyMachineSpot `json:"spot,omitzero"`
 
 	// standbys
-	Standbys []string `json:"standbys"`
+	Standbys []string `json:"standbys,omitzero"`
 
 	// statics
-	Statics []*FlyStatic `json:"statics"`
+	Statics []*FlyStatic `json:"statics,omitzero"`
 
 	// stop config
-	StopConfig *FlyStopConfig `json:"stop_config,omitempty"`
+	StopConfig *FlyStopConfig `json:"stop_config,omitzero"`
+
+	// volumes
+	Volumes []*FlyVolumeConfig `json:"volumes,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineConfigObject is FlyMachineConfig's JSON object: the keys its fields hold.
+var flyMachineConfigObject = flytypes.Object{
+	Model: "FlyMachineConfig",
+	Keys:  []string{"auto_destroy", "cache_drive", "checks", "containers", "disable_machine_autostart", "dns", "env", "files", "guest", "image", "init", "metadata", "metrics", "mounts", "processes", "restart", "rootfs", "schedule", "services", "size", "spot", "standbys", "statics", "stop_config", "volumes"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineConfig) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineConfig
+		return flyMachineConfigObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineConfig) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AutoDestroy {
+		flytypes.WriteBool(&w, `"auto_destroy":`, m.AutoDestroy)
+	}
+	if m.CacheDrive != nil {
+		flytypes.WriteObject(&w, `"cache_drive":`, m.CacheDrive, (*FlyMachineCacheDrive).appendJSON)
+	}
+	if m.Checks != nil {
+		flytypes.WriteObjectMap(&w, `"checks":`, m.Checks, (*FlyMachineCheck).appendJSON)
+	}
+	if m.Containers != nil {
+		flytypes.WriteObjects(&w, `"containers":`, m.Containers, (*FlyContainerConfig).appendJSON)
+	}
+	if m.DisableMachineAutostart != nil {
+		flytypes.WritePointer(&w, `"disable_machine_autostart":`, m.DisableMachineAutostart, flytypes.AppendBool[bool])
+	}
+	if m.DNS != nil {
+		flytypes.WriteObject(&w, `"dns":`, m.DNS, (*FlyDNSConfig).appendJSON)
+	}
+	if m.Env != nil {
+		flytypes.WriteStringMap(&w, `"env":`, m.Env)
+	}
+	if m.Files != nil {
+		flytypes.WriteObjects(&w, `"files":`, m.Files, (*FlyFile).appendJSON)
+	}
+	if m.Guest != nil {
+		flytypes.WriteObject(&w, `"guest":`, m.Guest, (*FlyMachineGuest).appendJSON)
+	}
+	if m.Image != "" {
+		flytypes.WriteString(&w, `"image":`, m.Image)
+	}
+	if m.Init != nil {
+		flytypes.WriteObject(&w, `"init":`, m.Init, (*FlyMachineInit).appendJSON)
+	}
+	if m.Metadata != nil {
+		flytypes.WriteStringMap(&w, `"metadata":`, m.Metadata)
+	}
+	if m.Metrics != nil {
+		flytypes.WriteObject(&w, `"metrics":`, m.Metrics, (*FlyMachineMetrics).appendJSON)
+	}
+	if m.Mounts != nil {
+		flytypes.WriteObjects(&w, `"mounts":`, m.Mounts, (*FlyMachineMount).appendJSON)
+	}
+	if m.Processes != nil {
+		flytypes.WriteObjects(&w, `"processes":`, m.Processes, (*FlyMachineProcess).appendJSON)
+	}
+	if m.Restart != nil {
+		flytypes.WriteObject(&w, `"restart":`, m.Restart, (*FlyMachineRestart).appendJSON)
+	}
+	if m.Rootfs != nil {
+		flytypes.WriteObject(&w, `"rootfs":`, m.Rootfs, (*FlyMachineRootfs).appendJSON)
+	}
+	if m.Schedule != "" {
+		flytypes.WriteString(&w, `"schedule":`, m.Schedule)
+	}
+	if m.Services != nil {
+		flytypes.WriteObjects(&w, `"services":`, m.Services, (*FlyMachineService).appendJSON)
+	}
+	if m.Size != "" {
+		flytypes.WriteString(&w, `"size":`, m.Size)
+	}
+	if m.Spot != nil {
+		flytypes.WriteObject(&w, `"spot":`, m.Spot, (*FlyMachineSpot).appendJSON)
+	}
+	if m.Standbys != nil {
+		flytypes.WriteStrings(&w, `"standbys":`, m.Standbys)
+	}
+	if m.Statics != nil {
+		flytypes.WriteObjects(&w, `"statics":`, m.Statics, (*FlyStatic).appendJSON)
+	}
+	if m.StopConfig != nil {
+		flytypes.WriteObject(&w, `"stop_config":`, m.StopConfig, (*FlyStopConfig).appendJSON)
+	}
+	if m.Volumes != nil {
+		flytypes.WriteObjects(&w, `"volumes":`, m.Volumes, (*FlyVolumeConfig).appendJSON)
+	}
+	return flyMachineConfigObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineConfig) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineConfig
+	return flyMachineConfigObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineConfig) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "auto_destroy":
+		return true, flytypes.DecodeBool(value, &m.AutoDestroy)
+	case "cache_drive":
+		return true, flytypes.DecodeObject(value, &m.CacheDrive, (*FlyMachineCacheDrive).UnmarshalJSON)
+	case "checks":
+		return true, flytypes.DecodeObjectMap(value, &m.Checks, (*FlyMachineCheck).UnmarshalJSON)
+	case "containers":
+		return true, flytypes.DecodeObjects(value, &m.Containers, (*FlyContainerConfig).UnmarshalJSON)
+	case "disable_machine_autostart":
+		return true, flytypes.DecodePointer(value, &m.DisableMachineAutostart, flytypes.DecodeBool[bool])
+	case "dns":
+		return true, flytypes.DecodeObject(value, &m.DNS, (*FlyDNSConfig).UnmarshalJSON)
+	case "env":
+		return true, flytypes.DecodeStringMap(value, &m.Env)
+	case "files":
+		return true, flytypes.DecodeObjects(value, &m.Files, (*FlyFile).UnmarshalJSON)
+	case "guest":
+		return true, flytypes.DecodeObject(value, &m.Guest, (*FlyMachineGuest).UnmarshalJSON)
+	case "image":
+		return true, flytypes.DecodeString(value, &m.Image)
+	case "init":
+		return true, flytypes.DecodeObject(value, &m.Init, (*FlyMachineInit).UnmarshalJSON)
+	case "metadata":
+		return true, flytypes.DecodeStringMap(value, &m.Metadata)
+	case "metrics":
+		return true, flytypes.DecodeObject(value, &m.Metrics, (*FlyMachineMetrics).UnmarshalJSON)
+	case "mounts":
+		return true, flytypes.DecodeObjects(value, &m.Mounts, (*FlyMachineMount).UnmarshalJSON)
+	case "processes":
+		return true, flytypes.DecodeObjects(value, &m.Processes, (*FlyMachineProcess).UnmarshalJSON)
+	case "restart":
+		return true, flytypes.DecodeObject(value, &m.Restart, (*FlyMachineRestart).UnmarshalJSON)
+	case "rootfs":
+		return true, flytypes.DecodeObject(value, &m.Rootfs, (*FlyMachineRootfs).UnmarshalJSON)
+	case "schedule":
+		return true, flytypes.DecodeString(value, &m.Schedule)
+	case "services":
+		return true, flytypes.DecodeObjects(value, &m.Services, (*FlyMachineService).UnmarshalJSON)
+	case "size":
+		return true, flytypes.DecodeString(value, &m.Size)
+	case "spot":
+		return true, flytypes.DecodeObject(value, &m.Spot, (*FlyMachineSpot).UnmarshalJSON)
+	case "standbys":
+		return true, flytypes.DecodeStrings(value, &m.Standbys)
+	case "statics":
+		return true, flytypes.DecodeObjects(value, &m.Statics, (*FlyStatic).UnmarshalJSON)
+	case "stop_config":
+		return true, flytypes.DecodeObject(value, &m.StopConfig, (*FlyStopConfig).UnmarshalJSON)
+	case "volumes":
+		return true, flytypes.DecodeObjects(value, &m.Volumes, (*FlyVolumeConfig).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine config
@@ -157,6 +323,10 @@ func (m *FlyMachineConfig) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateStopConfig(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateVolumes(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -583,6 +753,36 @@ func (m *FlyMachineConfig) validateStopConfig(formats strfmt.Registry) error {
 	return nil
 }
 
+func (m *FlyMachineConfig) validateVolumes(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Volumes) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Volumes); i++ {
+		if typeutils.IsZero(m.Volumes[i]) { // not required
+			continue
+		}
+
+		if m.Volumes[i] != nil {
+			if err := m.Volumes[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("volumes" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("volumes" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
+	}
+
+	return nil
+}
+
 // ContextValidate validate this fly machine config based on the context it is used
 func (m *FlyMachineConfig) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
 	var res []error
@@ -648,6 +848,10 @@ func (m *FlyMachineConfig) ContextValidate(ctx context.Context, formats strfmt.R
 	}
 
 	if err := m.contextValidateStopConfig(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.contextValidateVolumes(ctx, formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -1066,6 +1270,35 @@ func (m *FlyMachineConfig) contextValidateStopConfig(ctx context.Context, format
 
 			return err
 		}
+	}
+
+	return nil
+}
+
+func (m *FlyMachineConfig) contextValidateVolumes(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Volumes); i++ {
+
+		if m.Volumes[i] != nil {
+
+			if typeutils.IsZero(m.Volumes[i]) { // not required
+				continue
+			}
+
+			if err := m.Volumes[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("volumes" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("volumes" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil

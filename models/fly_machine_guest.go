@@ -4,50 +4,136 @@ package models
 
 import (
 	"context"
-	"encoding/json"
+	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
-	"github.com/go-openapi/validate"
 )
 
 // FlyMachineGuest CPU, memory and GPU resources of a Machine's VM.
 //
 // swagger:model fly.MachineGuest
 type FlyMachineGuest struct {
-
 	// cpu kind
-	CPUKind string `json:"cpu_kind,omitempty"`
+	CPUKind string `json:"cpu_kind,omitzero"`
 
 	// cpus
-	Cpus int64 `json:"cpus,omitempty"`
+	Cpus int64 `json:"cpus,omitzero"`
 
 	// gpu kind
-	GpuKind string `json:"gpu_kind,omitempty"`
+	GpuKind string `json:"gpu_kind,omitzero"`
 
 	// gpus
-	Gpus int64 `json:"gpus,omitempty"`
+	Gpus int64 `json:"gpus,omitzero"`
 
 	// host dedication id
-	HostDedicationID string `json:"host_dedication_id,omitempty"`
+	HostDedicationID string `json:"host_dedication_id,omitzero"`
 
 	// kernel args
-	KernelArgs []string `json:"kernel_args"`
+	KernelArgs []string `json:"kernel_args,omitzero"`
 
 	// max memory mb
-	MaxMemoryMb int64 `json:"max_memory_mb,omitempty"`
+	MaxMemoryMb int64 `json:"max_memory_mb,omitzero"`
 
 	// memory mb
-	MemoryMb int64 `json:"memory_mb,omitempty"`
+	MemoryMb int64 `json:"memory_mb,omitzero"`
 
 	// persist rootfs
-	// Enum: ["never","always","restart"]
-	PersistRootfs string `json:"persist_rootfs,omitempty"`
+	PersistRootfs flytypes.PersistRootfs `json:"persist_rootfs,omitzero"`
 
 	// required host features
-	RequiredHostFeatures []string `json:"required_host_features"`
+	RequiredHostFeatures []string `json:"required_host_features,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineGuestObject is FlyMachineGuest's JSON object: the keys its fields hold.
+var flyMachineGuestObject = flytypes.Object{
+	Model: "FlyMachineGuest",
+	Keys:  []string{"cpu_kind", "cpus", "gpu_kind", "gpus", "host_dedication_id", "kernel_args", "max_memory_mb", "memory_mb", "persist_rootfs", "required_host_features"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineGuest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineGuest
+		return flyMachineGuestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineGuest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CPUKind != "" {
+		flytypes.WriteString(&w, `"cpu_kind":`, m.CPUKind)
+	}
+	if m.Cpus != 0 {
+		flytypes.WriteInt(&w, `"cpus":`, m.Cpus)
+	}
+	if m.GpuKind != "" {
+		flytypes.WriteString(&w, `"gpu_kind":`, m.GpuKind)
+	}
+	if m.Gpus != 0 {
+		flytypes.WriteInt(&w, `"gpus":`, m.Gpus)
+	}
+	if m.HostDedicationID != "" {
+		flytypes.WriteString(&w, `"host_dedication_id":`, m.HostDedicationID)
+	}
+	if m.KernelArgs != nil {
+		flytypes.WriteStrings(&w, `"kernel_args":`, m.KernelArgs)
+	}
+	if m.MaxMemoryMb != 0 {
+		flytypes.WriteInt(&w, `"max_memory_mb":`, m.MaxMemoryMb)
+	}
+	if m.MemoryMb != 0 {
+		flytypes.WriteInt(&w, `"memory_mb":`, m.MemoryMb)
+	}
+	if !flytypes.IsZero(m.PersistRootfs) {
+		flytypes.WriteValue(&w, `"persist_rootfs":`, m.PersistRootfs)
+	}
+	if m.RequiredHostFeatures != nil {
+		flytypes.WriteStrings(&w, `"required_host_features":`, m.RequiredHostFeatures)
+	}
+	return flyMachineGuestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineGuest) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineGuest
+	return flyMachineGuestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineGuest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "cpu_kind":
+		return true, flytypes.DecodeString(value, &m.CPUKind)
+	case "cpus":
+		return true, flytypes.DecodeInt(value, &m.Cpus)
+	case "gpu_kind":
+		return true, flytypes.DecodeString(value, &m.GpuKind)
+	case "gpus":
+		return true, flytypes.DecodeInt(value, &m.Gpus)
+	case "host_dedication_id":
+		return true, flytypes.DecodeString(value, &m.HostDedicationID)
+	case "kernel_args":
+		return true, flytypes.DecodeStrings(value, &m.KernelArgs)
+	case "max_memory_mb":
+		return true, flytypes.DecodeInt(value, &m.MaxMemoryMb)
+	case "memory_mb":
+		return true, flytypes.DecodeInt(value, &m.MemoryMb)
+	case "persist_rootfs":
+		return true, flytypes.DecodeValue(value, &m.PersistRootfs, false)
+	case "required_host_features":
+		return true, flytypes.DecodeStrings(value, &m.RequiredHostFeatures)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine guest
@@ -64,45 +150,21 @@ func (m *FlyMachineGuest) Validate(formats strfmt.Registry) error {
 	return nil
 }
 
-var flyMachineGuestTypePersistRootfsPropEnum []any
-
-func init() {
-	var res []string
-	if err := json.Unmarshal([]byte(`["never","always","restart"]`), &res); err != nil {
-		panic(err)
-	}
-	for _, v := range res {
-		flyMachineGuestTypePersistRootfsPropEnum = append(flyMachineGuestTypePersistRootfsPropEnum, v)
-	}
-}
-
-const (
-
-	// FlyMachineGuestPersistRootfsNever captures enum value "never"
-	FlyMachineGuestPersistRootfsNever string = "never"
-
-	// FlyMachineGuestPersistRootfsAlways captures enum value "always"
-	FlyMachineGuestPersistRootfsAlways string = "always"
-
-	// FlyMachineGuestPersistRootfsRestart captures enum value "restart"
-	FlyMachineGuestPersistRootfsRestart string = "restart"
-)
-
-// prop value enum
-func (m *FlyMachineGuest) validatePersistRootfsEnum(path, location string, value string) error {
-	if err := validate.EnumCase(path, location, value, flyMachineGuestTypePersistRootfsPropEnum, true); err != nil {
-		return err
-	}
-	return nil
-}
-
 func (m *FlyMachineGuest) validatePersistRootfs(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.PersistRootfs) { // not required
 		return nil
 	}
 
-	// value enum
-	if err := m.validatePersistRootfsEnum("persist_rootfs", "body", m.PersistRootfs); err != nil {
+	if err := m.PersistRootfs.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("persist_rootfs")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("persist_rootfs")
+		}
+
 		return err
 	}
 

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model fly.MachineHTTPHeader
 type FlyMachineHTTPHeader struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// values
-	Values []string `json:"values"`
+	Values []string `json:"values,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineHttpHeaderObject is FlyMachineHTTPHeader's JSON object: the keys its fields hold.
+var flyMachineHttpHeaderObject = flytypes.Object{
+	Model: "FlyMachineHTTPHeader",
+	Keys:  []string{"name", "values"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineHTTPHeader) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineHTTPHeader
+		return flyMachineHttpHeaderObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineHTTPHeader) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Values != nil {
+		flytypes.WriteStrings(&w, `"values":`, m.Values)
+	}
+	return flyMachineHttpHeaderObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineHTTPHeader) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineHTTPHeader
+	return flyMachineHttpHeaderObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineHTTPHeader) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "values":
+		return true, flytypes.DecodeStrings(value, &m.Values)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine HTTP header

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,24 +14,91 @@ import (
 //
 // swagger:model fly.MachineInit
 type FlyMachineInit struct {
-
 	// cmd
-	Cmd []string `json:"cmd"`
+	Cmd []string `json:"cmd,omitzero"`
 
 	// entrypoint
-	Entrypoint []string `json:"entrypoint"`
+	Entrypoint []string `json:"entrypoint,omitzero"`
 
 	// exec
-	Exec []string `json:"exec"`
+	Exec []string `json:"exec,omitzero"`
 
 	// kernel args
-	KernelArgs []string `json:"kernel_args"`
+	KernelArgs []string `json:"kernel_args,omitzero"`
 
 	// swap size mb
-	SwapSizeMb int64 `json:"swap_size_mb,omitempty"`
+	SwapSizeMb int64 `json:"swap_size_mb,omitzero"`
 
 	// tty
-	Tty bool `json:"tty,omitempty"`
+	Tty bool `json:"tty,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineInitObject is FlyMachineInit's JSON object: the keys its fields hold.
+var flyMachineInitObject = flytypes.Object{
+	Model: "FlyMachineInit",
+	Keys:  []string{"cmd", "entrypoint", "exec", "kernel_args", "swap_size_mb", "tty"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineInit) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineInit
+		return flyMachineInitObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineInit) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Cmd != nil {
+		flytypes.WriteStrings(&w, `"cmd":`, m.Cmd)
+	}
+	if m.Entrypoint != nil {
+		flytypes.WriteStrings(&w, `"entrypoint":`, m.Entrypoint)
+	}
+	if m.Exec != nil {
+		flytypes.WriteStrings(&w, `"exec":`, m.Exec)
+	}
+	if m.KernelArgs != nil {
+		flytypes.WriteStrings(&w, `"kernel_args":`, m.KernelArgs)
+	}
+	if m.SwapSizeMb != 0 {
+		flytypes.WriteInt(&w, `"swap_size_mb":`, m.SwapSizeMb)
+	}
+	if m.Tty {
+		flytypes.WriteBool(&w, `"tty":`, m.Tty)
+	}
+	return flyMachineInitObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineInit) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineInit
+	return flyMachineInitObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineInit) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "cmd":
+		return true, flytypes.DecodeStrings(value, &m.Cmd)
+	case "entrypoint":
+		return true, flytypes.DecodeStrings(value, &m.Entrypoint)
+	case "exec":
+		return true, flytypes.DecodeStrings(value, &m.Exec)
+	case "kernel_args":
+		return true, flytypes.DecodeStrings(value, &m.KernelArgs)
+	case "swap_size_mb":
+		return true, flytypes.DecodeInt(value, &m.SwapSizeMb)
+	case "tty":
+		return true, flytypes.DecodeBool(value, &m.Tty)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine init

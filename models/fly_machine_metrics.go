@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model fly.MachineMetrics
 type FlyMachineMetrics struct {
-
 	// https
-	HTTPS bool `json:"https,omitempty"`
+	HTTPS bool `json:"https,omitzero"`
 
 	// path
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitzero"`
 
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineMetricsObject is FlyMachineMetrics's JSON object: the keys its fields hold.
+var flyMachineMetricsObject = flytypes.Object{
+	Model: "FlyMachineMetrics",
+	Keys:  []string{"https", "path", "port"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineMetrics) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineMetrics
+		return flyMachineMetricsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineMetrics) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.HTTPS {
+		flytypes.WriteBool(&w, `"https":`, m.HTTPS)
+	}
+	if m.Path != "" {
+		flytypes.WriteString(&w, `"path":`, m.Path)
+	}
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	return flyMachineMetricsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineMetrics) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineMetrics
+	return flyMachineMetricsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineMetrics) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "https":
+		return true, flytypes.DecodeBool(value, &m.HTTPS)
+	case "path":
+		return true, flytypes.DecodeString(value, &m.Path)
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine metrics

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,36 +14,123 @@ import (
 //
 // swagger:model fly.MachineMount
 type FlyMachineMount struct {
-
 	// add size gb
-	AddSizeGb int64 `json:"add_size_gb,omitempty"`
+	AddSizeGb int64 `json:"add_size_gb,omitzero"`
 
 	// add size percent
-	AddSizePercent int64 `json:"add_size_percent,omitempty"`
+	AddSizePercent int64 `json:"add_size_percent,omitzero"`
 
 	// encrypted
-	Encrypted bool `json:"encrypted,omitempty"`
+	Encrypted bool `json:"encrypted,omitzero"`
 
 	// extend threshold percent
-	ExtendThresholdPercent int64 `json:"extend_threshold_percent,omitempty"`
+	ExtendThresholdPercent int64 `json:"extend_threshold_percent,omitzero"`
 
 	// min add size gb
-	MinAddSizeGb int64 `json:"min_add_size_gb,omitempty"`
+	MinAddSizeGb int64 `json:"min_add_size_gb,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// path
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitzero"`
 
 	// size gb
-	SizeGb int64 `json:"size_gb,omitempty"`
+	SizeGb int64 `json:"size_gb,omitzero"`
 
 	// size gb limit
-	SizeGbLimit int64 `json:"size_gb_limit,omitempty"`
+	SizeGbLimit int64 `json:"size_gb_limit,omitzero"`
 
 	// volume
-	Volume string `json:"volume,omitempty"`
+	Volume string `json:"volume,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineMountObject is FlyMachineMount's JSON object: the keys its fields hold.
+var flyMachineMountObject = flytypes.Object{
+	Model: "FlyMachineMount",
+	Keys:  []string{"add_size_gb", "add_size_percent", "encrypted", "extend_threshold_percent", "min_add_size_gb", "name", "path", "size_gb", "size_gb_limit", "volume"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineMount) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineMount
+		return flyMachineMountObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineMount) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AddSizeGb != 0 {
+		flytypes.WriteInt(&w, `"add_size_gb":`, m.AddSizeGb)
+	}
+	if m.AddSizePercent != 0 {
+		flytypes.WriteInt(&w, `"add_size_percent":`, m.AddSizePercent)
+	}
+	if m.Encrypted {
+		flytypes.WriteBool(&w, `"encrypted":`, m.Encrypted)
+	}
+	if m.ExtendThresholdPercent != 0 {
+		flytypes.WriteInt(&w, `"extend_threshold_percent":`, m.ExtendThresholdPercent)
+	}
+	if m.MinAddSizeGb != 0 {
+		flytypes.WriteInt(&w, `"min_add_size_gb":`, m.MinAddSizeGb)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Path != "" {
+		flytypes.WriteString(&w, `"path":`, m.Path)
+	}
+	if m.SizeGb != 0 {
+		flytypes.WriteInt(&w, `"size_gb":`, m.SizeGb)
+	}
+	if m.SizeGbLimit != 0 {
+		flytypes.WriteInt(&w, `"size_gb_limit":`, m.SizeGbLimit)
+	}
+	if m.Volume != "" {
+		flytypes.WriteString(&w, `"volume":`, m.Volume)
+	}
+	return flyMachineMountObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineMount) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineMount
+	return flyMachineMountObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineMount) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "add_size_gb":
+		return true, flytypes.DecodeInt(value, &m.AddSizeGb)
+	case "add_size_percent":
+		return true, flytypes.DecodeInt(value, &m.AddSizePercent)
+	case "encrypted":
+		return true, flytypes.DecodeBool(value, &m.Encrypted)
+	case "extend_threshold_percent":
+		return true, flytypes.DecodeInt(value, &m.ExtendThresholdPercent)
+	case "min_add_size_gb":
+		return true, flytypes.DecodeInt(value, &m.MinAddSizeGb)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "path":
+		return true, flytypes.DecodeString(value, &m.Path)
+	case "size_gb":
+		return true, flytypes.DecodeInt(value, &m.SizeGb)
+	case "size_gb_limit":
+		return true, flytypes.DecodeInt(value, &m.SizeGbLimit)
+	case "volume":
+		return true, flytypes.DecodeString(value, &m.Volume)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine mount

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,30 +17,107 @@ import (
 //
 // swagger:model fly.MachinePort
 type FlyMachinePort struct {
-
 	// end port
-	EndPort int64 `json:"end_port,omitempty"`
+	EndPort int64 `json:"end_port,omitzero"`
 
 	// force https
-	ForceHTTPS bool `json:"force_https,omitempty"`
+	ForceHTTPS bool `json:"force_https,omitzero"`
 
 	// handlers
-	Handlers []string `json:"handlers"`
+	Handlers []string `json:"handlers,omitzero"`
 
 	// http options
-	HTTPOptions *FlyHTTPOptions `json:"http_options,omitempty"`
+	HTTPOptions *FlyHTTPOptions `json:"http_options,omitzero"`
 
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
 
 	// proxy proto options
-	ProxyProtoOptions *FlyProxyProtoOptions `json:"proxy_proto_options,omitempty"`
+	ProxyProtoOptions *FlyProxyProtoOptions `json:"proxy_proto_options,omitzero"`
 
 	// start port
-	StartPort int64 `json:"start_port,omitempty"`
+	StartPort int64 `json:"start_port,omitzero"`
 
 	// tls options
-	TLSOptions *FlyTLSOptions `json:"tls_options,omitempty"`
+	TLSOptions *FlyTLSOptions `json:"tls_options,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachinePortObject is FlyMachinePort's JSON object: the keys its fields hold.
+var flyMachinePortObject = flytypes.Object{
+	Model: "FlyMachinePort",
+	Keys:  []string{"end_port", "force_https", "handlers", "http_options", "port", "proxy_proto_options", "start_port", "tls_options"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachinePort) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachinePort
+		return flyMachinePortObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachinePort) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.EndPort != 0 {
+		flytypes.WriteInt(&w, `"end_port":`, m.EndPort)
+	}
+	if m.ForceHTTPS {
+		flytypes.WriteBool(&w, `"force_https":`, m.ForceHTTPS)
+	}
+	if m.Handlers != nil {
+		flytypes.WriteStrings(&w, `"handlers":`, m.Handlers)
+	}
+	if m.HTTPOptions != nil {
+		flytypes.WriteObject(&w, `"http_options":`, m.HTTPOptions, (*FlyHTTPOptions).appendJSON)
+	}
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	if m.ProxyProtoOptions != nil {
+		flytypes.WriteObject(&w, `"proxy_proto_options":`, m.ProxyProtoOptions, (*FlyProxyProtoOptions).appendJSON)
+	}
+	if m.StartPort != 0 {
+		flytypes.WriteInt(&w, `"start_port":`, m.StartPort)
+	}
+	if m.TLSOptions != nil {
+		flytypes.WriteObject(&w, `"tls_options":`, m.TLSOptions, (*FlyTLSOptions).appendJSON)
+	}
+	return flyMachinePortObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachinePort) UnmarshalJSON(data []byte) error {
+	type fields FlyMachinePort
+	return flyMachinePortObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachinePort) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "end_port":
+		return true, flytypes.DecodeInt(value, &m.EndPort)
+	case "force_https":
+		return true, flytypes.DecodeBool(value, &m.ForceHTTPS)
+	case "handlers":
+		return true, flytypes.DecodeStrings(value, &m.Handlers)
+	case "http_options":
+		return true, flytypes.DecodeObject(value, &m.HTTPOptions, (*FlyHTTPOptions).UnmarshalJSON)
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	case "proxy_proto_options":
+		return true, flytypes.DecodeObject(value, &m.ProxyProtoOptions, (*FlyProxyProtoOptions).UnmarshalJSON)
+	case "start_port":
+		return true, flytypes.DecodeInt(value, &m.StartPort)
+	case "tls_options":
+		return true, flytypes.DecodeObject(value, &m.TLSOptions, (*FlyTLSOptions).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine port

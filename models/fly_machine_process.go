@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,30 +18,107 @@ import (
 //
 // swagger:model fly.MachineProcess
 type FlyMachineProcess struct {
-
 	// cmd
-	Cmd []string `json:"cmd"`
+	Cmd []string `json:"cmd,omitzero"`
 
 	// entrypoint
-	Entrypoint []string `json:"entrypoint"`
+	Entrypoint []string `json:"entrypoint,omitzero"`
 
 	// env
-	Env map[string]string `json:"env,omitempty"`
+	Env map[string]string `json:"env,omitzero"`
 
 	// env from
-	EnvFrom []*FlyEnvFrom `json:"env_from"`
+	EnvFrom []*FlyEnvFrom `json:"env_from,omitzero"`
 
 	// exec
-	Exec []string `json:"exec"`
+	Exec []string `json:"exec,omitzero"`
 
 	// ignore app secrets
-	IgnoreAppSecrets bool `json:"ignore_app_secrets,omitempty"`
+	IgnoreAppSecrets bool `json:"ignore_app_secrets,omitzero"`
 
 	// secrets
-	Secrets []*FlyMachineSecret `json:"secrets"`
+	Secrets []*FlyMachineSecret `json:"secrets,omitzero"`
 
 	// user
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineProcessObject is FlyMachineProcess's JSON object: the keys its fields hold.
+var flyMachineProcessObject = flytypes.Object{
+	Model: "FlyMachineProcess",
+	Keys:  []string{"cmd", "entrypoint", "env", "env_from", "exec", "ignore_app_secrets", "secrets", "user"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineProcess) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineProcess
+		return flyMachineProcessObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineProcess) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Cmd != nil {
+		flytypes.WriteStrings(&w, `"cmd":`, m.Cmd)
+	}
+	if m.Entrypoint != nil {
+		flytypes.WriteStrings(&w, `"entrypoint":`, m.Entrypoint)
+	}
+	if m.Env != nil {
+		flytypes.WriteStringMap(&w, `"env":`, m.Env)
+	}
+	if m.EnvFrom != nil {
+		flytypes.WriteObjects(&w, `"env_from":`, m.EnvFrom, (*FlyEnvFrom).appendJSON)
+	}
+	if m.Exec != nil {
+		flytypes.WriteStrings(&w, `"exec":`, m.Exec)
+	}
+	if m.IgnoreAppSecrets {
+		flytypes.WriteBool(&w, `"ignore_app_secrets":`, m.IgnoreAppSecrets)
+	}
+	if m.Secrets != nil {
+		flytypes.WriteObjects(&w, `"secrets":`, m.Secrets, (*FlyMachineSecret).appendJSON)
+	}
+	if m.User != "" {
+		flytypes.WriteString(&w, `"user":`, m.User)
+	}
+	return flyMachineProcessObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineProcess) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineProcess
+	return flyMachineProcessObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineProcess) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "cmd":
+		return true, flytypes.DecodeStrings(value, &m.Cmd)
+	case "entrypoint":
+		return true, flytypes.DecodeStrings(value, &m.Entrypoint)
+	case "env":
+		return true, flytypes.DecodeStringMap(value, &m.Env)
+	case "env_from":
+		return true, flytypes.DecodeObjects(value, &m.EnvFrom, (*FlyEnvFrom).UnmarshalJSON)
+	case "exec":
+		return true, flytypes.DecodeStrings(value, &m.Exec)
+	case "ignore_app_secrets":
+		return true, flytypes.DecodeBool(value, &m.IgnoreAppSecrets)
+	case "secrets":
+		return true, flytypes.DecodeObjects(value, &m.Secrets, (*FlyMachineSecret).UnmarshalJSON)
+	case "user":
+		return true, flytypes.DecodeString(value, &m.User)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine process

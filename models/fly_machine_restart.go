@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,13 +18,60 @@ import (
 //
 // swagger:model fly.MachineRestart
 type FlyMachineRestart struct {
-
 	// max retries
-	MaxRetries int64 `json:"max_retries,omitempty"`
+	MaxRetries int64 `json:"max_retries,omitzero"`
 
 	// policy
 	// Enum: ["no","always","on-failure"]
-	Policy string `json:"policy,omitempty"`
+	Policy string `json:"policy,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineRestartObject is FlyMachineRestart's JSON object: the keys its fields hold.
+var flyMachineRestartObject = flytypes.Object{
+	Model: "FlyMachineRestart",
+	Keys:  []string{"max_retries", "policy"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineRestart) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineRestart
+		return flyMachineRestartObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineRestart) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.MaxRetries != 0 {
+		flytypes.WriteInt(&w, `"max_retries":`, m.MaxRetries)
+	}
+	if m.Policy != "" {
+		flytypes.WriteString(&w, `"policy":`, m.Policy)
+	}
+	return flyMachineRestartObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineRestart) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineRestart
+	return flyMachineRestartObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineRestart) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "max_retries":
+		return true, flytypes.DecodeInt(value, &m.MaxRetries)
+	case "policy":
+		return true, flytypes.DecodeString(value, &m.Policy)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine restart

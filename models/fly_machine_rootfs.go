@@ -4,26 +4,72 @@ package models
 
 import (
 	"context"
-	"encoding/json"
+	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
-	"github.com/go-openapi/validate"
 )
 
 // FlyMachineRootfs Size of a Machine's root file system and whether it persists across restarts.
 //
 // swagger:model fly.MachineRootfs
 type FlyMachineRootfs struct {
-
 	// persist
-	// Enum: ["never","always","restart"]
-	Persist string `json:"persist,omitempty"`
+	Persist flytypes.PersistRootfs `json:"persist,omitzero"`
 
 	// size gb
-	SizeGb int64 `json:"size_gb,omitempty"`
+	SizeGb int64 `json:"size_gb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineRootfsObject is FlyMachineRootfs's JSON object: the keys its fields hold.
+var flyMachineRootfsObject = flytypes.Object{
+	Model: "FlyMachineRootfs",
+	Keys:  []string{"persist", "size_gb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineRootfs) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineRootfs
+		return flyMachineRootfsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineRootfs) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Persist) {
+		flytypes.WriteValue(&w, `"persist":`, m.Persist)
+	}
+	if m.SizeGb != 0 {
+		flytypes.WriteInt(&w, `"size_gb":`, m.SizeGb)
+	}
+	return flyMachineRootfsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineRootfs) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineRootfs
+	return flyMachineRootfsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineRootfs) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "persist":
+		return true, flytypes.DecodeValue(value, &m.Persist, false)
+	case "size_gb":
+		return true, flytypes.DecodeInt(value, &m.SizeGb)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine rootfs
@@ -40,45 +86,21 @@ func (m *FlyMachineRootfs) Validate(formats strfmt.Registry) error {
 	return nil
 }
 
-var flyMachineRootfsTypePersistPropEnum []any
-
-func init() {
-	var res []string
-	if err := json.Unmarshal([]byte(`["never","always","restart"]`), &res); err != nil {
-		panic(err)
-	}
-	for _, v := range res {
-		flyMachineRootfsTypePersistPropEnum = append(flyMachineRootfsTypePersistPropEnum, v)
-	}
-}
-
-const (
-
-	// FlyMachineRootfsPersistNever captures enum value "never"
-	FlyMachineRootfsPersistNever string = "never"
-
-	// FlyMachineRootfsPersistAlways captures enum value "always"
-	FlyMachineRootfsPersistAlways string = "always"
-
-	// FlyMachineRootfsPersistRestart captures enum value "restart"
-	FlyMachineRootfsPersistRestart string = "restart"
-)
-
-// prop value enum
-func (m *FlyMachineRootfs) validatePersistEnum(path, location string, value string) error {
-	if err := validate.EnumCase(path, location, value, flyMachineRootfsTypePersistPropEnum, true); err != nil {
-		return err
-	}
-	return nil
-}
-
 func (m *FlyMachineRootfs) validatePersist(formats strfmt.Registry) error {
 	if typeutils.IsZero(m.Persist) { // not required
 		return nil
 	}
 
-	// value enum
-	if err := m.validatePersistEnum("persist", "body", m.Persist); err != nil {
+	if err := m.Persist.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("persist")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("persist")
+		}
+
 		return err
 	}
 

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model fly.MachineSecret
 type FlyMachineSecret struct {
-
 	// env var
-	EnvVar string `json:"env_var,omitempty"`
+	EnvVar string `json:"env_var,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineSecretObject is FlyMachineSecret's JSON object: the keys its fields hold.
+var flyMachineSecretObject = flytypes.Object{
+	Model: "FlyMachineSecret",
+	Keys:  []string{"env_var", "name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineSecret) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineSecret
+		return flyMachineSecretObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineSecret) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.EnvVar != "" {
+		flytypes.WriteString(&w, `"env_var":`, m.EnvVar)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	return flyMachineSecretObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineSecret) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineSecret
+	return flyMachineSecretObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineSecret) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "env_var":
+		return true, flytypes.DecodeString(value, &m.EnvVar)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine secret

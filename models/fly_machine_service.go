@@ -18,41 +18,132 @@ import (
 //
 // swagger:model fly.MachineService
 type FlyMachineService struct {
-
 	// autostart
-	Autostart *bool `json:"autostart,omitempty"`
+	Autostart *bool `json:"autostart,omitzero"`
 
 	// autostop
-	Autostop flytypes.Autostop `json:"autostop,omitempty"`
+	Autostop flytypes.Autostop `json:"autostop,omitzero"`
 
 	// checks
-	Checks []*FlyMachineServiceCheck `json:"checks"`
+	Checks []*FlyMachineServiceCheck `json:"checks,omitzero"`
 
 	// concurrency
-	Concurrency *FlyMachineServiceConcurrency `json:"concurrency,omitempty"`
+	Concurrency *FlyMachineServiceConcurrency `json:"concurrency,omitzero"`
 
 	// force instance description
-	ForceInstanceDescription string `json:"force_instance_description,omitempty"`
+	ForceInstanceDescription string `json:"force_instance_description,omitzero"`
 
 	// force instance key
-	ForceInstanceKey string `json:"force_instance_key,omitempty"`
+	ForceInstanceKey string `json:"force_instance_key,omitzero"`
 
 	// internal port
-	InternalPort int64 `json:"internal_port,omitempty"`
+	InternalPort int64 `json:"internal_port,omitzero"`
 
 	// min machines running
-	MinMachinesRunning int64 `json:"min_machines_running,omitempty"`
+	MinMachinesRunning int64 `json:"min_machines_running,omitzero"`
 
 	// ports
-	Ports []*FlyMachinePort `json:"ports"`
+	Ports []*FlyMachinePort `json:"ports,omitzero"`
 
 	// protocol
-	Protocol string `json:"protocol,omitempty"`
+	Protocol string `json:"protocol,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineServiceObject is FlyMachineService's JSON object: the keys its fields hold.
+var flyMachineServiceObject = flytypes.Object{
+	Model: "FlyMachineService",
+	Keys:  []string{"autostart", "autostop", "checks", "concurrency", "force_instance_description", "force_instance_key", "internal_port", "min_machines_running", "ports", "protocol"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineService) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineService
+		return flyMachineServiceObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineService) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Autostart != nil {
+		flytypes.WritePointer(&w, `"autostart":`, m.Autostart, flytypes.AppendBool[bool])
+	}
+	if !flytypes.IsZero(m.Autostop) {
+		flytypes.WriteValue(&w, `"autostop":`, m.Autostop)
+	}
+	if m.Checks != nil {
+		flytypes.WriteObjects(&w, `"checks":`, m.Checks, (*FlyMachineServiceCheck).appendJSON)
+	}
+	if m.Concurrency != nil {
+		flytypes.WriteObject(&w, `"concurrency":`, m.Concurrency, (*FlyMachineServiceConcurrency).appendJSON)
+	}
+	if m.ForceInstanceDescription != "" {
+		flytypes.WriteString(&w, `"force_instance_description":`, m.ForceInstanceDescription)
+	}
+	if m.ForceInstanceKey != "" {
+		flytypes.WriteString(&w, `"force_instance_key":`, m.ForceInstanceKey)
+	}
+	if m.InternalPort != 0 {
+		flytypes.WriteInt(&w, `"internal_port":`, m.InternalPort)
+	}
+	if m.MinMachinesRunning != 0 {
+		flytypes.WriteInt(&w, `"min_machines_running":`, m.MinMachinesRunning)
+	}
+	if m.Ports != nil {
+		flytypes.WriteObjects(&w, `"ports":`, m.Ports, (*FlyMachinePort).appendJSON)
+	}
+	if m.Protocol != "" {
+		flytypes.WriteString(&w, `"protocol":`, m.Protocol)
+	}
+	return flyMachineServiceObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineService) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineService
+	return flyMachineServiceObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineService) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "autostart":
+		return true, flytypes.DecodePointer(value, &m.Autostart, flytypes.DecodeBool[bool])
+	case "autostop":
+		return true, flytypes.DecodeValue(value, &m.Autostop, false)
+	case "checks":
+		return true, flytypes.DecodeObjects(value, &m.Checks, (*FlyMachineServiceCheck).UnmarshalJSON)
+	case "concurrency":
+		return true, flytypes.DecodeObject(value, &m.Concurrency, (*FlyMachineServiceConcurrency).UnmarshalJSON)
+	case "force_instance_description":
+		return true, flytypes.DecodeString(value, &m.ForceInstanceDescription)
+	case "force_instance_key":
+		return true, flytypes.DecodeString(value, &m.ForceInstanceKey)
+	case "internal_port":
+		return true, flytypes.DecodeInt(value, &m.InternalPort)
+	case "min_machines_running":
+		return true, flytypes.DecodeInt(value, &m.MinMachinesRunning)
+	case "ports":
+		return true, flytypes.DecodeObjects(value, &m.Ports, (*FlyMachinePort).UnmarshalJSON)
+	case "protocol":
+		return true, flytypes.DecodeString(value, &m.Protocol)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine service
 func (m *FlyMachineService) Validate(formats strfmt.Registry) error {
 	var res []error
+
+	if err := m.validateAutostop(formats); err != nil {
+		res = append(res, err)
+	}
 
 	if err := m.validateChecks(formats); err != nil {
 		res = append(res, err)
@@ -69,6 +160,27 @@ func (m *FlyMachineService) Validate(formats strfmt.Registry) error {
 	if len(res) > 0 {
 		return errors.CompositeValidationError(res...)
 	}
+	return nil
+}
+
+func (m *FlyMachineService) validateAutostop(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Autostop) { // not required
+		return nil
+	}
+
+	if err := m.Autostop.Validate(formats); err != nil {
+		ve := new(errors.Validation)
+		if stderrors.As(err, &ve) {
+			return ve.ValidateName("autostop")
+		}
+		ce := new(errors.CompositeError)
+		if stderrors.As(err, &ce) {
+			return ce.ValidateName("autostop")
+		}
+
+		return err
+	}
+
 	return nil
 }
 

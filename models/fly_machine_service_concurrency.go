@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model fly.MachineServiceConcurrency
 type FlyMachineServiceConcurrency struct {
-
 	// hard limit
-	HardLimit int64 `json:"hard_limit,omitempty"`
+	HardLimit int64 `json:"hard_limit,omitzero"`
 
 	// soft limit
-	SoftLimit int64 `json:"soft_limit,omitempty"`
+	SoftLimit int64 `json:"soft_limit,omitzero"`
 
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineServiceConcurrencyObject is FlyMachineServiceConcurrency's JSON object: the keys its fields hold.
+var flyMachineServiceConcurrencyObject = flytypes.Object{
+	Model: "FlyMachineServiceConcurrency",
+	Keys:  []string{"hard_limit", "soft_limit", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineServiceConcurrency) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineServiceConcurrency
+		return flyMachineServiceConcurrencyObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineServiceConcurrency) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.HardLimit != 0 {
+		flytypes.WriteInt(&w, `"hard_limit":`, m.HardLimit)
+	}
+	if m.SoftLimit != 0 {
+		flytypes.WriteInt(&w, `"soft_limit":`, m.SoftLimit)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return flyMachineServiceConcurrencyObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineServiceConcurrency) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineServiceConcurrency
+	return flyMachineServiceConcurrencyObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineServiceConcurrency) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "hard_limit":
+		return true, flytypes.DecodeInt(value, &m.HardLimit)
+	case "soft_limit":
+		return true, flytypes.DecodeInt(value, &m.SoftLimit)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine service concurrency

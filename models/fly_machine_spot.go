@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model fly.MachineSpot
 type FlyMachineSpot struct {
-
 	// max price fraction
-	MaxPriceFraction float64 `json:"max_price_fraction,omitempty"`
+	MaxPriceFraction float64 `json:"max_price_fraction,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyMachineSpotObject is FlyMachineSpot's JSON object: the keys its fields hold.
+var flyMachineSpotObject = flytypes.Object{
+	Model: "FlyMachineSpot",
+	Keys:  []string{"max_price_fraction"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyMachineSpot) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyMachineSpot
+		return flyMachineSpotObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyMachineSpot) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if flytypes.FloatSet(float64(m.MaxPriceFraction)) {
+		flytypes.WriteFloat(&w, `"max_price_fraction":`, m.MaxPriceFraction)
+	}
+	return flyMachineSpotObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyMachineSpot) UnmarshalJSON(data []byte) error {
+	type fields FlyMachineSpot
+	return flyMachineSpotObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyMachineSpot) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "max_price_fraction":
+		return true, flytypes.DecodeFloat(value, &m.MaxPriceFraction)
+	}
+	return false, nil
 }
 
 // Validate validates this fly machine spot

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model fly.ProxyProtoOptions
 type FlyProxyProtoOptions struct {
-
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyProxyProtoOptionsObject is FlyProxyProtoOptions's JSON object: the keys its fields hold.
+var flyProxyProtoOptionsObject = flytypes.Object{
+	Model: "FlyProxyProtoOptions",
+	Keys:  []string{"version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyProxyProtoOptions) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyProxyProtoOptions
+		return flyProxyProtoOptionsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyProxyProtoOptions) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return flyProxyProtoOptionsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyProxyProtoOptions) UnmarshalJSON(data []byte) error {
+	type fields FlyProxyProtoOptions
+	return flyProxyProtoOptionsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyProxyProtoOptions) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this fly proxy proto options

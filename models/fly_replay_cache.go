@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,22 +18,84 @@ import (
 //
 // swagger:model fly.ReplayCache
 type FlyReplayCache struct {
-
 	// allow bypass
-	AllowBypass bool `json:"allow_bypass,omitempty"`
+	AllowBypass bool `json:"allow_bypass,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// path prefix
-	PathPrefix string `json:"path_prefix,omitempty"`
+	PathPrefix string `json:"path_prefix,omitzero"`
 
 	// ttl seconds
-	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
+	TTLSeconds int64 `json:"ttl_seconds,omitzero"`
 
 	// type
 	// Enum: ["cookie","header"]
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyReplayCacheObject is FlyReplayCache's JSON object: the keys its fields hold.
+var flyReplayCacheObject = flytypes.Object{
+	Model: "FlyReplayCache",
+	Keys:  []string{"allow_bypass", "name", "path_prefix", "ttl_seconds", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyReplayCache) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyReplayCache
+		return flyReplayCacheObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyReplayCache) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AllowBypass {
+		flytypes.WriteBool(&w, `"allow_bypass":`, m.AllowBypass)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.PathPrefix != "" {
+		flytypes.WriteString(&w, `"path_prefix":`, m.PathPrefix)
+	}
+	if m.TTLSeconds != 0 {
+		flytypes.WriteInt(&w, `"ttl_seconds":`, m.TTLSeconds)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return flyReplayCacheObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyReplayCache) UnmarshalJSON(data []byte) error {
+	type fields FlyReplayCache
+	return flyReplayCacheObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyReplayCache) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "allow_bypass":
+		return true, flytypes.DecodeBool(value, &m.AllowBypass)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "path_prefix":
+		return true, flytypes.DecodeString(value, &m.PathPrefix)
+	case "ttl_seconds":
+		return true, flytypes.DecodeInt(value, &m.TTLSeconds)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this fly replay cache

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -15,20 +16,73 @@ import (
 //
 // swagger:model fly.Static
 type FlyStatic struct {
-
 	// guest path
 	// Required: true
 	GuestPath *string `json:"guest_path"`
 
 	// index document
-	IndexDocument string `json:"index_document,omitempty"`
+	IndexDocument string `json:"index_document,omitzero"`
 
 	// tigris bucket
-	TigrisBucket string `json:"tigris_bucket,omitempty"`
+	TigrisBucket string `json:"tigris_bucket,omitzero"`
 
 	// url prefix
 	// Required: true
 	URLPrefix *string `json:"url_prefix"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyStaticObject is FlyStatic's JSON object: the keys its fields hold.
+var flyStaticObject = flytypes.Object{
+	Model: "FlyStatic",
+	Keys:  []string{"guest_path", "index_document", "tigris_bucket", "url_prefix"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyStatic) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyStatic
+		return flyStaticObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyStatic) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"guest_path":`, m.GuestPath, flytypes.AppendString[string])
+	if m.IndexDocument != "" {
+		flytypes.WriteString(&w, `"index_document":`, m.IndexDocument)
+	}
+	if m.TigrisBucket != "" {
+		flytypes.WriteString(&w, `"tigris_bucket":`, m.TigrisBucket)
+	}
+	flytypes.WritePointer(&w, `"url_prefix":`, m.URLPrefix, flytypes.AppendString[string])
+	return flyStaticObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyStatic) UnmarshalJSON(data []byte) error {
+	type fields FlyStatic
+	return flyStaticObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyStatic) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "guest_path":
+		return true, flytypes.DecodePointer(value, &m.GuestPath, flytypes.DecodeString[string])
+	case "index_document":
+		return true, flytypes.DecodeString(value, &m.IndexDocument)
+	case "tigris_bucket":
+		return true, flytypes.DecodeString(value, &m.TigrisBucket)
+	case "url_prefix":
+		return true, flytypes.DecodePointer(value, &m.URLPrefix, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this fly static

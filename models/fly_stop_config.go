@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,14 +18,61 @@ import (
 //
 // swagger:model fly.StopConfig
 type FlyStopConfig struct {
-
 	// signal
 	// Enum: ["SIGHUP","SIGINT","SIGQUIT","SIGKILL","SIGUSR1","SIGUSR2","SIGTERM"]
-	Signal string `json:"signal,omitempty"`
+	Signal string `json:"signal,omitzero"`
 
 	// timeout
 	// Example: 10s
-	Timeout string `json:"timeout,omitempty"`
+	Timeout string `json:"timeout,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyStopConfigObject is FlyStopConfig's JSON object: the keys its fields hold.
+var flyStopConfigObject = flytypes.Object{
+	Model: "FlyStopConfig",
+	Keys:  []string{"signal", "timeout"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyStopConfig) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyStopConfig
+		return flyStopConfigObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyStopConfig) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Signal != "" {
+		flytypes.WriteString(&w, `"signal":`, m.Signal)
+	}
+	if m.Timeout != "" {
+		flytypes.WriteString(&w, `"timeout":`, m.Timeout)
+	}
+	return flyStopConfigObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyStopConfig) UnmarshalJSON(data []byte) error {
+	type fields FlyStopConfig
+	return flyStopConfigObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyStopConfig) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "signal":
+		return true, flytypes.DecodeString(value, &m.Signal)
+	case "timeout":
+		return true, flytypes.DecodeString(value, &m.Timeout)
+	}
+	return false, nil
 }
 
 // Validate validates this fly stop config

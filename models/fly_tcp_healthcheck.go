@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model fly.TCPHealthcheck
 type FlyTCPHealthcheck struct {
-
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyTcpHealthcheckObject is FlyTCPHealthcheck's JSON object: the keys its fields hold.
+var flyTcpHealthcheckObject = flytypes.Object{
+	Model: "FlyTCPHealthcheck",
+	Keys:  []string{"port"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyTCPHealthcheck) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyTCPHealthcheck
+		return flyTcpHealthcheckObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyTCPHealthcheck) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	return flyTcpHealthcheckObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyTCPHealthcheck) UnmarshalJSON(data []byte) error {
+	type fields FlyTCPHealthcheck
+	return flyTcpHealthcheckObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyTCPHealthcheck) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	}
+	return false, nil
 }
 
 // Validate validates this fly TCP healthcheck

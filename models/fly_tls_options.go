@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model fly.TLSOptions
 type FlyTLSOptions struct {
-
 	// alpn
-	Alpn []string `json:"alpn"`
+	Alpn []string `json:"alpn,omitzero"`
 
 	// default self signed
-	DefaultSelfSigned bool `json:"default_self_signed,omitempty"`
+	DefaultSelfSigned bool `json:"default_self_signed,omitzero"`
 
 	// versions
-	Versions []string `json:"versions"`
+	Versions []string `json:"versions,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyTlsOptionsObject is FlyTLSOptions's JSON object: the keys its fields hold.
+var flyTlsOptionsObject = flytypes.Object{
+	Model: "FlyTLSOptions",
+	Keys:  []string{"alpn", "default_self_signed", "versions"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyTLSOptions) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyTLSOptions
+		return flyTlsOptionsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyTLSOptions) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Alpn != nil {
+		flytypes.WriteStrings(&w, `"alpn":`, m.Alpn)
+	}
+	if m.DefaultSelfSigned {
+		flytypes.WriteBool(&w, `"default_self_signed":`, m.DefaultSelfSigned)
+	}
+	if m.Versions != nil {
+		flytypes.WriteStrings(&w, `"versions":`, m.Versions)
+	}
+	return flyTlsOptionsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyTLSOptions) UnmarshalJSON(data []byte) error {
+	type fields FlyTLSOptions
+	return flyTlsOptionsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyTLSOptions) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "alpn":
+		return true, flytypes.DecodeStrings(value, &m.Alpn)
+	case "default_self_signed":
+		return true, flytypes.DecodeBool(value, &m.DefaultSelfSigned)
+	case "versions":
+		return true, flytypes.DecodeStrings(value, &m.Versions)
+	}
+	return false, nil
 }
 
 // Validate validates this fly TLS options

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,18 +14,75 @@ import (
 //
 // swagger:model flydv1.ExecResponse
 type Flydv1ExecResponse struct {
-
 	// exit code
-	ExitCode int64 `json:"exit_code,omitempty"`
+	ExitCode int64 `json:"exit_code,omitzero"`
 
 	// exit signal
-	ExitSignal int64 `json:"exit_signal,omitempty"`
+	ExitSignal int64 `json:"exit_signal,omitzero"`
 
 	// stderr
-	Stderr string `json:"stderr,omitempty"`
+	Stderr string `json:"stderr,omitzero"`
 
 	// stdout
-	Stdout string `json:"stdout,omitempty"`
+	Stdout string `json:"stdout,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flydv1ExecResponseObject is Flydv1ExecResponse's JSON object: the keys its fields hold.
+var flydv1ExecResponseObject = flytypes.Object{
+	Model: "Flydv1ExecResponse",
+	Keys:  []string{"exit_code", "exit_signal", "stderr", "stdout"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m Flydv1ExecResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields Flydv1ExecResponse
+		return flydv1ExecResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *Flydv1ExecResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.ExitCode != 0 {
+		flytypes.WriteInt(&w, `"exit_code":`, m.ExitCode)
+	}
+	if m.ExitSignal != 0 {
+		flytypes.WriteInt(&w, `"exit_signal":`, m.ExitSignal)
+	}
+	if m.Stderr != "" {
+		flytypes.WriteString(&w, `"stderr":`, m.Stderr)
+	}
+	if m.Stdout != "" {
+		flytypes.WriteString(&w, `"stdout":`, m.Stdout)
+	}
+	return flydv1ExecResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *Flydv1ExecResponse) UnmarshalJSON(data []byte) error {
+	type fields Flydv1ExecResponse
+	return flydv1ExecResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *Flydv1ExecResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "exit_code":
+		return true, flytypes.DecodeInt(value, &m.ExitCode)
+	case "exit_signal":
+		return true, flytypes.DecodeInt(value, &m.ExitSignal)
+	case "stderr":
+		return true, flytypes.DecodeString(value, &m.Stderr)
+	case "stdout":
+		return true, flytypes.DecodeString(value, &m.Stdout)
+	}
+	return false, nil
 }
 
 // Validate validates this flydv1 exec response

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,51 +17,163 @@ import (
 //
 // swagger:model flyio.Access
 type FlyioAccess struct {
-
 	// action
-	Action RessetAction `json:"action,omitempty"`
+	Action RessetAction `json:"action,omitzero"`
 
 	// app feature
-	AppFeature string `json:"app_feature,omitempty"`
+	AppFeature string `json:"app_feature,omitzero"`
 
 	// appid
-	Appid int64 `json:"appid,omitempty"`
+	Appid int64 `json:"appid,omitzero"`
 
 	// cluster
-	Cluster string `json:"cluster,omitempty"`
+	Cluster string `json:"cluster,omitzero"`
 
 	// command
-	Command []string `json:"command"`
+	Command []string `json:"command,omitzero"`
 
 	// feature
-	Feature string `json:"feature,omitempty"`
+	Feature string `json:"feature,omitzero"`
 
 	// machine
-	Machine string `json:"machine,omitempty"`
+	Machine string `json:"machine,omitzero"`
 
 	// machine feature
-	MachineFeature string `json:"machine_feature,omitempty"`
+	MachineFeature string `json:"machine_feature,omitzero"`
 
 	// mutation
-	Mutation string `json:"mutation,omitempty"`
+	Mutation string `json:"mutation,omitzero"`
 
 	// orgid
-	Orgid int64 `json:"orgid,omitempty"`
+	Orgid int64 `json:"orgid,omitzero"`
 
 	// source app
-	SourceApp string `json:"sourceApp,omitempty"`
+	SourceApp string `json:"sourceApp,omitzero"`
 
 	// source machine
-	SourceMachine string `json:"sourceMachine,omitempty"`
+	SourceMachine string `json:"sourceMachine,omitzero"`
 
 	// source organization
-	SourceOrganization string `json:"sourceOrganization,omitempty"`
+	SourceOrganization string `json:"sourceOrganization,omitzero"`
 
 	// storage object
-	StorageObject string `json:"storage_object,omitempty"`
+	StorageObject string `json:"storage_object,omitzero"`
 
 	// volume
-	Volume string `json:"volume,omitempty"`
+	Volume string `json:"volume,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// flyioAccessObject is FlyioAccess's JSON object: the keys its fields hold.
+var flyioAccessObject = flytypes.Object{
+	Model: "FlyioAccess",
+	Keys:  []string{"action", "app_feature", "appid", "cluster", "command", "feature", "machine", "machine_feature", "mutation", "orgid", "sourceApp", "sourceMachine", "sourceOrganization", "storage_object", "volume"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m FlyioAccess) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields FlyioAccess
+		return flyioAccessObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *FlyioAccess) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Action != 0 {
+		flytypes.WriteInt(&w, `"action":`, m.Action)
+	}
+	if m.AppFeature != "" {
+		flytypes.WriteString(&w, `"app_feature":`, m.AppFeature)
+	}
+	if m.Appid != 0 {
+		flytypes.WriteInt(&w, `"appid":`, m.Appid)
+	}
+	if m.Cluster != "" {
+		flytypes.WriteString(&w, `"cluster":`, m.Cluster)
+	}
+	if m.Command != nil {
+		flytypes.WriteStrings(&w, `"command":`, m.Command)
+	}
+	if m.Feature != "" {
+		flytypes.WriteString(&w, `"feature":`, m.Feature)
+	}
+	if m.Machine != "" {
+		flytypes.WriteString(&w, `"machine":`, m.Machine)
+	}
+	if m.MachineFeature != "" {
+		flytypes.WriteString(&w, `"machine_feature":`, m.MachineFeature)
+	}
+	if m.Mutation != "" {
+		flytypes.WriteString(&w, `"mutation":`, m.Mutation)
+	}
+	if m.Orgid != 0 {
+		flytypes.WriteInt(&w, `"orgid":`, m.Orgid)
+	}
+	if m.SourceApp != "" {
+		flytypes.WriteString(&w, `"sourceApp":`, m.SourceApp)
+	}
+	if m.SourceMachine != "" {
+		flytypes.WriteString(&w, `"sourceMachine":`, m.SourceMachine)
+	}
+	if m.SourceOrganization != "" {
+		flytypes.WriteString(&w, `"sourceOrganization":`, m.SourceOrganization)
+	}
+	if m.StorageObject != "" {
+		flytypes.WriteString(&w, `"storage_object":`, m.StorageObject)
+	}
+	if m.Volume != "" {
+		flytypes.WriteString(&w, `"volume":`, m.Volume)
+	}
+	return flyioAccessObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *FlyioAccess) UnmarshalJSON(data []byte) error {
+	type fields FlyioAccess
+	return flyioAccessObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *FlyioAccess) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "action":
+		return true, flytypes.DecodeInt(value, &m.Action)
+	case "app_feature":
+		return true, flytypes.DecodeString(value, &m.AppFeature)
+	case "appid":
+		return true, flytypes.DecodeInt(value, &m.Appid)
+	case "cluster":
+		return true, flytypes.DecodeString(value, &m.Cluster)
+	case "command":
+		return true, flytypes.DecodeStrings(value, &m.Command)
+	case "feature":
+		return true, flytypes.DecodeString(value, &m.Feature)
+	case "machine":
+		return true, flytypes.DecodeString(value, &m.Machine)
+	case "machine_feature":
+		return true, flytypes.DecodeString(value, &m.MachineFeature)
+	case "mutation":
+		return true, flytypes.DecodeString(value, &m.Mutation)
+	case "orgid":
+		return true, flytypes.DecodeInt(value, &m.Orgid)
+	case "sourceApp":
+		return true, flytypes.DecodeString(value, &m.SourceApp)
+	case "sourceMachine":
+		return true, flytypes.DecodeString(value, &m.SourceMachine)
+	case "sourceOrganization":
+		return true, flytypes.DecodeString(value, &m.SourceOrganization)
+	case "storage_object":
+		return true, flytypes.DecodeString(value, &m.StorageObject)
+	case "volume":
+		return true, flytypes.DecodeString(value, &m.Volume)
+	}
+	return false, nil
 }
 
 // Validate validates this flyio access

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,21 +14,83 @@ import (
 //
 // swagger:model ImageRef
 type ImageRef struct {
-
 	// digest
-	Digest string `json:"digest,omitempty"`
+	Digest string `json:"digest,omitzero"`
 
 	// labels
-	Labels map[string]string `json:"labels,omitempty"`
+	Labels map[string]string `json:"labels,omitzero"`
 
 	// registry
-	Registry string `json:"registry,omitempty"`
+	Registry string `json:"registry,omitzero"`
 
 	// repository
-	Repository string `json:"repository,omitempty"`
+	Repository string `json:"repository,omitzero"`
 
 	// tag
-	Tag string `json:"tag,omitempty"`
+	Tag string `json:"tag,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// imageRefObject is ImageRef's JSON object: the keys its fields hold.
+var imageRefObject = flytypes.Object{
+	Model: "ImageRef",
+	Keys:  []string{"digest", "labels", "registry", "repository", "tag"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ImageRef) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ImageRef
+		return imageRefObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ImageRef) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Digest != "" {
+		flytypes.WriteString(&w, `"digest":`, m.Digest)
+	}
+	if m.Labels != nil {
+		flytypes.WriteStringMap(&w, `"labels":`, m.Labels)
+	}
+	if m.Registry != "" {
+		flytypes.WriteString(&w, `"registry":`, m.Registry)
+	}
+	if m.Repository != "" {
+		flytypes.WriteString(&w, `"repository":`, m.Repository)
+	}
+	if m.Tag != "" {
+		flytypes.WriteString(&w, `"tag":`, m.Tag)
+	}
+	return imageRefObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ImageRef) UnmarshalJSON(data []byte) error {
+	type fields ImageRef
+	return imageRefObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ImageRef) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "digest":
+		return true, flytypes.DecodeString(value, &m.Digest)
+	case "labels":
+		return true, flytypes.DecodeStringMap(value, &m.Labels)
+	case "registry":
+		return true, flytypes.DecodeString(value, &m.Registry)
+	case "repository":
+		return true, flytypes.DecodeString(value, &m.Repository)
+	case "tag":
+		return true, flytypes.DecodeString(value, &m.Tag)
+	}
+	return false, nil
 }
 
 // Validate validates this image ref

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model IPAssignmentNetwork
 type IPAssignmentNetwork struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// org slug
-	OrgSlug string `json:"org_slug,omitempty"`
+	OrgSlug string `json:"org_slug,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// ipAssignmentNetworkObject is IPAssignmentNetwork's JSON object: the keys its fields hold.
+var ipAssignmentNetworkObject = flytypes.Object{
+	Model: "IPAssignmentNetwork",
+	Keys:  []string{"name", "org_slug"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m IPAssignmentNetwork) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields IPAssignmentNetwork
+		return ipAssignmentNetworkObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *IPAssignmentNetwork) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.OrgSlug != "" {
+		flytypes.WriteString(&w, `"org_slug":`, m.OrgSlug)
+	}
+	return ipAssignmentNetworkObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *IPAssignmentNetwork) UnmarshalJSON(data []byte) error {
+	type fields IPAssignmentNetwork
+	return ipAssignmentNetworkObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *IPAssignmentNetwork) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "org_slug":
+		return true, flytypes.DecodeString(value, &m.OrgSlug)
+	}
+	return false, nil
 }
 
 // Validate validates this IP assignment network

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model IPPair
 type IPPair struct {
-
 	// v4
-	V4 string `json:"v4,omitempty"`
+	V4 string `json:"v4,omitzero"`
 
 	// v6
-	V6 string `json:"v6,omitempty"`
+	V6 string `json:"v6,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// ipPairObject is IPPair's JSON object: the keys its fields hold.
+var ipPairObject = flytypes.Object{
+	Model: "IPPair",
+	Keys:  []string{"v4", "v6"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m IPPair) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields IPPair
+		return ipPairObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *IPPair) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.V4 != "" {
+		flytypes.WriteString(&w, `"v4":`, m.V4)
+	}
+	if m.V6 != "" {
+		flytypes.WriteString(&w, `"v6":`, m.V6)
+	}
+	return ipPairObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *IPPair) UnmarshalJSON(data []byte) error {
+	type fields IPPair
+	return ipPairObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *IPPair) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "v4":
+		return true, flytypes.DecodeString(value, &m.V4)
+	case "v6":
+		return true, flytypes.DecodeString(value, &m.V6)
+	}
+	return false, nil
 }
 
 // Validate validates this IP pair

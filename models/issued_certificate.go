@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,16 +18,68 @@ import (
 //
 // swagger:model IssuedCertificate
 type IssuedCertificate struct {
-
 	// certificate authority
-	CertificateAuthority string `json:"certificate_authority,omitempty"`
+	CertificateAuthority string `json:"certificate_authority,omitzero"`
 
 	// expires at
-	ExpiresAt string `json:"expires_at,omitempty"`
+	ExpiresAt string `json:"expires_at,omitzero"`
 
 	// type
 	// Enum: ["rsa","ecdsa"]
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// issuedCertificateObject is IssuedCertificate's JSON object: the keys its fields hold.
+var issuedCertificateObject = flytypes.Object{
+	Model: "IssuedCertificate",
+	Keys:  []string{"certificate_authority", "expires_at", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m IssuedCertificate) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields IssuedCertificate
+		return issuedCertificateObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *IssuedCertificate) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CertificateAuthority != "" {
+		flytypes.WriteString(&w, `"certificate_authority":`, m.CertificateAuthority)
+	}
+	if m.ExpiresAt != "" {
+		flytypes.WriteString(&w, `"expires_at":`, m.ExpiresAt)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return issuedCertificateObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *IssuedCertificate) UnmarshalJSON(data []byte) error {
+	type fields IssuedCertificate
+	return issuedCertificateObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *IssuedCertificate) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "certificate_authority":
+		return true, flytypes.DecodeString(value, &m.CertificateAuthority)
+	case "expires_at":
+		return true, flytypes.DecodeString(value, &m.ExpiresAt)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this issued certificate

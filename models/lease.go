@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,21 +14,83 @@ import (
 //
 // swagger:model Lease
 type Lease struct {
-
 	// description
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitzero"`
 
 	// expires at
-	ExpiresAt int64 `json:"expires_at,omitempty"`
+	ExpiresAt int64 `json:"expires_at,omitzero"`
 
 	// nonce
-	Nonce string `json:"nonce,omitempty"`
+	Nonce string `json:"nonce,omitzero"`
 
 	// owner
-	Owner string `json:"owner,omitempty"`
+	Owner string `json:"owner,omitzero"`
 
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// leaseObject is Lease's JSON object: the keys its fields hold.
+var leaseObject = flytypes.Object{
+	Model: "Lease",
+	Keys:  []string{"description", "expires_at", "nonce", "owner", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m Lease) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields Lease
+		return leaseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *Lease) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Description != "" {
+		flytypes.WriteString(&w, `"description":`, m.Description)
+	}
+	if m.ExpiresAt != 0 {
+		flytypes.WriteInt(&w, `"expires_at":`, m.ExpiresAt)
+	}
+	if m.Nonce != "" {
+		flytypes.WriteString(&w, `"nonce":`, m.Nonce)
+	}
+	if m.Owner != "" {
+		flytypes.WriteString(&w, `"owner":`, m.Owner)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return leaseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *Lease) UnmarshalJSON(data []byte) error {
+	type fields Lease
+	return leaseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *Lease) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "description":
+		return true, flytypes.DecodeString(value, &m.Description)
+	case "expires_at":
+		return true, flytypes.DecodeInt(value, &m.ExpiresAt)
+	case "nonce":
+		return true, flytypes.DecodeString(value, &m.Nonce)
+	case "owner":
+		return true, flytypes.DecodeString(value, &m.Owner)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this lease

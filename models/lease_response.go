@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model LeaseResponse
 type LeaseResponse struct {
-
 	// data
-	Data *Lease `json:"data,omitempty"`
+	Data *Lease `json:"data,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// leaseResponseObject is LeaseResponse's JSON object: the keys its fields hold.
+var leaseResponseObject = flytypes.Object{
+	Model: "LeaseResponse",
+	Keys:  []string{"data", "status"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m LeaseResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields LeaseResponse
+		return leaseResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *LeaseResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObject(&w, `"data":`, m.Data, (*Lease).appendJSON)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	return leaseResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *LeaseResponse) UnmarshalJSON(data []byte) error {
+	type fields LeaseResponse
+	return leaseResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *LeaseResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObject(value, &m.Data, (*Lease).UnmarshalJSON)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	}
+	return false, nil
 }
 
 // Validate validates this lease response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,15 +18,67 @@ import (
 //
 // swagger:model ListAppsResponse
 type ListAppsResponse struct {
-
 	// apps
-	Apps []*App `json:"apps"`
+	Apps []*App `json:"apps,omitzero"`
 
 	// next cursor
-	NextCursor string `json:"next_cursor,omitempty"`
+	NextCursor string `json:"next_cursor,omitzero"`
 
 	// total apps
-	TotalApps int64 `json:"total_apps,omitempty"`
+	TotalApps int64 `json:"total_apps,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listAppsResponseObject is ListAppsResponse's JSON object: the keys its fields hold.
+var listAppsResponseObject = flytypes.Object{
+	Model: "ListAppsResponse",
+	Keys:  []string{"apps", "next_cursor", "total_apps"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListAppsResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListAppsResponse
+		return listAppsResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListAppsResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Apps != nil {
+		flytypes.WriteObjects(&w, `"apps":`, m.Apps, (*App).appendJSON)
+	}
+	if m.NextCursor != "" {
+		flytypes.WriteString(&w, `"next_cursor":`, m.NextCursor)
+	}
+	if m.TotalApps != 0 {
+		flytypes.WriteInt(&w, `"total_apps":`, m.TotalApps)
+	}
+	return listAppsResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListAppsResponse) UnmarshalJSON(data []byte) error {
+	type fields ListAppsResponse
+	return listAppsResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListAppsResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "apps":
+		return true, flytypes.DecodeObjects(value, &m.Apps, (*App).UnmarshalJSON)
+	case "next_cursor":
+		return true, flytypes.DecodeString(value, &m.NextCursor)
+	case "total_apps":
+		return true, flytypes.DecodeInt(value, &m.TotalApps)
+	}
+	return false, nil
 }
 
 // Validate validates this list apps response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,15 +18,67 @@ import (
 //
 // swagger:model listCertificatesResponse
 type ListCertificatesResponse struct {
-
 	// certificates
-	Certificates []*CertificateSummary `json:"certificates"`
+	Certificates []*CertificateSummary `json:"certificates,omitzero"`
 
 	// next cursor
-	NextCursor string `json:"next_cursor,omitempty"`
+	NextCursor string `json:"next_cursor,omitzero"`
 
 	// total count
-	TotalCount int64 `json:"total_count,omitempty"`
+	TotalCount int64 `json:"total_count,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listCertificatesResponseObject is ListCertificatesResponse's JSON object: the keys its fields hold.
+var listCertificatesResponseObject = flytypes.Object{
+	Model: "ListCertificatesResponse",
+	Keys:  []string{"certificates", "next_cursor", "total_count"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListCertificatesResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListCertificatesResponse
+		return listCertificatesResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListCertificatesResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Certificates != nil {
+		flytypes.WriteObjects(&w, `"certificates":`, m.Certificates, (*CertificateSummary).appendJSON)
+	}
+	if m.NextCursor != "" {
+		flytypes.WriteString(&w, `"next_cursor":`, m.NextCursor)
+	}
+	if m.TotalCount != 0 {
+		flytypes.WriteInt(&w, `"total_count":`, m.TotalCount)
+	}
+	return listCertificatesResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListCertificatesResponse) UnmarshalJSON(data []byte) error {
+	type fields ListCertificatesResponse
+	return listCertificatesResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListCertificatesResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "certificates":
+		return true, flytypes.DecodeObjects(value, &m.Certificates, (*CertificateSummary).UnmarshalJSON)
+	case "next_cursor":
+		return true, flytypes.DecodeString(value, &m.NextCursor)
+	case "total_count":
+		return true, flytypes.DecodeInt(value, &m.TotalCount)
+	}
+	return false, nil
 }
 
 // Validate validates this list certificates response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model listIPAssignmentsResponse
 type ListIPAssignmentsResponse struct {
-
 	// ips
-	Ips []*IPAssignment `json:"ips"`
+	Ips []*IPAssignment `json:"ips,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listIpAssignmentsResponseObject is ListIPAssignmentsResponse's JSON object: the keys its fields hold.
+var listIpAssignmentsResponseObject = flytypes.Object{
+	Model: "ListIPAssignmentsResponse",
+	Keys:  []string{"ips"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListIPAssignmentsResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListIPAssignmentsResponse
+		return listIpAssignmentsResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListIPAssignmentsResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Ips != nil {
+		flytypes.WriteObjects(&w, `"ips":`, m.Ips, (*IPAssignment).appendJSON)
+	}
+	return listIpAssignmentsResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListIPAssignmentsResponse) UnmarshalJSON(data []byte) error {
+	type fields ListIPAssignmentsResponse
+	return listIpAssignmentsResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListIPAssignmentsResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "ips":
+		return true, flytypes.DecodeObjects(value, &m.Ips, (*IPAssignment).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this list IP assignments response

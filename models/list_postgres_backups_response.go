@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model listPostgresBackupsResponse
 type ListPostgresBackupsResponse struct {
-
 	// data
-	Data []*PostgresBackup `json:"data"`
+	Data []*PostgresBackup `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listPostgresBackupsResponseObject is ListPostgresBackupsResponse's JSON object: the keys its fields hold.
+var listPostgresBackupsResponseObject = flytypes.Object{
+	Model: "ListPostgresBackupsResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListPostgresBackupsResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListPostgresBackupsResponse
+		return listPostgresBackupsResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListPostgresBackupsResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObjects(&w, `"data":`, m.Data, (*PostgresBackup).appendJSON)
+	}
+	return listPostgresBackupsResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListPostgresBackupsResponse) UnmarshalJSON(data []byte) error {
+	type fields ListPostgresBackupsResponse
+	return listPostgresBackupsResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListPostgresBackupsResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObjects(value, &m.Data, (*PostgresBackup).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this list postgres backups response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model listPostgresDatabasesResponse
 type ListPostgresDatabasesResponse struct {
-
 	// data
-	Data []*PostgresDatabase `json:"data"`
+	Data []*PostgresDatabase `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listPostgresDatabasesResponseObject is ListPostgresDatabasesResponse's JSON object: the keys its fields hold.
+var listPostgresDatabasesResponseObject = flytypes.Object{
+	Model: "ListPostgresDatabasesResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListPostgresDatabasesResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListPostgresDatabasesResponse
+		return listPostgresDatabasesResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListPostgresDatabasesResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObjects(&w, `"data":`, m.Data, (*PostgresDatabase).appendJSON)
+	}
+	return listPostgresDatabasesResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListPostgresDatabasesResponse) UnmarshalJSON(data []byte) error {
+	type fields ListPostgresDatabasesResponse
+	return listPostgresDatabasesResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListPostgresDatabasesResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObjects(value, &m.Data, (*PostgresDatabase).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this list postgres databases response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model listPostgresExtensionsResponse
 type ListPostgresExtensionsResponse struct {
-
 	// data
-	Data []*PostgresExtension `json:"data"`
+	Data []*PostgresExtension `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listPostgresExtensionsResponseObject is ListPostgresExtensionsResponse's JSON object: the keys its fields hold.
+var listPostgresExtensionsResponseObject = flytypes.Object{
+	Model: "ListPostgresExtensionsResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListPostgresExtensionsResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListPostgresExtensionsResponse
+		return listPostgresExtensionsResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListPostgresExtensionsResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObjects(&w, `"data":`, m.Data, (*PostgresExtension).appendJSON)
+	}
+	return listPostgresExtensionsResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListPostgresExtensionsResponse) UnmarshalJSON(data []byte) error {
+	type fields ListPostgresExtensionsResponse
+	return listPostgresExtensionsResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListPostgresExtensionsResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObjects(value, &m.Data, (*PostgresExtension).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this list postgres extensions response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model listPostgresSlowQueriesResponse
 type ListPostgresSlowQueriesResponse struct {
-
 	// data
-	Data []*PostgresSlowQuery `json:"data"`
+	Data []*PostgresSlowQuery `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listPostgresSlowQueriesResponseObject is ListPostgresSlowQueriesResponse's JSON object: the keys its fields hold.
+var listPostgresSlowQueriesResponseObject = flytypes.Object{
+	Model: "ListPostgresSlowQueriesResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListPostgresSlowQueriesResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListPostgresSlowQueriesResponse
+		return listPostgresSlowQueriesResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListPostgresSlowQueriesResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObjects(&w, `"data":`, m.Data, (*PostgresSlowQuery).appendJSON)
+	}
+	return listPostgresSlowQueriesResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListPostgresSlowQueriesResponse) UnmarshalJSON(data []byte) error {
+	type fields ListPostgresSlowQueriesResponse
+	return listPostgresSlowQueriesResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListPostgresSlowQueriesResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObjects(value, &m.Data, (*PostgresSlowQuery).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this list postgres slow queries response

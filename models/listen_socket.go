@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model ListenSocket
 type ListenSocket struct {
-
 	// address
-	Address string `json:"address,omitempty"`
+	Address string `json:"address,omitzero"`
 
 	// proto
-	Proto string `json:"proto,omitempty"`
+	Proto string `json:"proto,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// listenSocketObject is ListenSocket's JSON object: the keys its fields hold.
+var listenSocketObject = flytypes.Object{
+	Model: "ListenSocket",
+	Keys:  []string{"address", "proto"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ListenSocket) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ListenSocket
+		return listenSocketObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ListenSocket) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Address != "" {
+		flytypes.WriteString(&w, `"address":`, m.Address)
+	}
+	if m.Proto != "" {
+		flytypes.WriteString(&w, `"proto":`, m.Proto)
+	}
+	return listenSocketObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ListenSocket) UnmarshalJSON(data []byte) error {
+	type fields ListenSocket
+	return listenSocketObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ListenSocket) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "address":
+		return true, flytypes.DecodeString(value, &m.Address)
+	case "proto":
+		return true, flytypes.DecodeString(value, &m.Proto)
+	}
+	return false, nil
 }
 
 // Validate validates this listen socket

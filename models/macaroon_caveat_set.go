@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,52 @@ import (
 //
 // swagger:model macaroon.CaveatSet
 type MacaroonCaveatSet struct {
-
 	// caveats
-	Caveats []any `json:"caveats"`
+	Caveats []any `json:"caveats,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// macaroonCaveatSetObject is MacaroonCaveatSet's JSON object: the keys its fields hold.
+var macaroonCaveatSetObject = flytypes.Object{
+	Model:   "MacaroonCaveatSet",
+	Keys:    []string{"caveats"},
+	Numbers: true,
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MacaroonCaveatSet) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MacaroonCaveatSet
+		return macaroonCaveatSetObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MacaroonCaveatSet) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Caveats != nil {
+		flytypes.WriteValue(&w, `"caveats":`, m.Caveats)
+	}
+	return macaroonCaveatSetObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MacaroonCaveatSet) UnmarshalJSON(data []byte) error {
+	type fields MacaroonCaveatSet
+	return macaroonCaveatSetObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MacaroonCaveatSet) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "caveats":
+		return true, flytypes.DecodeValue(value, &m.Caveats, true)
+	}
+	return false, nil
 }
 
 // Validate validates this macaroon caveat set

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,17 +14,69 @@ import (
 //
 // swagger:model macaroon.Nonce
 type MacaroonNonce struct {
-
 	// kid
 	// Format: byte
-	Kid strfmt.Base64 `json:"kid,omitempty"`
+	Kid strfmt.Base64 `json:"kid,omitzero"`
 
 	// proof
-	Proof bool `json:"proof,omitempty"`
+	Proof bool `json:"proof,omitzero"`
 
 	// rnd
 	// Format: byte
-	Rnd strfmt.Base64 `json:"rnd,omitempty"`
+	Rnd strfmt.Base64 `json:"rnd,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// macaroonNonceObject is MacaroonNonce's JSON object: the keys its fields hold.
+var macaroonNonceObject = flytypes.Object{
+	Model: "MacaroonNonce",
+	Keys:  []string{"kid", "proof", "rnd"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MacaroonNonce) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MacaroonNonce
+		return macaroonNonceObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MacaroonNonce) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Kid) {
+		flytypes.WriteValue(&w, `"kid":`, m.Kid)
+	}
+	if m.Proof {
+		flytypes.WriteBool(&w, `"proof":`, m.Proof)
+	}
+	if !flytypes.IsZero(m.Rnd) {
+		flytypes.WriteValue(&w, `"rnd":`, m.Rnd)
+	}
+	return macaroonNonceObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MacaroonNonce) UnmarshalJSON(data []byte) error {
+	type fields MacaroonNonce
+	return macaroonNonceObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MacaroonNonce) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "kid":
+		return true, flytypes.DecodeValue(value, &m.Kid, false)
+	case "proof":
+		return true, flytypes.DecodeBool(value, &m.Proof)
+	case "rnd":
+		return true, flytypes.DecodeValue(value, &m.Rnd, false)
+	}
+	return false, nil
 }
 
 // Validate validates this macaroon nonce

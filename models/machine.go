@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -19,64 +20,204 @@ import (
 //
 // swagger:model Machine
 type Machine struct {
-
 	// checks
-	Checks []*CheckStatus `json:"checks"`
+	Checks []*CheckStatus `json:"checks,omitzero"`
 
 	// config
-	Config *FlyMachineConfig `json:"config,omitempty"`
+	Config *FlyMachineConfig `json:"config,omitzero"`
+
+	// containers
+	Containers []*ContainerStatus `json:"containers,omitzero"`
 
 	// cordoned
-	Cordoned bool `json:"cordoned,omitempty"`
+	Cordoned bool `json:"cordoned,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// events
-	Events []*MachineEvent `json:"events"`
+	Events []*MachineEvent `json:"events,omitzero"`
 
 	// host features
-	HostFeatures []string `json:"host_features"`
+	HostFeatures []string `json:"host_features,omitzero"`
 
 	// host status
 	// Enum: ["ok","unknown","unreachable"]
-	HostStatus string `json:"host_status,omitempty"`
+	HostStatus string `json:"host_status,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// image ref
-	ImageRef *ImageRef `json:"image_ref,omitempty"`
+	ImageRef *ImageRef `json:"image_ref,omitzero"`
 
 	// incomplete config
-	IncompleteConfig *FlyMachineConfig `json:"incomplete_config,omitempty"`
+	IncompleteConfig *FlyMachineConfig `json:"incomplete_config,omitzero"`
 
 	// instance id
-	InstanceID string `json:"instance_id,omitempty"`
+	InstanceID string `json:"instance_id,omitzero"`
 
 	// lease
-	Lease *StrippedLease `json:"lease,omitempty"`
+	Lease *StrippedLease `json:"lease,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// nonce
-	Nonce string `json:"nonce,omitempty"`
+	Nonce string `json:"nonce,omitzero"`
 
 	// private ip
-	PrivateIP string `json:"private_ip,omitempty"`
+	PrivateIP string `json:"private_ip,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// state
-	State string `json:"state,omitempty"`
+	State string `json:"state,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// machineObject is Machine's JSON object: the keys its fields hold.
+var machineObject = flytypes.Object{
+	Model: "Machine",
+	Keys:  []string{"checks", "config", "containers", "cordoned", "created_at", "events", "host_features", "host_status", "id", "image_ref", "incomplete_config", "instance_id", "lease", "name", "nonce", "private_ip", "region", "state", "updated_at", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m Machine) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields Machine
+		return machineObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *Machine) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Checks != nil {
+		flytypes.WriteObjects(&w, `"checks":`, m.Checks, (*CheckStatus).appendJSON)
+	}
+	if m.Config != nil {
+		flytypes.WriteObject(&w, `"config":`, m.Config, (*FlyMachineConfig).appendJSON)
+	}
+	if m.Containers != nil {
+		flytypes.WriteObjects(&w, `"containers":`, m.Containers, (*ContainerStatus).appendJSON)
+	}
+	if m.Cordoned {
+		flytypes.WriteBool(&w, `"cordoned":`, m.Cordoned)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Events != nil {
+		flytypes.WriteObjects(&w, `"events":`, m.Events, (*MachineEvent).appendJSON)
+	}
+	if m.HostFeatures != nil {
+		flytypes.WriteStrings(&w, `"host_features":`, m.HostFeatures)
+	}
+	if m.HostStatus != "" {
+		flytypes.WriteString(&w, `"host_status":`, m.HostStatus)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.ImageRef != nil {
+		flytypes.WriteObject(&w, `"image_ref":`, m.ImageRef, (*ImageRef).appendJSON)
+	}
+	if m.IncompleteConfig != nil {
+		flytypes.WriteObject(&w, `"incomplete_config":`, m.IncompleteConfig, (*FlyMachineConfig).appendJSON)
+	}
+	if m.InstanceID != "" {
+		flytypes.WriteString(&w, `"instance_id":`, m.InstanceID)
+	}
+	if m.Lease != nil {
+		flytypes.WriteObject(&w, `"lease":`, m.Lease, (*StrippedLease).appendJSON)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Nonce != "" {
+		flytypes.WriteString(&w, `"nonce":`, m.Nonce)
+	}
+	if m.PrivateIP != "" {
+		flytypes.WriteString(&w, `"private_ip":`, m.PrivateIP)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.State != "" {
+		flytypes.WriteString(&w, `"state":`, m.State)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return machineObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *Machine) UnmarshalJSON(data []byte) error {
+	type fields Machine
+	return machineObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *Machine) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "checks":
+		return true, flytypes.DecodeObjects(value, &m.Checks, (*CheckStatus).UnmarshalJSON)
+	case "config":
+		return true, flytypes.DecodeObject(value, &m.Config, (*FlyMachineConfig).UnmarshalJSON)
+	case "containers":
+		return true, flytypes.DecodeObjects(value, &m.Containers, (*ContainerStatus).UnmarshalJSON)
+	case "cordoned":
+		return true, flytypes.DecodeBool(value, &m.Cordoned)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "events":
+		return true, flytypes.DecodeObjects(value, &m.Events, (*MachineEvent).UnmarshalJSON)
+	case "host_features":
+		return true, flytypes.DecodeStrings(value, &m.HostFeatures)
+	case "host_status":
+		return true, flytypes.DecodeString(value, &m.HostStatus)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "image_ref":
+		return true, flytypes.DecodeObject(value, &m.ImageRef, (*ImageRef).UnmarshalJSON)
+	case "incomplete_config":
+		return true, flytypes.DecodeObject(value, &m.IncompleteConfig, (*FlyMachineConfig).UnmarshalJSON)
+	case "instance_id":
+		return true, flytypes.DecodeString(value, &m.InstanceID)
+	case "lease":
+		return true, flytypes.DecodeObject(value, &m.Lease, (*StrippedLease).UnmarshalJSON)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "nonce":
+		return true, flytypes.DecodeString(value, &m.Nonce)
+	case "private_ip":
+		return true, flytypes.DecodeString(value, &m.PrivateIP)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "state":
+		return true, flytypes.DecodeString(value, &m.State)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this machine
@@ -88,6 +229,10 @@ func (m *Machine) Validate(formats strfmt.Registry) error {
 	}
 
 	if err := m.validateConfig(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if err := m.validateContainers(formats); err != nil {
 		res = append(res, err)
 	}
 
@@ -165,6 +310,36 @@ func (m *Machine) validateConfig(formats strfmt.Registry) error {
 
 			return err
 		}
+	}
+
+	return nil
+}
+
+func (m *Machine) validateContainers(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Containers) { // not required
+		return nil
+	}
+
+	for i := 0; i < len(m.Containers); i++ {
+		if typeutils.IsZero(m.Containers[i]) { // not required
+			continue
+		}
+
+		if m.Containers[i] != nil {
+			if err := m.Containers[i].Validate(formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("containers" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("containers" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil
@@ -326,6 +501,10 @@ func (m *Machine) ContextValidate(ctx context.Context, formats strfmt.Registry) 
 		res = append(res, err)
 	}
 
+	if err := m.contextValidateContainers(ctx, formats); err != nil {
+		res = append(res, err)
+	}
+
 	if err := m.contextValidateEvents(ctx, formats); err != nil {
 		res = append(res, err)
 	}
@@ -397,6 +576,35 @@ func (m *Machine) contextValidateConfig(ctx context.Context, formats strfmt.Regi
 
 			return err
 		}
+	}
+
+	return nil
+}
+
+func (m *Machine) contextValidateContainers(ctx context.Context, formats strfmt.Registry) error {
+
+	for i := 0; i < len(m.Containers); i++ {
+
+		if m.Containers[i] != nil {
+
+			if typeutils.IsZero(m.Containers[i]) { // not required
+				continue
+			}
+
+			if err := m.Containers[i].ContextValidate(ctx, formats); err != nil {
+				ve := new(errors.Validation)
+				if stderrors.As(err, &ve) {
+					return ve.ValidateName("containers" + "." + strconv.Itoa(i))
+				}
+				ce := new(errors.CompositeError)
+				if stderrors.As(err, &ce) {
+					return ce.ValidateName("containers" + "." + strconv.Itoa(i))
+				}
+
+				return err
+			}
+		}
+
 	}
 
 	return nil

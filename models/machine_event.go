@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,24 +14,92 @@ import (
 //
 // swagger:model MachineEvent
 type MachineEvent struct {
-
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// request
-	Request any `json:"request,omitempty"`
+	Request any `json:"request,omitzero"`
 
 	// source
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// timestamp
-	Timestamp int64 `json:"timestamp,omitempty"`
+	Timestamp int64 `json:"timestamp,omitzero"`
 
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// machineEventObject is MachineEvent's JSON object: the keys its fields hold.
+var machineEventObject = flytypes.Object{
+	Model:   "MachineEvent",
+	Keys:    []string{"id", "request", "source", "status", "timestamp", "type"},
+	Numbers: true,
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MachineEvent) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MachineEvent
+		return machineEventObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MachineEvent) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.Request != nil {
+		flytypes.WriteValue(&w, `"request":`, m.Request)
+	}
+	if m.Source != "" {
+		flytypes.WriteString(&w, `"source":`, m.Source)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.Timestamp != 0 {
+		flytypes.WriteInt(&w, `"timestamp":`, m.Timestamp)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return machineEventObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MachineEvent) UnmarshalJSON(data []byte) error {
+	type fields MachineEvent
+	return machineEventObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MachineEvent) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "request":
+		return true, flytypes.DecodeValue(value, &m.Request, true)
+	case "source":
+		return true, flytypes.DecodeString(value, &m.Source)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "timestamp":
+		return true, flytypes.DecodeInt(value, &m.Timestamp)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this machine event

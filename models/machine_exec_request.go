@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,24 +14,91 @@ import (
 //
 // swagger:model MachineExecRequest
 type MachineExecRequest struct {
-
 	// cmd
-	Cmd string `json:"cmd,omitempty"`
+	Cmd string `json:"cmd,omitzero"`
 
 	// command
-	Command []string `json:"command"`
+	Command []string `json:"command,omitzero"`
 
 	// container
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitzero"`
 
 	// machine
-	Machine bool `json:"machine,omitempty"`
+	Machine bool `json:"machine,omitzero"`
 
 	// stdin
-	Stdin string `json:"stdin,omitempty"`
+	Stdin string `json:"stdin,omitzero"`
 
 	// timeout
-	Timeout int64 `json:"timeout,omitempty"`
+	Timeout int64 `json:"timeout,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// machineExecRequestObject is MachineExecRequest's JSON object: the keys its fields hold.
+var machineExecRequestObject = flytypes.Object{
+	Model: "MachineExecRequest",
+	Keys:  []string{"cmd", "command", "container", "machine", "stdin", "timeout"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MachineExecRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MachineExecRequest
+		return machineExecRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MachineExecRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Cmd != "" {
+		flytypes.WriteString(&w, `"cmd":`, m.Cmd)
+	}
+	if m.Command != nil {
+		flytypes.WriteStrings(&w, `"command":`, m.Command)
+	}
+	if m.Container != "" {
+		flytypes.WriteString(&w, `"container":`, m.Container)
+	}
+	if m.Machine {
+		flytypes.WriteBool(&w, `"machine":`, m.Machine)
+	}
+	if m.Stdin != "" {
+		flytypes.WriteString(&w, `"stdin":`, m.Stdin)
+	}
+	if m.Timeout != 0 {
+		flytypes.WriteInt(&w, `"timeout":`, m.Timeout)
+	}
+	return machineExecRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MachineExecRequest) UnmarshalJSON(data []byte) error {
+	type fields MachineExecRequest
+	return machineExecRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MachineExecRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "cmd":
+		return true, flytypes.DecodeString(value, &m.Cmd)
+	case "command":
+		return true, flytypes.DecodeStrings(value, &m.Command)
+	case "container":
+		return true, flytypes.DecodeString(value, &m.Container)
+	case "machine":
+		return true, flytypes.DecodeBool(value, &m.Machine)
+	case "stdin":
+		return true, flytypes.DecodeString(value, &m.Stdin)
+	case "timeout":
+		return true, flytypes.DecodeInt(value, &m.Timeout)
+	}
+	return false, nil
 }
 
 // Validate validates this machine exec request

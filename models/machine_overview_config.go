@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,15 +17,67 @@ import (
 //
 // swagger:model MachineOverviewConfig
 type MachineOverviewConfig struct {
-
 	// guest
-	Guest *FlyMachineGuest `json:"guest,omitempty"`
+	Guest *FlyMachineGuest `json:"guest,omitzero"`
 
 	// image
-	Image string `json:"image,omitempty"`
+	Image string `json:"image,omitzero"`
 
 	// metadata
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string `json:"metadata,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// machineOverviewConfigObject is MachineOverviewConfig's JSON object: the keys its fields hold.
+var machineOverviewConfigObject = flytypes.Object{
+	Model: "MachineOverviewConfig",
+	Keys:  []string{"guest", "image", "metadata"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MachineOverviewConfig) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MachineOverviewConfig
+		return machineOverviewConfigObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MachineOverviewConfig) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Guest != nil {
+		flytypes.WriteObject(&w, `"guest":`, m.Guest, (*FlyMachineGuest).appendJSON)
+	}
+	if m.Image != "" {
+		flytypes.WriteString(&w, `"image":`, m.Image)
+	}
+	if m.Metadata != nil {
+		flytypes.WriteStringMap(&w, `"metadata":`, m.Metadata)
+	}
+	return machineOverviewConfigObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MachineOverviewConfig) UnmarshalJSON(data []byte) error {
+	type fields MachineOverviewConfig
+	return machineOverviewConfigObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MachineOverviewConfig) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "guest":
+		return true, flytypes.DecodeObject(value, &m.Guest, (*FlyMachineGuest).UnmarshalJSON)
+	case "image":
+		return true, flytypes.DecodeString(value, &m.Image)
+	case "metadata":
+		return true, flytypes.DecodeStringMap(value, &m.Metadata)
+	}
+	return false, nil
 }
 
 // Validate validates this machine overview config

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model MachineVersion
 type MachineVersion struct {
-
 	// user config
-	UserConfig *FlyMachineConfig `json:"user_config,omitempty"`
+	UserConfig *FlyMachineConfig `json:"user_config,omitzero"`
 
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// machineVersionObject is MachineVersion's JSON object: the keys its fields hold.
+var machineVersionObject = flytypes.Object{
+	Model: "MachineVersion",
+	Keys:  []string{"user_config", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MachineVersion) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MachineVersion
+		return machineVersionObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MachineVersion) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.UserConfig != nil {
+		flytypes.WriteObject(&w, `"user_config":`, m.UserConfig, (*FlyMachineConfig).appendJSON)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return machineVersionObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MachineVersion) UnmarshalJSON(data []byte) error {
+	type fields MachineVersion
+	return machineVersionObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MachineVersion) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "user_config":
+		return true, flytypes.DecodeObject(value, &m.UserConfig, (*FlyMachineConfig).UnmarshalJSON)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this machine version

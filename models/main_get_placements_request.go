@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,12 +18,11 @@ import (
 //
 // swagger:model main.getPlacementsRequest
 type MainGetPlacementsRequest struct {
-
 	// compute
-	Compute *FlyMachineGuest `json:"compute,omitempty"`
+	Compute *FlyMachineGuest `json:"compute,omitzero"`
 
 	// count
-	Count int64 `json:"count,omitempty"`
+	Count int64 `json:"count,omitzero"`
 
 	// org slug
 	// Example: personal
@@ -31,16 +31,87 @@ type MainGetPlacementsRequest struct {
 
 	// region
 	// Example: lhr,eu
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// volume name
-	VolumeName string `json:"volume_name,omitempty"`
+	VolumeName string `json:"volume_name,omitzero"`
 
 	// volume size bytes
-	VolumeSizeBytes int64 `json:"volume_size_bytes,omitempty"`
+	VolumeSizeBytes int64 `json:"volume_size_bytes,omitzero"`
 
 	// weights
-	Weights PlacementWeights `json:"weights,omitempty"`
+	Weights PlacementWeights `json:"weights,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainGetPlacementsRequestObject is MainGetPlacementsRequest's JSON object: the keys its fields hold.
+var mainGetPlacementsRequestObject = flytypes.Object{
+	Model: "MainGetPlacementsRequest",
+	Keys:  []string{"compute", "count", "org_slug", "region", "volume_name", "volume_size_bytes", "weights"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainGetPlacementsRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainGetPlacementsRequest
+		return mainGetPlacementsRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainGetPlacementsRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Compute != nil {
+		flytypes.WriteObject(&w, `"compute":`, m.Compute, (*FlyMachineGuest).appendJSON)
+	}
+	if m.Count != 0 {
+		flytypes.WriteInt(&w, `"count":`, m.Count)
+	}
+	flytypes.WritePointer(&w, `"org_slug":`, m.OrgSlug, flytypes.AppendString[string])
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.VolumeName != "" {
+		flytypes.WriteString(&w, `"volume_name":`, m.VolumeName)
+	}
+	if m.VolumeSizeBytes != 0 {
+		flytypes.WriteInt(&w, `"volume_size_bytes":`, m.VolumeSizeBytes)
+	}
+	if m.Weights != nil {
+		flytypes.WriteValue(&w, `"weights":`, m.Weights)
+	}
+	return mainGetPlacementsRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainGetPlacementsRequest) UnmarshalJSON(data []byte) error {
+	type fields MainGetPlacementsRequest
+	return mainGetPlacementsRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainGetPlacementsRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "compute":
+		return true, flytypes.DecodeObject(value, &m.Compute, (*FlyMachineGuest).UnmarshalJSON)
+	case "count":
+		return true, flytypes.DecodeInt(value, &m.Count)
+	case "org_slug":
+		return true, flytypes.DecodePointer(value, &m.OrgSlug, flytypes.DecodeString[string])
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "volume_name":
+		return true, flytypes.DecodeString(value, &m.VolumeName)
+	case "volume_size_bytes":
+		return true, flytypes.DecodeInt(value, &m.VolumeSizeBytes)
+	case "weights":
+		return true, flytypes.DecodeValue(value, &m.Weights, false)
+	}
+	return false, nil
 }
 
 // Validate validates this main get placements request

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model main.getPlacementsResponse
 type MainGetPlacementsResponse struct {
-
 	// regions
-	Regions []*PlacementRegionPlacement `json:"regions"`
+	Regions []*PlacementRegionPlacement `json:"regions,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainGetPlacementsResponseObject is MainGetPlacementsResponse's JSON object: the keys its fields hold.
+var mainGetPlacementsResponseObject = flytypes.Object{
+	Model: "MainGetPlacementsResponse",
+	Keys:  []string{"regions"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainGetPlacementsResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainGetPlacementsResponse
+		return mainGetPlacementsResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainGetPlacementsResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Regions != nil {
+		flytypes.WriteObjects(&w, `"regions":`, m.Regions, (*PlacementRegionPlacement).appendJSON)
+	}
+	return mainGetPlacementsResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainGetPlacementsResponse) UnmarshalJSON(data []byte) error {
+	type fields MainGetPlacementsResponse
+	return mainGetPlacementsResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainGetPlacementsResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "regions":
+		return true, flytypes.DecodeObjects(value, &m.Regions, (*PlacementRegionPlacement).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this main get placements response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model main.memoryResponse
 type MainMemoryResponse struct {
-
 	// available mb
-	AvailableMb int64 `json:"available_mb,omitempty"`
+	AvailableMb int64 `json:"available_mb,omitzero"`
 
 	// limit mb
-	LimitMb int64 `json:"limit_mb,omitempty"`
+	LimitMb int64 `json:"limit_mb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainMemoryResponseObject is MainMemoryResponse's JSON object: the keys its fields hold.
+var mainMemoryResponseObject = flytypes.Object{
+	Model: "MainMemoryResponse",
+	Keys:  []string{"available_mb", "limit_mb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainMemoryResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainMemoryResponse
+		return mainMemoryResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainMemoryResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AvailableMb != 0 {
+		flytypes.WriteInt(&w, `"available_mb":`, m.AvailableMb)
+	}
+	if m.LimitMb != 0 {
+		flytypes.WriteInt(&w, `"limit_mb":`, m.LimitMb)
+	}
+	return mainMemoryResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainMemoryResponse) UnmarshalJSON(data []byte) error {
+	type fields MainMemoryResponse
+	return mainMemoryResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainMemoryResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "available_mb":
+		return true, flytypes.DecodeInt(value, &m.AvailableMb)
+	case "limit_mb":
+		return true, flytypes.DecodeInt(value, &m.LimitMb)
+	}
+	return false, nil
 }
 
 // Validate validates this main memory response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model main.reclaimMemoryRequest
 type MainReclaimMemoryRequest struct {
-
 	// amount mb
-	AmountMb int64 `json:"amount_mb,omitempty"`
+	AmountMb int64 `json:"amount_mb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainReclaimMemoryRequestObject is MainReclaimMemoryRequest's JSON object: the keys its fields hold.
+var mainReclaimMemoryRequestObject = flytypes.Object{
+	Model: "MainReclaimMemoryRequest",
+	Keys:  []string{"amount_mb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainReclaimMemoryRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainReclaimMemoryRequest
+		return mainReclaimMemoryRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainReclaimMemoryRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AmountMb != 0 {
+		flytypes.WriteInt(&w, `"amount_mb":`, m.AmountMb)
+	}
+	return mainReclaimMemoryRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainReclaimMemoryRequest) UnmarshalJSON(data []byte) error {
+	type fields MainReclaimMemoryRequest
+	return mainReclaimMemoryRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainReclaimMemoryRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "amount_mb":
+		return true, flytypes.DecodeInt(value, &m.AmountMb)
+	}
+	return false, nil
 }
 
 // Validate validates this main reclaim memory request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model main.reclaimMemoryResponse
 type MainReclaimMemoryResponse struct {
-
 	// actual mb
-	ActualMb int64 `json:"actual_mb,omitempty"`
+	ActualMb int64 `json:"actual_mb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainReclaimMemoryResponseObject is MainReclaimMemoryResponse's JSON object: the keys its fields hold.
+var mainReclaimMemoryResponseObject = flytypes.Object{
+	Model: "MainReclaimMemoryResponse",
+	Keys:  []string{"actual_mb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainReclaimMemoryResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainReclaimMemoryResponse
+		return mainReclaimMemoryResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainReclaimMemoryResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.ActualMb != 0 {
+		flytypes.WriteInt(&w, `"actual_mb":`, m.ActualMb)
+	}
+	return mainReclaimMemoryResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainReclaimMemoryResponse) UnmarshalJSON(data []byte) error {
+	type fields MainReclaimMemoryResponse
+	return mainReclaimMemoryResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainReclaimMemoryResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "actual_mb":
+		return true, flytypes.DecodeInt(value, &m.ActualMb)
+	}
+	return false, nil
 }
 
 // Validate validates this main reclaim memory response

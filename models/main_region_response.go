@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,12 +18,59 @@ import (
 //
 // swagger:model main.regionResponse
 type MainRegionResponse struct {
-
 	// nearest
-	Nearest string `json:"nearest,omitempty"`
+	Nearest string `json:"nearest,omitzero"`
 
 	// regions
-	Regions []*MainRegionRow `json:"regions"`
+	Regions []*MainRegionRow `json:"regions,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainRegionResponseObject is MainRegionResponse's JSON object: the keys its fields hold.
+var mainRegionResponseObject = flytypes.Object{
+	Model: "MainRegionResponse",
+	Keys:  []string{"nearest", "regions"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainRegionResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainRegionResponse
+		return mainRegionResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainRegionResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Nearest != "" {
+		flytypes.WriteString(&w, `"nearest":`, m.Nearest)
+	}
+	if m.Regions != nil {
+		flytypes.WriteObjects(&w, `"regions":`, m.Regions, (*MainRegionRow).appendJSON)
+	}
+	return mainRegionResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainRegionResponse) UnmarshalJSON(data []byte) error {
+	type fields MainRegionResponse
+	return mainRegionResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainRegionResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "nearest":
+		return true, flytypes.DecodeString(value, &m.Nearest)
+	case "regions":
+		return true, flytypes.DecodeObjects(value, &m.Regions, (*MainRegionRow).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this main region response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,33 +14,123 @@ import (
 //
 // swagger:model main.regionRow
 type MainRegionRow struct {
+	// capacity
+	Capacity int64 `json:"capacity,omitzero"`
 
 	// code
-	Code string `json:"code,omitempty"`
+	Code string `json:"code,omitzero"`
 
 	// deprecated
-	Deprecated bool `json:"deprecated,omitempty"`
+	Deprecated bool `json:"deprecated,omitzero"`
 
 	// gateway available
-	GatewayAvailable bool `json:"gateway_available,omitempty"`
+	GatewayAvailable bool `json:"gateway_available,omitzero"`
 
 	// geo region
-	GeoRegion string `json:"geo_region,omitempty"`
+	GeoRegion string `json:"geo_region,omitzero"`
 
 	// latitude
-	Latitude float64 `json:"latitude,omitempty"`
+	Latitude float64 `json:"latitude,omitzero"`
 
 	// longitude
-	Longitude float64 `json:"longitude,omitempty"`
+	Longitude float64 `json:"longitude,omitzero"`
 
 	// mpg available
-	MpgAvailable bool `json:"mpg_available,omitempty"`
+	MpgAvailable bool `json:"mpg_available,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// requires paid plan
-	RequiresPaidPlan bool `json:"requires_paid_plan,omitempty"`
+	RequiresPaidPlan bool `json:"requires_paid_plan,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainRegionRowObject is MainRegionRow's JSON object: the keys its fields hold.
+var mainRegionRowObject = flytypes.Object{
+	Model: "MainRegionRow",
+	Keys:  []string{"capacity", "code", "deprecated", "gateway_available", "geo_region", "latitude", "longitude", "mpg_available", "name", "requires_paid_plan"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainRegionRow) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainRegionRow
+		return mainRegionRowObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainRegionRow) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Capacity != 0 {
+		flytypes.WriteInt(&w, `"capacity":`, m.Capacity)
+	}
+	if m.Code != "" {
+		flytypes.WriteString(&w, `"code":`, m.Code)
+	}
+	if m.Deprecated {
+		flytypes.WriteBool(&w, `"deprecated":`, m.Deprecated)
+	}
+	if m.GatewayAvailable {
+		flytypes.WriteBool(&w, `"gateway_available":`, m.GatewayAvailable)
+	}
+	if m.GeoRegion != "" {
+		flytypes.WriteString(&w, `"geo_region":`, m.GeoRegion)
+	}
+	if flytypes.FloatSet(float64(m.Latitude)) {
+		flytypes.WriteFloat(&w, `"latitude":`, m.Latitude)
+	}
+	if flytypes.FloatSet(float64(m.Longitude)) {
+		flytypes.WriteFloat(&w, `"longitude":`, m.Longitude)
+	}
+	if m.MpgAvailable {
+		flytypes.WriteBool(&w, `"mpg_available":`, m.MpgAvailable)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.RequiresPaidPlan {
+		flytypes.WriteBool(&w, `"requires_paid_plan":`, m.RequiresPaidPlan)
+	}
+	return mainRegionRowObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainRegionRow) UnmarshalJSON(data []byte) error {
+	type fields MainRegionRow
+	return mainRegionRowObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainRegionRow) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "capacity":
+		return true, flytypes.DecodeInt(value, &m.Capacity)
+	case "code":
+		return true, flytypes.DecodeString(value, &m.Code)
+	case "deprecated":
+		return true, flytypes.DecodeBool(value, &m.Deprecated)
+	case "gateway_available":
+		return true, flytypes.DecodeBool(value, &m.GatewayAvailable)
+	case "geo_region":
+		return true, flytypes.DecodeString(value, &m.GeoRegion)
+	case "latitude":
+		return true, flytypes.DecodeFloat(value, &m.Latitude)
+	case "longitude":
+		return true, flytypes.DecodeFloat(value, &m.Longitude)
+	case "mpg_available":
+		return true, flytypes.DecodeBool(value, &m.MpgAvailable)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "requires_paid_plan":
+		return true, flytypes.DecodeBool(value, &m.RequiresPaidPlan)
+	}
+	return false, nil
 }
 
 // Validate validates this main region row

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model main.setMemoryLimitRequest
 type MainSetMemoryLimitRequest struct {
-
 	// limit mb
-	LimitMb int64 `json:"limit_mb,omitempty"`
+	LimitMb int64 `json:"limit_mb,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainSetMemoryLimitRequestObject is MainSetMemoryLimitRequest's JSON object: the keys its fields hold.
+var mainSetMemoryLimitRequestObject = flytypes.Object{
+	Model: "MainSetMemoryLimitRequest",
+	Keys:  []string{"limit_mb"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainSetMemoryLimitRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainSetMemoryLimitRequest
+		return mainSetMemoryLimitRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainSetMemoryLimitRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.LimitMb != 0 {
+		flytypes.WriteInt(&w, `"limit_mb":`, m.LimitMb)
+	}
+	return mainSetMemoryLimitRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainSetMemoryLimitRequest) UnmarshalJSON(data []byte) error {
+	type fields MainSetMemoryLimitRequest
+	return mainSetMemoryLimitRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainSetMemoryLimitRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "limit_mb":
+		return true, flytypes.DecodeInt(value, &m.LimitMb)
+	}
+	return false, nil
 }
 
 // Validate validates this main set memory limit request

@@ -38,6 +38,9 @@ const (
 
 	// MainStatusCodeNameTaken captures enum value "name_taken"
 	MainStatusCodeNameTaken MainStatusCode = "name_taken"
+
+	// MainStatusCodeError captures enum value "error"
+	MainStatusCodeError MainStatusCode = "error"
 )
 
 // for schema
@@ -45,7 +48,7 @@ var mainStatusCodeEnum []any
 
 func init() {
 	var res []MainStatusCode
-	if err := json.Unmarshal([]byte(`["unknown","insufficient_capacity","volume_placement_capacity","name_taken"]`), &res); err != nil {
+	if err := json.Unmarshal([]byte(`["unknown","insufficient_capacity","volume_placement_capacity","name_taken","error"]`), &res); err != nil {
 		panic(err)
 	}
 	for _, v := range res {

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,42 +17,139 @@ import (
 //
 // swagger:model main.TokenAccess
 type MainTokenAccess struct {
-
 	// action
-	Action RessetAction `json:"action,omitempty"`
+	Action RessetAction `json:"action,omitzero"`
 
 	// app feature
-	AppFeature string `json:"app_feature,omitempty"`
+	AppFeature string `json:"app_feature,omitzero"`
 
 	// app name
-	AppName string `json:"app_name,omitempty"`
+	AppName string `json:"app_name,omitzero"`
 
 	// command
-	Command []string `json:"command"`
+	Command []string `json:"command,omitzero"`
 
 	// machine feature
-	MachineFeature string `json:"machine_feature,omitempty"`
+	MachineFeature string `json:"machine_feature,omitzero"`
 
 	// machine id
-	MachineID string `json:"machine_id,omitempty"`
+	MachineID string `json:"machine_id,omitzero"`
 
 	// mutation
-	Mutation string `json:"mutation,omitempty"`
+	Mutation string `json:"mutation,omitzero"`
 
 	// org feature
-	OrgFeature string `json:"org_feature,omitempty"`
+	OrgFeature string `json:"org_feature,omitzero"`
 
 	// org slug
-	OrgSlug string `json:"org_slug,omitempty"`
+	OrgSlug string `json:"org_slug,omitzero"`
 
 	// source machine
-	SourceMachine string `json:"source_machine,omitempty"`
+	SourceMachine string `json:"source_machine,omitzero"`
 
 	// storage object
-	StorageObject string `json:"storage_object,omitempty"`
+	StorageObject string `json:"storage_object,omitzero"`
 
 	// volume id
-	VolumeID string `json:"volume_id,omitempty"`
+	VolumeID string `json:"volume_id,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainTokenAccessObject is MainTokenAccess's JSON object: the keys its fields hold.
+var mainTokenAccessObject = flytypes.Object{
+	Model: "MainTokenAccess",
+	Keys:  []string{"action", "app_feature", "app_name", "command", "machine_feature", "machine_id", "mutation", "org_feature", "org_slug", "source_machine", "storage_object", "volume_id"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainTokenAccess) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainTokenAccess
+		return mainTokenAccessObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainTokenAccess) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Action != 0 {
+		flytypes.WriteInt(&w, `"action":`, m.Action)
+	}
+	if m.AppFeature != "" {
+		flytypes.WriteString(&w, `"app_feature":`, m.AppFeature)
+	}
+	if m.AppName != "" {
+		flytypes.WriteString(&w, `"app_name":`, m.AppName)
+	}
+	if m.Command != nil {
+		flytypes.WriteStrings(&w, `"command":`, m.Command)
+	}
+	if m.MachineFeature != "" {
+		flytypes.WriteString(&w, `"machine_feature":`, m.MachineFeature)
+	}
+	if m.MachineID != "" {
+		flytypes.WriteString(&w, `"machine_id":`, m.MachineID)
+	}
+	if m.Mutation != "" {
+		flytypes.WriteString(&w, `"mutation":`, m.Mutation)
+	}
+	if m.OrgFeature != "" {
+		flytypes.WriteString(&w, `"org_feature":`, m.OrgFeature)
+	}
+	if m.OrgSlug != "" {
+		flytypes.WriteString(&w, `"org_slug":`, m.OrgSlug)
+	}
+	if m.SourceMachine != "" {
+		flytypes.WriteString(&w, `"source_machine":`, m.SourceMachine)
+	}
+	if m.StorageObject != "" {
+		flytypes.WriteString(&w, `"storage_object":`, m.StorageObject)
+	}
+	if m.VolumeID != "" {
+		flytypes.WriteString(&w, `"volume_id":`, m.VolumeID)
+	}
+	return mainTokenAccessObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainTokenAccess) UnmarshalJSON(data []byte) error {
+	type fields MainTokenAccess
+	return mainTokenAccessObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainTokenAccess) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "action":
+		return true, flytypes.DecodeInt(value, &m.Action)
+	case "app_feature":
+		return true, flytypes.DecodeString(value, &m.AppFeature)
+	case "app_name":
+		return true, flytypes.DecodeString(value, &m.AppName)
+	case "command":
+		return true, flytypes.DecodeStrings(value, &m.Command)
+	case "machine_feature":
+		return true, flytypes.DecodeString(value, &m.MachineFeature)
+	case "machine_id":
+		return true, flytypes.DecodeString(value, &m.MachineID)
+	case "mutation":
+		return true, flytypes.DecodeString(value, &m.Mutation)
+	case "org_feature":
+		return true, flytypes.DecodeString(value, &m.OrgFeature)
+	case "org_slug":
+		return true, flytypes.DecodeString(value, &m.OrgSlug)
+	case "source_machine":
+		return true, flytypes.DecodeString(value, &m.SourceMachine)
+	case "storage_object":
+		return true, flytypes.DecodeString(value, &m.StorageObject)
+	case "volume_id":
+		return true, flytypes.DecodeString(value, &m.VolumeID)
+	}
+	return false, nil
 }
 
 // Validate validates this main token access

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,27 +14,99 @@ import (
 //
 // swagger:model main.tokenInfo
 type MainTokenInfo struct {
-
 	// apps
-	Apps []string `json:"apps"`
+	Apps []string `json:"apps,omitzero"`
 
 	// org slug
-	OrgSlug string `json:"org_slug,omitempty"`
+	OrgSlug string `json:"org_slug,omitzero"`
 
 	// organization
-	Organization string `json:"organization,omitempty"`
+	Organization string `json:"organization,omitzero"`
 
 	// restricted to machine
-	RestrictedToMachine string `json:"restricted_to_machine,omitempty"`
+	RestrictedToMachine string `json:"restricted_to_machine,omitzero"`
 
 	// source machine id
-	SourceMachineID string `json:"source_machine_id,omitempty"`
+	SourceMachineID string `json:"source_machine_id,omitzero"`
 
 	// token id
-	TokenID string `json:"token_id,omitempty"`
+	TokenID string `json:"token_id,omitzero"`
 
 	// user
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// mainTokenInfoObject is MainTokenInfo's JSON object: the keys its fields hold.
+var mainTokenInfoObject = flytypes.Object{
+	Model: "MainTokenInfo",
+	Keys:  []string{"apps", "org_slug", "organization", "restricted_to_machine", "source_machine_id", "token_id", "user"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m MainTokenInfo) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields MainTokenInfo
+		return mainTokenInfoObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *MainTokenInfo) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Apps != nil {
+		flytypes.WriteStrings(&w, `"apps":`, m.Apps)
+	}
+	if m.OrgSlug != "" {
+		flytypes.WriteString(&w, `"org_slug":`, m.OrgSlug)
+	}
+	if m.Organization != "" {
+		flytypes.WriteString(&w, `"organization":`, m.Organization)
+	}
+	if m.RestrictedToMachine != "" {
+		flytypes.WriteString(&w, `"restricted_to_machine":`, m.RestrictedToMachine)
+	}
+	if m.SourceMachineID != "" {
+		flytypes.WriteString(&w, `"source_machine_id":`, m.SourceMachineID)
+	}
+	if m.TokenID != "" {
+		flytypes.WriteString(&w, `"token_id":`, m.TokenID)
+	}
+	if m.User != "" {
+		flytypes.WriteString(&w, `"user":`, m.User)
+	}
+	return mainTokenInfoObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *MainTokenInfo) UnmarshalJSON(data []byte) error {
+	type fields MainTokenInfo
+	return mainTokenInfoObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *MainTokenInfo) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "apps":
+		return true, flytypes.DecodeStrings(value, &m.Apps)
+	case "org_slug":
+		return true, flytypes.DecodeString(value, &m.OrgSlug)
+	case "organization":
+		return true, flytypes.DecodeString(value, &m.Organization)
+	case "restricted_to_machine":
+		return true, flytypes.DecodeString(value, &m.RestrictedToMachine)
+	case "source_machine_id":
+		return true, flytypes.DecodeString(value, &m.SourceMachineID)
+	case "token_id":
+		return true, flytypes.DecodeString(value, &m.TokenID)
+	case "user":
+		return true, flytypes.DecodeString(value, &m.User)
+	}
+	return false, nil
 }
 
 // Validate validates this main token info

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,36 +17,123 @@ import (
 //
 // swagger:model OrgMachine
 type OrgMachine struct {
-
 	// app name
-	AppName string `json:"app_name,omitempty"`
+	AppName string `json:"app_name,omitzero"`
 
 	// config
-	Config *MachineOverviewConfig `json:"config,omitempty"`
+	Config *MachineOverviewConfig `json:"config,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// private ip
-	PrivateIP string `json:"private_ip,omitempty"`
+	PrivateIP string `json:"private_ip,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// state
-	State string `json:"state,omitempty"`
+	State string `json:"state,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// orgMachineObject is OrgMachine's JSON object: the keys its fields hold.
+var orgMachineObject = flytypes.Object{
+	Model: "OrgMachine",
+	Keys:  []string{"app_name", "config", "created_at", "id", "name", "private_ip", "region", "state", "updated_at", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m OrgMachine) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields OrgMachine
+		return orgMachineObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *OrgMachine) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppName != "" {
+		flytypes.WriteString(&w, `"app_name":`, m.AppName)
+	}
+	if m.Config != nil {
+		flytypes.WriteObject(&w, `"config":`, m.Config, (*MachineOverviewConfig).appendJSON)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.PrivateIP != "" {
+		flytypes.WriteString(&w, `"private_ip":`, m.PrivateIP)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.State != "" {
+		flytypes.WriteString(&w, `"state":`, m.State)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return orgMachineObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *OrgMachine) UnmarshalJSON(data []byte) error {
+	type fields OrgMachine
+	return orgMachineObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *OrgMachine) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_name":
+		return true, flytypes.DecodeString(value, &m.AppName)
+	case "config":
+		return true, flytypes.DecodeObject(value, &m.Config, (*MachineOverviewConfig).UnmarshalJSON)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "private_ip":
+		return true, flytypes.DecodeString(value, &m.PrivateIP)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "state":
+		return true, flytypes.DecodeString(value, &m.State)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this org machine

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,21 +18,83 @@ import (
 //
 // swagger:model OrgMachinesResponse
 type OrgMachinesResponse struct {
-
 	// error regions
-	ErrorRegions []string `json:"error_regions"`
+	ErrorRegions []string `json:"error_regions,omitzero"`
 
 	// last machine id
-	LastMachineID string `json:"last_machine_id,omitempty"`
+	LastMachineID string `json:"last_machine_id,omitzero"`
 
 	// last updated at
-	LastUpdatedAt string `json:"last_updated_at,omitempty"`
+	LastUpdatedAt string `json:"last_updated_at,omitzero"`
 
 	// machines
-	Machines []*OrgMachine `json:"machines"`
+	Machines []*OrgMachine `json:"machines,omitzero"`
 
 	// next cursor
-	NextCursor string `json:"next_cursor,omitempty"`
+	NextCursor string `json:"next_cursor,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// orgMachinesResponseObject is OrgMachinesResponse's JSON object: the keys its fields hold.
+var orgMachinesResponseObject = flytypes.Object{
+	Model: "OrgMachinesResponse",
+	Keys:  []string{"error_regions", "last_machine_id", "last_updated_at", "machines", "next_cursor"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m OrgMachinesResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields OrgMachinesResponse
+		return orgMachinesResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *OrgMachinesResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.ErrorRegions != nil {
+		flytypes.WriteStrings(&w, `"error_regions":`, m.ErrorRegions)
+	}
+	if m.LastMachineID != "" {
+		flytypes.WriteString(&w, `"last_machine_id":`, m.LastMachineID)
+	}
+	if m.LastUpdatedAt != "" {
+		flytypes.WriteString(&w, `"last_updated_at":`, m.LastUpdatedAt)
+	}
+	if m.Machines != nil {
+		flytypes.WriteObjects(&w, `"machines":`, m.Machines, (*OrgMachine).appendJSON)
+	}
+	if m.NextCursor != "" {
+		flytypes.WriteString(&w, `"next_cursor":`, m.NextCursor)
+	}
+	return orgMachinesResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *OrgMachinesResponse) UnmarshalJSON(data []byte) error {
+	type fields OrgMachinesResponse
+	return orgMachinesResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *OrgMachinesResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "error_regions":
+		return true, flytypes.DecodeStrings(value, &m.ErrorRegions)
+	case "last_machine_id":
+		return true, flytypes.DecodeString(value, &m.LastMachineID)
+	case "last_updated_at":
+		return true, flytypes.DecodeString(value, &m.LastUpdatedAt)
+	case "machines":
+		return true, flytypes.DecodeObjects(value, &m.Machines, (*OrgMachine).UnmarshalJSON)
+	case "next_cursor":
+		return true, flytypes.DecodeString(value, &m.NextCursor)
+	}
+	return false, nil
 }
 
 // Validate validates this org machines response

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,18 +18,75 @@ import (
 //
 // swagger:model OrgVolumesResponse
 type OrgVolumesResponse struct {
-
 	// last updated at
-	LastUpdatedAt string `json:"last_updated_at,omitempty"`
+	LastUpdatedAt string `json:"last_updated_at,omitzero"`
 
 	// last volume id
-	LastVolumeID string `json:"last_volume_id,omitempty"`
+	LastVolumeID string `json:"last_volume_id,omitzero"`
 
 	// next cursor
-	NextCursor string `json:"next_cursor,omitempty"`
+	NextCursor string `json:"next_cursor,omitzero"`
 
 	// volumes
-	Volumes []*OrgVolume `json:"volumes"`
+	Volumes []*OrgVolume `json:"volumes,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// orgVolumesResponseObject is OrgVolumesResponse's JSON object: the keys its fields hold.
+var orgVolumesResponseObject = flytypes.Object{
+	Model: "OrgVolumesResponse",
+	Keys:  []string{"last_updated_at", "last_volume_id", "next_cursor", "volumes"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m OrgVolumesResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields OrgVolumesResponse
+		return orgVolumesResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *OrgVolumesResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.LastUpdatedAt != "" {
+		flytypes.WriteString(&w, `"last_updated_at":`, m.LastUpdatedAt)
+	}
+	if m.LastVolumeID != "" {
+		flytypes.WriteString(&w, `"last_volume_id":`, m.LastVolumeID)
+	}
+	if m.NextCursor != "" {
+		flytypes.WriteString(&w, `"next_cursor":`, m.NextCursor)
+	}
+	if m.Volumes != nil {
+		flytypes.WriteObjects(&w, `"volumes":`, m.Volumes, (*OrgVolume).appendJSON)
+	}
+	return orgVolumesResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *OrgVolumesResponse) UnmarshalJSON(data []byte) error {
+	type fields OrgVolumesResponse
+	return orgVolumesResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *OrgVolumesResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "last_updated_at":
+		return true, flytypes.DecodeString(value, &m.LastUpdatedAt)
+	case "last_volume_id":
+		return true, flytypes.DecodeString(value, &m.LastVolumeID)
+	case "next_cursor":
+		return true, flytypes.DecodeString(value, &m.NextCursor)
+	case "volumes":
+		return true, flytypes.DecodeObjects(value, &m.Volumes, (*OrgVolume).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this org volumes response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model OrganizationRef
 type OrganizationRef struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// slug
-	Slug string `json:"slug,omitempty"`
+	Slug string `json:"slug,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// organizationRefObject is OrganizationRef's JSON object: the keys its fields hold.
+var organizationRefObject = flytypes.Object{
+	Model: "OrganizationRef",
+	Keys:  []string{"name", "slug"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m OrganizationRef) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields OrganizationRef
+		return organizationRefObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *OrganizationRef) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Slug != "" {
+		flytypes.WriteString(&w, `"slug":`, m.Slug)
+	}
+	return organizationRefObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *OrganizationRef) UnmarshalJSON(data []byte) error {
+	type fields OrganizationRef
+	return organizationRefObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *OrganizationRef) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "slug":
+		return true, flytypes.DecodeString(value, &m.Slug)
+	}
+	return false, nil
 }
 
 // Validate validates this organization ref

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model OwnershipVerification
 type OwnershipVerification struct {
-
 	// app value
-	AppValue string `json:"app_value,omitempty"`
+	AppValue string `json:"app_value,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// org value
-	OrgValue string `json:"org_value,omitempty"`
+	OrgValue string `json:"org_value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// ownershipVerificationObject is OwnershipVerification's JSON object: the keys its fields hold.
+var ownershipVerificationObject = flytypes.Object{
+	Model: "OwnershipVerification",
+	Keys:  []string{"app_value", "name", "org_value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m OwnershipVerification) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields OwnershipVerification
+		return ownershipVerificationObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *OwnershipVerification) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppValue != "" {
+		flytypes.WriteString(&w, `"app_value":`, m.AppValue)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.OrgValue != "" {
+		flytypes.WriteString(&w, `"org_value":`, m.OrgValue)
+	}
+	return ownershipVerificationObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *OwnershipVerification) UnmarshalJSON(data []byte) error {
+	type fields OwnershipVerification
+	return ownershipVerificationObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *OwnershipVerification) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_value":
+		return true, flytypes.DecodeString(value, &m.AppValue)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "org_value":
+		return true, flytypes.DecodeString(value, &m.OrgValue)
+	}
+	return false, nil
 }
 
 // Validate validates this ownership verification

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model placement.RegionPlacement
 type PlacementRegionPlacement struct {
-
 	// concurrency
-	Concurrency int64 `json:"concurrency,omitempty"`
+	Concurrency int64 `json:"concurrency,omitzero"`
 
 	// count
-	Count int64 `json:"count,omitempty"`
+	Count int64 `json:"count,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// placementRegionPlacementObject is PlacementRegionPlacement's JSON object: the keys its fields hold.
+var placementRegionPlacementObject = flytypes.Object{
+	Model: "PlacementRegionPlacement",
+	Keys:  []string{"concurrency", "count", "region"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PlacementRegionPlacement) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PlacementRegionPlacement
+		return placementRegionPlacementObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PlacementRegionPlacement) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Concurrency != 0 {
+		flytypes.WriteInt(&w, `"concurrency":`, m.Concurrency)
+	}
+	if m.Count != 0 {
+		flytypes.WriteInt(&w, `"count":`, m.Count)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	return placementRegionPlacementObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PlacementRegionPlacement) UnmarshalJSON(data []byte) error {
+	type fields PlacementRegionPlacement
+	return placementRegionPlacementObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PlacementRegionPlacement) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "concurrency":
+		return true, flytypes.DecodeInt(value, &m.Concurrency)
+	case "count":
+		return true, flytypes.DecodeInt(value, &m.Count)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	}
+	return false, nil
 }
 
 // Validate validates this placement region placement

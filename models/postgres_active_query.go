@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,39 +14,131 @@ import (
 //
 // swagger:model PostgresActiveQuery
 type PostgresActiveQuery struct {
-
 	// application name
-	ApplicationName string `json:"application_name,omitempty"`
+	ApplicationName string `json:"application_name,omitzero"`
 
 	// client
-	Client string `json:"client,omitempty"`
+	Client string `json:"client,omitzero"`
 
 	// database
-	Database string `json:"database,omitempty"`
+	Database string `json:"database,omitzero"`
 
 	// duration seconds
-	DurationSeconds float64 `json:"duration_seconds,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds,omitzero"`
 
 	// pid
-	Pid int64 `json:"pid,omitempty"`
+	Pid int64 `json:"pid,omitzero"`
 
 	// query
-	Query string `json:"query,omitempty"`
+	Query string `json:"query,omitzero"`
 
 	// state
-	State string `json:"state,omitempty"`
+	State string `json:"state,omitzero"`
 
 	// state duration seconds
-	StateDurationSeconds float64 `json:"state_duration_seconds,omitempty"`
+	StateDurationSeconds float64 `json:"state_duration_seconds,omitzero"`
 
 	// user
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitzero"`
 
 	// wait event
-	WaitEvent string `json:"wait_event,omitempty"`
+	WaitEvent string `json:"wait_event,omitzero"`
 
 	// wait event type
-	WaitEventType string `json:"wait_event_type,omitempty"`
+	WaitEventType string `json:"wait_event_type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresActiveQueryObject is PostgresActiveQuery's JSON object: the keys its fields hold.
+var postgresActiveQueryObject = flytypes.Object{
+	Model: "PostgresActiveQuery",
+	Keys:  []string{"application_name", "client", "database", "duration_seconds", "pid", "query", "state", "state_duration_seconds", "user", "wait_event", "wait_event_type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresActiveQuery) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresActiveQuery
+		return postgresActiveQueryObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresActiveQuery) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.ApplicationName != "" {
+		flytypes.WriteString(&w, `"application_name":`, m.ApplicationName)
+	}
+	if m.Client != "" {
+		flytypes.WriteString(&w, `"client":`, m.Client)
+	}
+	if m.Database != "" {
+		flytypes.WriteString(&w, `"database":`, m.Database)
+	}
+	if flytypes.FloatSet(float64(m.DurationSeconds)) {
+		flytypes.WriteFloat(&w, `"duration_seconds":`, m.DurationSeconds)
+	}
+	if m.Pid != 0 {
+		flytypes.WriteInt(&w, `"pid":`, m.Pid)
+	}
+	if m.Query != "" {
+		flytypes.WriteString(&w, `"query":`, m.Query)
+	}
+	if m.State != "" {
+		flytypes.WriteString(&w, `"state":`, m.State)
+	}
+	if flytypes.FloatSet(float64(m.StateDurationSeconds)) {
+		flytypes.WriteFloat(&w, `"state_duration_seconds":`, m.StateDurationSeconds)
+	}
+	if m.User != "" {
+		flytypes.WriteString(&w, `"user":`, m.User)
+	}
+	if m.WaitEvent != "" {
+		flytypes.WriteString(&w, `"wait_event":`, m.WaitEvent)
+	}
+	if m.WaitEventType != "" {
+		flytypes.WriteString(&w, `"wait_event_type":`, m.WaitEventType)
+	}
+	return postgresActiveQueryObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresActiveQuery) UnmarshalJSON(data []byte) error {
+	type fields PostgresActiveQuery
+	return postgresActiveQueryObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresActiveQuery) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "application_name":
+		return true, flytypes.DecodeString(value, &m.ApplicationName)
+	case "client":
+		return true, flytypes.DecodeString(value, &m.Client)
+	case "database":
+		return true, flytypes.DecodeString(value, &m.Database)
+	case "duration_seconds":
+		return true, flytypes.DecodeFloat(value, &m.DurationSeconds)
+	case "pid":
+		return true, flytypes.DecodeInt(value, &m.Pid)
+	case "query":
+		return true, flytypes.DecodeString(value, &m.Query)
+	case "state":
+		return true, flytypes.DecodeString(value, &m.State)
+	case "state_duration_seconds":
+		return true, flytypes.DecodeFloat(value, &m.StateDurationSeconds)
+	case "user":
+		return true, flytypes.DecodeString(value, &m.User)
+	case "wait_event":
+		return true, flytypes.DecodeString(value, &m.WaitEvent)
+	case "wait_event_type":
+		return true, flytypes.DecodeString(value, &m.WaitEventType)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres active query

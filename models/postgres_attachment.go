@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model PostgresAttachment
 type PostgresAttachment struct {
-
 	// app name
-	AppName string `json:"app_name,omitempty"`
+	AppName string `json:"app_name,omitzero"`
 
 	// attached at
-	AttachedAt string `json:"attached_at,omitempty"`
+	AttachedAt string `json:"attached_at,omitzero"`
 
 	// postgres cluster id
-	PostgresClusterID string `json:"postgres_cluster_id,omitempty"`
+	PostgresClusterID string `json:"postgres_cluster_id,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresAttachmentObject is PostgresAttachment's JSON object: the keys its fields hold.
+var postgresAttachmentObject = flytypes.Object{
+	Model: "PostgresAttachment",
+	Keys:  []string{"app_name", "attached_at", "postgres_cluster_id"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresAttachment) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresAttachment
+		return postgresAttachmentObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresAttachment) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AppName != "" {
+		flytypes.WriteString(&w, `"app_name":`, m.AppName)
+	}
+	if m.AttachedAt != "" {
+		flytypes.WriteString(&w, `"attached_at":`, m.AttachedAt)
+	}
+	if m.PostgresClusterID != "" {
+		flytypes.WriteString(&w, `"postgres_cluster_id":`, m.PostgresClusterID)
+	}
+	return postgresAttachmentObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresAttachment) UnmarshalJSON(data []byte) error {
+	type fields PostgresAttachment
+	return postgresAttachmentObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresAttachment) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "app_name":
+		return true, flytypes.DecodeString(value, &m.AppName)
+	case "attached_at":
+		return true, flytypes.DecodeString(value, &m.AttachedAt)
+	case "postgres_cluster_id":
+		return true, flytypes.DecodeString(value, &m.PostgresClusterID)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres attachment

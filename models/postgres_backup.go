@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,26 +18,93 @@ import (
 //
 // swagger:model PostgresBackup
 type PostgresBackup struct {
-
 	// finished at
-	FinishedAt string `json:"finished_at,omitempty"`
+	FinishedAt string `json:"finished_at,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// size bytes
-	SizeBytes int64 `json:"size_bytes,omitempty"`
+	SizeBytes int64 `json:"size_bytes,omitzero"`
 
 	// started at
-	StartedAt string `json:"started_at,omitempty"`
+	StartedAt string `json:"started_at,omitzero"`
 
 	// status
 	// Example: completed
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// type
 	// Enum: ["full","incr","diff"]
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresBackupObject is PostgresBackup's JSON object: the keys its fields hold.
+var postgresBackupObject = flytypes.Object{
+	Model: "PostgresBackup",
+	Keys:  []string{"finished_at", "id", "size_bytes", "started_at", "status", "type"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresBackup) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresBackup
+		return postgresBackupObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresBackup) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.FinishedAt != "" {
+		flytypes.WriteString(&w, `"finished_at":`, m.FinishedAt)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.SizeBytes != 0 {
+		flytypes.WriteInt(&w, `"size_bytes":`, m.SizeBytes)
+	}
+	if m.StartedAt != "" {
+		flytypes.WriteString(&w, `"started_at":`, m.StartedAt)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	return postgresBackupObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresBackup) UnmarshalJSON(data []byte) error {
+	type fields PostgresBackup
+	return postgresBackupObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresBackup) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "finished_at":
+		return true, flytypes.DecodeString(value, &m.FinishedAt)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "size_bytes":
+		return true, flytypes.DecodeInt(value, &m.SizeBytes)
+	case "started_at":
+		return true, flytypes.DecodeString(value, &m.StartedAt)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres backup

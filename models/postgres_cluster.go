@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -19,76 +20,203 @@ import (
 //
 // swagger:model PostgresCluster
 type PostgresCluster struct {
-
 	// attached apps
-	AttachedApps []*PostgresAttachedApp `json:"attached_apps"`
+	AttachedApps []*PostgresAttachedApp `json:"attached_apps,omitzero"`
 
 	// cpu kind
 	// Example: shared
 	// Enum: ["shared","performance"]
-	CPUKind string `json:"cpu_kind,omitempty"`
+	CPUKind string `json:"cpu_kind,omitzero"`
 
 	// cpus
 	// Example: 2
-	Cpus int64 `json:"cpus,omitempty"`
+	Cpus int64 `json:"cpus,omitzero"`
 
 	// created at
 	// Format: date-time
-	CreatedAt strfmt.DateTime `json:"created_at,omitempty"`
+	CreatedAt strfmt.DateTime `json:"created_at,omitzero"`
 
 	// disk size gb
 	// Example: 10
-	DiskSizeGb int64 `json:"disk_size_gb,omitempty"`
+	DiskSizeGb int64 `json:"disk_size_gb,omitzero"`
 
 	// endpoints
-	Endpoints *PostgresClusterEndpoints `json:"endpoints,omitempty"`
+	Endpoints *PostgresClusterEndpoints `json:"endpoints,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// memory mb
 	// Example: 1024
-	MemoryMb int64 `json:"memory_mb,omitempty"`
+	MemoryMb int64 `json:"memory_mb,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// organization
-	Organization *OrganizationRef `json:"organization,omitempty"`
+	Organization *OrganizationRef `json:"organization,omitzero"`
 
 	// pg major version
 	// Example: 17
 	// Enum: ["16","17"]
-	PgMajorVersion string `json:"pg_major_version,omitempty"`
+	PgMajorVersion string `json:"pg_major_version,omitzero"`
 
 	// plan
 	// Example: basic
 	// Enum: ["basic","starter","launch","scale","Performance"]
-	Plan string `json:"plan,omitempty"`
+	Plan string `json:"plan,omitzero"`
 
 	// postgis enabled
-	PostgisEnabled bool `json:"postgis_enabled,omitempty"`
+	PostgisEnabled bool `json:"postgis_enabled,omitzero"`
 
 	// region
 	// Example: iad
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// replicas
 	// Example: 1
-	Replicas int64 `json:"replicas,omitempty"`
+	Replicas int64 `json:"replicas,omitzero"`
 
 	// status
 	// Example: ready
 	// Enum: ["creating","initializing","ready","deleting","deleted","failed"]
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// storage provisioned bytes
 	// Example: 10737418240
-	StorageProvisionedBytes *int64 `json:"storage_provisioned_bytes,omitempty"`
+	StorageProvisionedBytes *int64 `json:"storage_provisioned_bytes,omitzero"`
 
 	// storage used bytes
 	// Example: 5368709120
-	StorageUsedBytes *int64 `json:"storage_used_bytes,omitempty"`
+	StorageUsedBytes *int64 `json:"storage_used_bytes,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresClusterObject is PostgresCluster's JSON object: the keys its fields hold.
+var postgresClusterObject = flytypes.Object{
+	Model: "PostgresCluster",
+	Keys:  []string{"attached_apps", "cpu_kind", "cpus", "created_at", "disk_size_gb", "endpoints", "id", "memory_mb", "name", "organization", "pg_major_version", "plan", "postgis_enabled", "region", "replicas", "status", "storage_provisioned_bytes", "storage_used_bytes"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresCluster) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresCluster
+		return postgresClusterObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresCluster) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AttachedApps != nil {
+		flytypes.WriteObjects(&w, `"attached_apps":`, m.AttachedApps, (*PostgresAttachedApp).appendJSON)
+	}
+	if m.CPUKind != "" {
+		flytypes.WriteString(&w, `"cpu_kind":`, m.CPUKind)
+	}
+	if m.Cpus != 0 {
+		flytypes.WriteInt(&w, `"cpus":`, m.Cpus)
+	}
+	if !flytypes.IsZero(m.CreatedAt) {
+		flytypes.WriteValue(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.DiskSizeGb != 0 {
+		flytypes.WriteInt(&w, `"disk_size_gb":`, m.DiskSizeGb)
+	}
+	if m.Endpoints != nil {
+		flytypes.WriteObject(&w, `"endpoints":`, m.Endpoints, (*PostgresClusterEndpoints).appendJSON)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.MemoryMb != 0 {
+		flytypes.WriteInt(&w, `"memory_mb":`, m.MemoryMb)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Organization != nil {
+		flytypes.WriteObject(&w, `"organization":`, m.Organization, (*OrganizationRef).appendJSON)
+	}
+	if m.PgMajorVersion != "" {
+		flytypes.WriteString(&w, `"pg_major_version":`, m.PgMajorVersion)
+	}
+	if m.Plan != "" {
+		flytypes.WriteString(&w, `"plan":`, m.Plan)
+	}
+	if m.PostgisEnabled {
+		flytypes.WriteBool(&w, `"postgis_enabled":`, m.PostgisEnabled)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.Replicas != 0 {
+		flytypes.WriteInt(&w, `"replicas":`, m.Replicas)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.StorageProvisionedBytes != nil {
+		flytypes.WritePointer(&w, `"storage_provisioned_bytes":`, m.StorageProvisionedBytes, flytypes.AppendInt[int64])
+	}
+	if m.StorageUsedBytes != nil {
+		flytypes.WritePointer(&w, `"storage_used_bytes":`, m.StorageUsedBytes, flytypes.AppendInt[int64])
+	}
+	return postgresClusterObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresCluster) UnmarshalJSON(data []byte) error {
+	type fields PostgresCluster
+	return postgresClusterObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresCluster) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "attached_apps":
+		return true, flytypes.DecodeObjects(value, &m.AttachedApps, (*PostgresAttachedApp).UnmarshalJSON)
+	case "cpu_kind":
+		return true, flytypes.DecodeString(value, &m.CPUKind)
+	case "cpus":
+		return true, flytypes.DecodeInt(value, &m.Cpus)
+	case "created_at":
+		return true, flytypes.DecodeValue(value, &m.CreatedAt, false)
+	case "disk_size_gb":
+		return true, flytypes.DecodeInt(value, &m.DiskSizeGb)
+	case "endpoints":
+		return true, flytypes.DecodeObject(value, &m.Endpoints, (*PostgresClusterEndpoints).UnmarshalJSON)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "memory_mb":
+		return true, flytypes.DecodeInt(value, &m.MemoryMb)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "organization":
+		return true, flytypes.DecodeObject(value, &m.Organization, (*OrganizationRef).UnmarshalJSON)
+	case "pg_major_version":
+		return true, flytypes.DecodeString(value, &m.PgMajorVersion)
+	case "plan":
+		return true, flytypes.DecodeString(value, &m.Plan)
+	case "postgis_enabled":
+		return true, flytypes.DecodeBool(value, &m.PostgisEnabled)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "replicas":
+		return true, flytypes.DecodeInt(value, &m.Replicas)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "storage_provisioned_bytes":
+		return true, flytypes.DecodePointer(value, &m.StorageProvisionedBytes, flytypes.DecodeInt[int64])
+	case "storage_used_bytes":
+		return true, flytypes.DecodePointer(value, &m.StorageUsedBytes, flytypes.DecodeInt[int64])
+	}
+	return false, nil
 }
 
 // Validate validates this postgres cluster

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,9 +17,51 @@ import (
 //
 // swagger:model PostgresClusterEndpoints
 type PostgresClusterEndpoints struct {
-
 	// primary
-	Primary *PostgresNodeEndpoints `json:"primary,omitempty"`
+	Primary *PostgresNodeEndpoints `json:"primary,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresClusterEndpointsObject is PostgresClusterEndpoints's JSON object: the keys its fields hold.
+var postgresClusterEndpointsObject = flytypes.Object{
+	Model: "PostgresClusterEndpoints",
+	Keys:  []string{"primary"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresClusterEndpoints) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresClusterEndpoints
+		return postgresClusterEndpointsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresClusterEndpoints) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Primary != nil {
+		flytypes.WriteObject(&w, `"primary":`, m.Primary, (*PostgresNodeEndpoints).appendJSON)
+	}
+	return postgresClusterEndpointsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresClusterEndpoints) UnmarshalJSON(data []byte) error {
+	type fields PostgresClusterEndpoints
+	return postgresClusterEndpointsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresClusterEndpoints) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "primary":
+		return true, flytypes.DecodeObject(value, &m.Primary, (*PostgresNodeEndpoints).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres cluster endpoints

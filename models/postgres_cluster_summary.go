@@ -8,6 +8,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -19,36 +20,113 @@ import (
 //
 // swagger:model PostgresClusterSummary
 type PostgresClusterSummary struct {
-
 	// attached apps
-	AttachedApps []*PostgresAttachedApp `json:"attached_apps"`
+	AttachedApps []*PostgresAttachedApp `json:"attached_apps,omitzero"`
 
 	// created at
 	// Format: date-time
-	CreatedAt strfmt.DateTime `json:"created_at,omitempty"`
+	CreatedAt strfmt.DateTime `json:"created_at,omitzero"`
 
 	// deleted at
-	DeletedAt string `json:"deleted_at,omitempty"`
+	DeletedAt string `json:"deleted_at,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// plan
 	// Example: basic
 	// Enum: ["basic","starter","launch","scale","Performance"]
-	Plan string `json:"plan,omitempty"`
+	Plan string `json:"plan,omitzero"`
 
 	// region
 	// Example: iad
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// status
 	// Example: ready
 	// Enum: ["creating","initializing","ready","deleting","deleted","failed"]
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresClusterSummaryObject is PostgresClusterSummary's JSON object: the keys its fields hold.
+var postgresClusterSummaryObject = flytypes.Object{
+	Model: "PostgresClusterSummary",
+	Keys:  []string{"attached_apps", "created_at", "deleted_at", "id", "name", "plan", "region", "status"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresClusterSummary) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresClusterSummary
+		return postgresClusterSummaryObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresClusterSummary) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AttachedApps != nil {
+		flytypes.WriteObjects(&w, `"attached_apps":`, m.AttachedApps, (*PostgresAttachedApp).appendJSON)
+	}
+	if !flytypes.IsZero(m.CreatedAt) {
+		flytypes.WriteValue(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.DeletedAt != "" {
+		flytypes.WriteString(&w, `"deleted_at":`, m.DeletedAt)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Plan != "" {
+		flytypes.WriteString(&w, `"plan":`, m.Plan)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	return postgresClusterSummaryObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresClusterSummary) UnmarshalJSON(data []byte) error {
+	type fields PostgresClusterSummary
+	return postgresClusterSummaryObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresClusterSummary) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "attached_apps":
+		return true, flytypes.DecodeObjects(value, &m.AttachedApps, (*PostgresAttachedApp).UnmarshalJSON)
+	case "created_at":
+		return true, flytypes.DecodeValue(value, &m.CreatedAt, false)
+	case "deleted_at":
+		return true, flytypes.DecodeString(value, &m.DeletedAt)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "plan":
+		return true, flytypes.DecodeString(value, &m.Plan)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres cluster summary

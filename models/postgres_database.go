@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model PostgresDatabase
 type PostgresDatabase struct {
-
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresDatabaseObject is PostgresDatabase's JSON object: the keys its fields hold.
+var postgresDatabaseObject = flytypes.Object{
+	Model: "PostgresDatabase",
+	Keys:  []string{"name"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresDatabase) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresDatabase
+		return postgresDatabaseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresDatabase) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	return postgresDatabaseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresDatabase) UnmarshalJSON(data []byte) error {
+	type fields PostgresDatabase
+	return postgresDatabaseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresDatabase) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres database

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,9 +17,51 @@ import (
 //
 // swagger:model postgresDatabaseResponse
 type PostgresDatabaseResponse struct {
-
 	// data
-	Data *PostgresDatabase `json:"data,omitempty"`
+	Data *PostgresDatabase `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresDatabaseResponseObject is PostgresDatabaseResponse's JSON object: the keys its fields hold.
+var postgresDatabaseResponseObject = flytypes.Object{
+	Model: "PostgresDatabaseResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresDatabaseResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresDatabaseResponse
+		return postgresDatabaseResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresDatabaseResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObject(&w, `"data":`, m.Data, (*PostgresDatabase).appendJSON)
+	}
+	return postgresDatabaseResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresDatabaseResponse) UnmarshalJSON(data []byte) error {
+	type fields PostgresDatabaseResponse
+	return postgresDatabaseResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresDatabaseResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObject(value, &m.Data, (*PostgresDatabase).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres database response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model PostgresEndpoint
 type PostgresEndpoint struct {
-
 	// host
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitzero"`
 
 	// port
-	Port int64 `json:"port,omitempty"`
+	Port int64 `json:"port,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresEndpointObject is PostgresEndpoint's JSON object: the keys its fields hold.
+var postgresEndpointObject = flytypes.Object{
+	Model: "PostgresEndpoint",
+	Keys:  []string{"host", "port"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresEndpoint) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresEndpoint
+		return postgresEndpointObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresEndpoint) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Host != "" {
+		flytypes.WriteString(&w, `"host":`, m.Host)
+	}
+	if m.Port != 0 {
+		flytypes.WriteInt(&w, `"port":`, m.Port)
+	}
+	return postgresEndpointObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresEndpoint) UnmarshalJSON(data []byte) error {
+	type fields PostgresEndpoint
+	return postgresEndpointObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresEndpoint) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "host":
+		return true, flytypes.DecodeString(value, &m.Host)
+	case "port":
+		return true, flytypes.DecodeInt(value, &m.Port)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres endpoint

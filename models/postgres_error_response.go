@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model PostgresErrorResponse
 type PostgresErrorResponse struct {
-
 	// error
-	Error string `json:"error,omitempty"`
+	Error string `json:"error,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresErrorResponseObject is PostgresErrorResponse's JSON object: the keys its fields hold.
+var postgresErrorResponseObject = flytypes.Object{
+	Model: "PostgresErrorResponse",
+	Keys:  []string{"error"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresErrorResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresErrorResponse
+		return postgresErrorResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresErrorResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Error != "" {
+		flytypes.WriteString(&w, `"error":`, m.Error)
+	}
+	return postgresErrorResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresErrorResponse) UnmarshalJSON(data []byte) error {
+	type fields PostgresErrorResponse
+	return postgresErrorResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresErrorResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "error":
+		return true, flytypes.DecodeString(value, &m.Error)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres error response

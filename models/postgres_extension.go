@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,22 +17,84 @@ import (
 //
 // swagger:model PostgresExtension
 type PostgresExtension struct {
-
 	// default version
-	DefaultVersion string `json:"default_version,omitempty"`
+	DefaultVersion string `json:"default_version,omitzero"`
 
 	// description
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitzero"`
 
 	// installed
-	Installed *PostgresExtensionInstalled `json:"installed,omitempty"`
+	Installed *PostgresExtensionInstalled `json:"installed,omitzero"`
 
 	// name
 	// Example: citext
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// system
-	System bool `json:"system,omitempty"`
+	System bool `json:"system,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresExtensionObject is PostgresExtension's JSON object: the keys its fields hold.
+var postgresExtensionObject = flytypes.Object{
+	Model: "PostgresExtension",
+	Keys:  []string{"default_version", "description", "installed", "name", "system"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresExtension) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresExtension
+		return postgresExtensionObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresExtension) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DefaultVersion != "" {
+		flytypes.WriteString(&w, `"default_version":`, m.DefaultVersion)
+	}
+	if m.Description != "" {
+		flytypes.WriteString(&w, `"description":`, m.Description)
+	}
+	if m.Installed != nil {
+		flytypes.WriteObject(&w, `"installed":`, m.Installed, (*PostgresExtensionInstalled).appendJSON)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.System {
+		flytypes.WriteBool(&w, `"system":`, m.System)
+	}
+	return postgresExtensionObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresExtension) UnmarshalJSON(data []byte) error {
+	type fields PostgresExtension
+	return postgresExtensionObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresExtension) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "default_version":
+		return true, flytypes.DecodeString(value, &m.DefaultVersion)
+	case "description":
+		return true, flytypes.DecodeString(value, &m.Description)
+	case "installed":
+		return true, flytypes.DecodeObject(value, &m.Installed, (*PostgresExtensionInstalled).UnmarshalJSON)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "system":
+		return true, flytypes.DecodeBool(value, &m.System)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres extension
@@ -132,14 +195,61 @@ func (m *PostgresExtension) UnmarshalBinary(b []byte) error {
 //
 // swagger:model PostgresExtensionInstalled
 type PostgresExtensionInstalled struct {
-
 	// schema
 	// Example: public
-	Schema string `json:"schema,omitempty"`
+	Schema string `json:"schema,omitzero"`
 
 	// version
 	// Example: 1.0
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresExtensionInstalledObject is PostgresExtensionInstalled's JSON object: the keys its fields hold.
+var postgresExtensionInstalledObject = flytypes.Object{
+	Model: "PostgresExtensionInstalled",
+	Keys:  []string{"schema", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresExtensionInstalled) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresExtensionInstalled
+		return postgresExtensionInstalledObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresExtensionInstalled) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Schema != "" {
+		flytypes.WriteString(&w, `"schema":`, m.Schema)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return postgresExtensionInstalledObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresExtensionInstalled) UnmarshalJSON(data []byte) error {
+	type fields PostgresExtensionInstalled
+	return postgresExtensionInstalledObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresExtensionInstalled) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "schema":
+		return true, flytypes.DecodeString(value, &m.Schema)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres extension installed

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,14 +14,61 @@ import (
 //
 // swagger:model PostgresInstalledExtension
 type PostgresInstalledExtension struct {
-
 	// schema
 	// Example: public
-	Schema string `json:"schema,omitempty"`
+	Schema string `json:"schema,omitzero"`
 
 	// version
 	// Example: 1.0
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresInstalledExtensionObject is PostgresInstalledExtension's JSON object: the keys its fields hold.
+var postgresInstalledExtensionObject = flytypes.Object{
+	Model: "PostgresInstalledExtension",
+	Keys:  []string{"schema", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresInstalledExtension) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresInstalledExtension
+		return postgresInstalledExtensionObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresInstalledExtension) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Schema != "" {
+		flytypes.WriteString(&w, `"schema":`, m.Schema)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return postgresInstalledExtensionObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresInstalledExtension) UnmarshalJSON(data []byte) error {
+	type fields PostgresInstalledExtension
+	return postgresInstalledExtensionObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresInstalledExtension) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "schema":
+		return true, flytypes.DecodeString(value, &m.Schema)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres installed extension

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,59 @@ import (
 //
 // swagger:model PostgresNodeEndpoints
 type PostgresNodeEndpoints struct {
-
 	// direct
-	Direct *PostgresEndpoint `json:"direct,omitempty"`
+	Direct *PostgresEndpoint `json:"direct,omitzero"`
 
 	// pooler
-	Pooler *PostgresEndpoint `json:"pooler,omitempty"`
+	Pooler *PostgresEndpoint `json:"pooler,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresNodeEndpointsObject is PostgresNodeEndpoints's JSON object: the keys its fields hold.
+var postgresNodeEndpointsObject = flytypes.Object{
+	Model: "PostgresNodeEndpoints",
+	Keys:  []string{"direct", "pooler"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresNodeEndpoints) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresNodeEndpoints
+		return postgresNodeEndpointsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresNodeEndpoints) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Direct != nil {
+		flytypes.WriteObject(&w, `"direct":`, m.Direct, (*PostgresEndpoint).appendJSON)
+	}
+	if m.Pooler != nil {
+		flytypes.WriteObject(&w, `"pooler":`, m.Pooler, (*PostgresEndpoint).appendJSON)
+	}
+	return postgresNodeEndpointsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresNodeEndpoints) UnmarshalJSON(data []byte) error {
+	type fields PostgresNodeEndpoints
+	return postgresNodeEndpointsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresNodeEndpoints) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "direct":
+		return true, flytypes.DecodeObject(value, &m.Direct, (*PostgresEndpoint).UnmarshalJSON)
+	case "pooler":
+		return true, flytypes.DecodeObject(value, &m.Pooler, (*PostgresEndpoint).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres node endpoints

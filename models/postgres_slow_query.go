@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,30 +14,107 @@ import (
 //
 // swagger:model PostgresSlowQuery
 type PostgresSlowQuery struct {
-
 	// calls
-	Calls int64 `json:"calls,omitempty"`
+	Calls int64 `json:"calls,omitzero"`
 
 	// database
-	Database string `json:"database,omitempty"`
+	Database string `json:"database,omitzero"`
 
 	// max exec time seconds
-	MaxExecTimeSeconds float64 `json:"max_exec_time_seconds,omitempty"`
+	MaxExecTimeSeconds float64 `json:"max_exec_time_seconds,omitzero"`
 
 	// mean exec time seconds
-	MeanExecTimeSeconds float64 `json:"mean_exec_time_seconds,omitempty"`
+	MeanExecTimeSeconds float64 `json:"mean_exec_time_seconds,omitzero"`
 
 	// query
-	Query string `json:"query,omitempty"`
+	Query string `json:"query,omitzero"`
 
 	// query id
-	QueryID string `json:"query_id,omitempty"`
+	QueryID string `json:"query_id,omitzero"`
 
 	// total exec time seconds
-	TotalExecTimeSeconds float64 `json:"total_exec_time_seconds,omitempty"`
+	TotalExecTimeSeconds float64 `json:"total_exec_time_seconds,omitzero"`
 
 	// user
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresSlowQueryObject is PostgresSlowQuery's JSON object: the keys its fields hold.
+var postgresSlowQueryObject = flytypes.Object{
+	Model: "PostgresSlowQuery",
+	Keys:  []string{"calls", "database", "max_exec_time_seconds", "mean_exec_time_seconds", "query", "query_id", "total_exec_time_seconds", "user"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresSlowQuery) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresSlowQuery
+		return postgresSlowQueryObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresSlowQuery) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Calls != 0 {
+		flytypes.WriteInt(&w, `"calls":`, m.Calls)
+	}
+	if m.Database != "" {
+		flytypes.WriteString(&w, `"database":`, m.Database)
+	}
+	if flytypes.FloatSet(float64(m.MaxExecTimeSeconds)) {
+		flytypes.WriteFloat(&w, `"max_exec_time_seconds":`, m.MaxExecTimeSeconds)
+	}
+	if flytypes.FloatSet(float64(m.MeanExecTimeSeconds)) {
+		flytypes.WriteFloat(&w, `"mean_exec_time_seconds":`, m.MeanExecTimeSeconds)
+	}
+	if m.Query != "" {
+		flytypes.WriteString(&w, `"query":`, m.Query)
+	}
+	if m.QueryID != "" {
+		flytypes.WriteString(&w, `"query_id":`, m.QueryID)
+	}
+	if flytypes.FloatSet(float64(m.TotalExecTimeSeconds)) {
+		flytypes.WriteFloat(&w, `"total_exec_time_seconds":`, m.TotalExecTimeSeconds)
+	}
+	if m.User != "" {
+		flytypes.WriteString(&w, `"user":`, m.User)
+	}
+	return postgresSlowQueryObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresSlowQuery) UnmarshalJSON(data []byte) error {
+	type fields PostgresSlowQuery
+	return postgresSlowQueryObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresSlowQuery) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "calls":
+		return true, flytypes.DecodeInt(value, &m.Calls)
+	case "database":
+		return true, flytypes.DecodeString(value, &m.Database)
+	case "max_exec_time_seconds":
+		return true, flytypes.DecodeFloat(value, &m.MaxExecTimeSeconds)
+	case "mean_exec_time_seconds":
+		return true, flytypes.DecodeFloat(value, &m.MeanExecTimeSeconds)
+	case "query":
+		return true, flytypes.DecodeString(value, &m.Query)
+	case "query_id":
+		return true, flytypes.DecodeString(value, &m.QueryID)
+	case "total_exec_time_seconds":
+		return true, flytypes.DecodeFloat(value, &m.TotalExecTimeSeconds)
+	case "user":
+		return true, flytypes.DecodeString(value, &m.User)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres slow query

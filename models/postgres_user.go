@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,13 +18,60 @@ import (
 //
 // swagger:model PostgresUser
 type PostgresUser struct {
-
 	// role
 	// Enum: ["schema_admin","writer","reader"]
-	Role string `json:"role,omitempty"`
+	Role string `json:"role,omitzero"`
 
 	// username
-	Username string `json:"username,omitempty"`
+	Username string `json:"username,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresUserObject is PostgresUser's JSON object: the keys its fields hold.
+var postgresUserObject = flytypes.Object{
+	Model: "PostgresUser",
+	Keys:  []string{"role", "username"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresUser) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresUser
+		return postgresUserObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresUser) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Role != "" {
+		flytypes.WriteString(&w, `"role":`, m.Role)
+	}
+	if m.Username != "" {
+		flytypes.WriteString(&w, `"username":`, m.Username)
+	}
+	return postgresUserObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresUser) UnmarshalJSON(data []byte) error {
+	type fields PostgresUser
+	return postgresUserObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresUser) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "role":
+		return true, flytypes.DecodeString(value, &m.Role)
+	case "username":
+		return true, flytypes.DecodeString(value, &m.Username)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres user

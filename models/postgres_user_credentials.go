@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model PostgresUserCredentials
 type PostgresUserCredentials struct {
-
 	// password
-	Password string `json:"password,omitempty"`
+	Password string `json:"password,omitzero"`
 
 	// username
-	Username string `json:"username,omitempty"`
+	Username string `json:"username,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// postgresUserCredentialsObject is PostgresUserCredentials's JSON object: the keys its fields hold.
+var postgresUserCredentialsObject = flytypes.Object{
+	Model: "PostgresUserCredentials",
+	Keys:  []string{"password", "username"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m PostgresUserCredentials) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields PostgresUserCredentials
+		return postgresUserCredentialsObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *PostgresUserCredentials) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Password != "" {
+		flytypes.WriteString(&w, `"password":`, m.Password)
+	}
+	if m.Username != "" {
+		flytypes.WriteString(&w, `"username":`, m.Username)
+	}
+	return postgresUserCredentialsObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *PostgresUserCredentials) UnmarshalJSON(data []byte) error {
+	type fields PostgresUserCredentials
+	return postgresUserCredentialsObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *PostgresUserCredentials) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "password":
+		return true, flytypes.DecodeString(value, &m.Password)
+	case "username":
+		return true, flytypes.DecodeString(value, &m.Username)
+	}
+	return false, nil
 }
 
 // Validate validates this postgres user credentials

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,30 +18,107 @@ import (
 //
 // swagger:model ProcessStat
 type ProcessStat struct {
-
 	// command
-	Command string `json:"command,omitempty"`
+	Command string `json:"command,omitzero"`
 
 	// cpu
-	CPU int64 `json:"cpu,omitempty"`
+	CPU int64 `json:"cpu,omitzero"`
 
 	// directory
-	Directory string `json:"directory,omitempty"`
+	Directory string `json:"directory,omitzero"`
 
 	// listen sockets
-	ListenSockets []*ListenSocket `json:"listen_sockets"`
+	ListenSockets []*ListenSocket `json:"listen_sockets,omitzero"`
 
 	// pid
-	Pid int64 `json:"pid,omitempty"`
+	Pid int64 `json:"pid,omitzero"`
 
 	// rss
-	Rss int64 `json:"rss,omitempty"`
+	Rss int64 `json:"rss,omitzero"`
 
 	// rtime
-	Rtime int64 `json:"rtime,omitempty"`
+	Rtime int64 `json:"rtime,omitzero"`
 
 	// stime
-	Stime int64 `json:"stime,omitempty"`
+	Stime int64 `json:"stime,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// processStatObject is ProcessStat's JSON object: the keys its fields hold.
+var processStatObject = flytypes.Object{
+	Model: "ProcessStat",
+	Keys:  []string{"command", "cpu", "directory", "listen_sockets", "pid", "rss", "rtime", "stime"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ProcessStat) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ProcessStat
+		return processStatObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ProcessStat) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Command != "" {
+		flytypes.WriteString(&w, `"command":`, m.Command)
+	}
+	if m.CPU != 0 {
+		flytypes.WriteInt(&w, `"cpu":`, m.CPU)
+	}
+	if m.Directory != "" {
+		flytypes.WriteString(&w, `"directory":`, m.Directory)
+	}
+	if m.ListenSockets != nil {
+		flytypes.WriteObjects(&w, `"listen_sockets":`, m.ListenSockets, (*ListenSocket).appendJSON)
+	}
+	if m.Pid != 0 {
+		flytypes.WriteInt(&w, `"pid":`, m.Pid)
+	}
+	if m.Rss != 0 {
+		flytypes.WriteInt(&w, `"rss":`, m.Rss)
+	}
+	if m.Rtime != 0 {
+		flytypes.WriteInt(&w, `"rtime":`, m.Rtime)
+	}
+	if m.Stime != 0 {
+		flytypes.WriteInt(&w, `"stime":`, m.Stime)
+	}
+	return processStatObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ProcessStat) UnmarshalJSON(data []byte) error {
+	type fields ProcessStat
+	return processStatObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ProcessStat) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "command":
+		return true, flytypes.DecodeString(value, &m.Command)
+	case "cpu":
+		return true, flytypes.DecodeInt(value, &m.CPU)
+	case "directory":
+		return true, flytypes.DecodeString(value, &m.Directory)
+	case "listen_sockets":
+		return true, flytypes.DecodeObjects(value, &m.ListenSockets, (*ListenSocket).UnmarshalJSON)
+	case "pid":
+		return true, flytypes.DecodeInt(value, &m.Pid)
+	case "rss":
+		return true, flytypes.DecodeInt(value, &m.Rss)
+	case "rtime":
+		return true, flytypes.DecodeInt(value, &m.Rtime)
+	case "stime":
+		return true, flytypes.DecodeInt(value, &m.Stime)
+	}
+	return false, nil
 }
 
 // Validate validates this process stat

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model restorePostgresClusterRequest
 type RestorePostgresClusterRequest struct {
-
 	// backup id
-	BackupID string `json:"backup_id,omitempty"`
+	BackupID string `json:"backup_id,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// pitr time
-	PitrTime string `json:"pitr_time,omitempty"`
+	PitrTime string `json:"pitr_time,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// restorePostgresClusterRequestObject is RestorePostgresClusterRequest's JSON object: the keys its fields hold.
+var restorePostgresClusterRequestObject = flytypes.Object{
+	Model: "RestorePostgresClusterRequest",
+	Keys:  []string{"backup_id", "name", "pitr_time"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m RestorePostgresClusterRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields RestorePostgresClusterRequest
+		return restorePostgresClusterRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *RestorePostgresClusterRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.BackupID != "" {
+		flytypes.WriteString(&w, `"backup_id":`, m.BackupID)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.PitrTime != "" {
+		flytypes.WriteString(&w, `"pitr_time":`, m.PitrTime)
+	}
+	return restorePostgresClusterRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *RestorePostgresClusterRequest) UnmarshalJSON(data []byte) error {
+	type fields RestorePostgresClusterRequest
+	return restorePostgresClusterRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *RestorePostgresClusterRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "backup_id":
+		return true, flytypes.DecodeString(value, &m.BackupID)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "pitr_time":
+		return true, flytypes.DecodeString(value, &m.PitrTime)
+	}
+	return false, nil
 }
 
 // Validate validates this restore postgres cluster request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,19 +17,76 @@ import (
 //
 // swagger:model root.VerifiedToken
 type RootVerifiedToken struct {
-
 	// caveats
-	Caveats *MacaroonCaveatSet `json:"caveats,omitempty"`
+	Caveats *MacaroonCaveatSet `json:"caveats,omitzero"`
 
 	// header
-	Header string `json:"header,omitempty"`
+	Header string `json:"header,omitzero"`
 
 	// nonce
-	Nonce *MacaroonNonce `json:"nonce,omitempty"`
+	Nonce *MacaroonNonce `json:"nonce,omitzero"`
 
 	// permission token
 	// Format: byte
-	PermissionToken strfmt.Base64 `json:"permission_token,omitempty"`
+	PermissionToken strfmt.Base64 `json:"permission_token,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// rootVerifiedTokenObject is RootVerifiedToken's JSON object: the keys its fields hold.
+var rootVerifiedTokenObject = flytypes.Object{
+	Model: "RootVerifiedToken",
+	Keys:  []string{"caveats", "header", "nonce", "permission_token"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m RootVerifiedToken) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields RootVerifiedToken
+		return rootVerifiedTokenObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *RootVerifiedToken) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Caveats != nil {
+		flytypes.WriteObject(&w, `"caveats":`, m.Caveats, (*MacaroonCaveatSet).appendJSON)
+	}
+	if m.Header != "" {
+		flytypes.WriteString(&w, `"header":`, m.Header)
+	}
+	if m.Nonce != nil {
+		flytypes.WriteObject(&w, `"nonce":`, m.Nonce, (*MacaroonNonce).appendJSON)
+	}
+	if !flytypes.IsZero(m.PermissionToken) {
+		flytypes.WriteValue(&w, `"permission_token":`, m.PermissionToken)
+	}
+	return rootVerifiedTokenObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *RootVerifiedToken) UnmarshalJSON(data []byte) error {
+	type fields RootVerifiedToken
+	return rootVerifiedTokenObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *RootVerifiedToken) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "caveats":
+		return true, flytypes.DecodeObject(value, &m.Caveats, (*MacaroonCaveatSet).UnmarshalJSON)
+	case "header":
+		return true, flytypes.DecodeString(value, &m.Header)
+	case "nonce":
+		return true, flytypes.DecodeObject(value, &m.Nonce, (*MacaroonNonce).UnmarshalJSON)
+	case "permission_token":
+		return true, flytypes.DecodeValue(value, &m.PermissionToken, false)
+	}
+	return false, nil
 }
 
 // Validate validates this root verified token

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model rotatePostgresPasswordRequest
 type RotatePostgresPasswordRequest struct {
-
 	// kill sessions
-	KillSessions bool `json:"kill_sessions,omitempty"`
+	KillSessions bool `json:"kill_sessions,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// rotatePostgresPasswordRequestObject is RotatePostgresPasswordRequest's JSON object: the keys its fields hold.
+var rotatePostgresPasswordRequestObject = flytypes.Object{
+	Model: "RotatePostgresPasswordRequest",
+	Keys:  []string{"kill_sessions"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m RotatePostgresPasswordRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields RotatePostgresPasswordRequest
+		return rotatePostgresPasswordRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *RotatePostgresPasswordRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.KillSessions {
+		flytypes.WriteBool(&w, `"kill_sessions":`, m.KillSessions)
+	}
+	return rotatePostgresPasswordRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *RotatePostgresPasswordRequest) UnmarshalJSON(data []byte) error {
+	type fields RotatePostgresPasswordRequest
+	return rotatePostgresPasswordRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *RotatePostgresPasswordRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "kill_sessions":
+		return true, flytypes.DecodeBool(value, &m.KillSessions)
+	}
+	return false, nil
 }
 
 // Validate validates this rotate postgres password request

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,9 +17,51 @@ import (
 //
 // swagger:model rotatePostgresPasswordResponse
 type RotatePostgresPasswordResponse struct {
-
 	// data
-	Data *PostgresUserCredentials `json:"data,omitempty"`
+	Data *PostgresUserCredentials `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// rotatePostgresPasswordResponseObject is RotatePostgresPasswordResponse's JSON object: the keys its fields hold.
+var rotatePostgresPasswordResponseObject = flytypes.Object{
+	Model: "RotatePostgresPasswordResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m RotatePostgresPasswordResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields RotatePostgresPasswordResponse
+		return rotatePostgresPasswordResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *RotatePostgresPasswordResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObject(&w, `"data":`, m.Data, (*PostgresUserCredentials).appendJSON)
+	}
+	return rotatePostgresPasswordResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *RotatePostgresPasswordResponse) UnmarshalJSON(data []byte) error {
+	type fields RotatePostgresPasswordResponse
+	return rotatePostgresPasswordResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *RotatePostgresPasswordResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObject(value, &m.Data, (*PostgresUserCredentials).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this rotate postgres password response

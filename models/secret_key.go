@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,22 +14,84 @@ import (
 //
 // swagger:model SecretKey
 type SecretKey struct {
-
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// public key
 	// Format: byte
-	PublicKey strfmt.Base64 `json:"public_key,omitempty"`
+	PublicKey strfmt.Base64 `json:"public_key,omitzero"`
 
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// secretKeyObject is SecretKey's JSON object: the keys its fields hold.
+var secretKeyObject = flytypes.Object{
+	Model: "SecretKey",
+	Keys:  []string{"created_at", "name", "public_key", "type", "updated_at"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SecretKey) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SecretKey
+		return secretKeyObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SecretKey) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if !flytypes.IsZero(m.PublicKey) {
+		flytypes.WriteValue(&w, `"public_key":`, m.PublicKey)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	return secretKeyObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SecretKey) UnmarshalJSON(data []byte) error {
+	type fields SecretKey
+	return secretKeyObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SecretKey) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "public_key":
+		return true, flytypes.DecodeValue(value, &m.PublicKey, false)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	}
+	return false, nil
 }
 
 // Validate validates this secret key

@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"strconv"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,9 +18,51 @@ import (
 //
 // swagger:model SecretKeys
 type SecretKeys struct {
-
 	// secret keys
-	SecretKeys []*SecretKey `json:"secret_keys"`
+	SecretKeys []*SecretKey `json:"secret_keys,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// secretKeysObject is SecretKeys's JSON object: the keys its fields hold.
+var secretKeysObject = flytypes.Object{
+	Model: "SecretKeys",
+	Keys:  []string{"secret_keys"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SecretKeys) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SecretKeys
+		return secretKeysObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SecretKeys) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.SecretKeys != nil {
+		flytypes.WriteObjects(&w, `"secret_keys":`, m.SecretKeys, (*SecretKey).appendJSON)
+	}
+	return secretKeysObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SecretKeys) UnmarshalJSON(data []byte) error {
+	type fields SecretKeys
+	return secretKeysObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SecretKeys) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "secret_keys":
+		return true, flytypes.DecodeObjects(value, &m.SecretKeys, (*SecretKey).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this secret keys

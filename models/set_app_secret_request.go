@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,9 +14,51 @@ import (
 //
 // swagger:model SetAppSecretRequest
 type SetAppSecretRequest struct {
-
 	// value
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// setAppSecretRequestObject is SetAppSecretRequest's JSON object: the keys its fields hold.
+var setAppSecretRequestObject = flytypes.Object{
+	Model: "SetAppSecretRequest",
+	Keys:  []string{"value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SetAppSecretRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SetAppSecretRequest
+		return setAppSecretRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SetAppSecretRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Value != "" {
+		flytypes.WriteString(&w, `"value":`, m.Value)
+	}
+	return setAppSecretRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SetAppSecretRequest) UnmarshalJSON(data []byte) error {
+	type fields SetAppSecretRequest
+	return setAppSecretRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SetAppSecretRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "value":
+		return true, flytypes.DecodeString(value, &m.Value)
+	}
+	return false, nil
 }
 
 // Validate validates this set app secret request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,27 +14,99 @@ import (
 //
 // swagger:model SetAppSecretResponse
 type SetAppSecretResponse struct {
-
 	// deprecated version
-	DeprecatedVersion int64 `json:"Version,omitempty"`
+	DeprecatedVersion int64 `json:"Version,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// digest
-	Digest string `json:"digest,omitempty"`
+	Digest string `json:"digest,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// value
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitzero"`
 
 	// version
-	Version int64 `json:"version,omitempty"`
+	Version int64 `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// setAppSecretResponseObject is SetAppSecretResponse's JSON object: the keys its fields hold.
+var setAppSecretResponseObject = flytypes.Object{
+	Model: "SetAppSecretResponse",
+	Keys:  []string{"Version", "created_at", "digest", "name", "updated_at", "value", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SetAppSecretResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SetAppSecretResponse
+		return setAppSecretResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SetAppSecretResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DeprecatedVersion != 0 {
+		flytypes.WriteInt(&w, `"Version":`, m.DeprecatedVersion)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Digest != "" {
+		flytypes.WriteString(&w, `"digest":`, m.Digest)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Value != "" {
+		flytypes.WriteString(&w, `"value":`, m.Value)
+	}
+	if m.Version != 0 {
+		flytypes.WriteInt(&w, `"version":`, m.Version)
+	}
+	return setAppSecretResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SetAppSecretResponse) UnmarshalJSON(data []byte) error {
+	type fields SetAppSecretResponse
+	return setAppSecretResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SetAppSecretResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "Version":
+		return true, flytypes.DecodeInt(value, &m.DeprecatedVersion)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "digest":
+		return true, flytypes.DecodeString(value, &m.Digest)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "value":
+		return true, flytypes.DecodeString(value, &m.Value)
+	case "version":
+		return true, flytypes.DecodeInt(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this set app secret response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,13 +14,60 @@ import (
 //
 // swagger:model SetSecretkeyRequest
 type SetSecretkeyRequest struct {
-
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
 
 	// value
 	// Format: byte
-	Value strfmt.Base64 `json:"value,omitempty"`
+	Value strfmt.Base64 `json:"value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// setSecretkeyRequestObject is SetSecretkeyRequest's JSON object: the keys its fields hold.
+var setSecretkeyRequestObject = flytypes.Object{
+	Model: "SetSecretkeyRequest",
+	Keys:  []string{"type", "value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SetSecretkeyRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SetSecretkeyRequest
+		return setSecretkeyRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SetSecretkeyRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	if !flytypes.IsZero(m.Value) {
+		flytypes.WriteValue(&w, `"value":`, m.Value)
+	}
+	return setSecretkeyRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SetSecretkeyRequest) UnmarshalJSON(data []byte) error {
+	type fields SetSecretkeyRequest
+	return setSecretkeyRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SetSecretkeyRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	case "value":
+		return true, flytypes.DecodeValue(value, &m.Value, false)
+	}
+	return false, nil
 }
 
 // Validate validates this set secretkey request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,28 +14,100 @@ import (
 //
 // swagger:model SetSecretkeyResponse
 type SetSecretkeyResponse struct {
-
 	// deprecated version
-	DeprecatedVersion int64 `json:"Version,omitempty"`
+	DeprecatedVersion int64 `json:"Version,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// public key
 	// Format: byte
-	PublicKey strfmt.Base64 `json:"public_key,omitempty"`
+	PublicKey strfmt.Base64 `json:"public_key,omitzero"`
 
 	// type
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// version
-	Version int64 `json:"version,omitempty"`
+	Version int64 `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// setSecretkeyResponseObject is SetSecretkeyResponse's JSON object: the keys its fields hold.
+var setSecretkeyResponseObject = flytypes.Object{
+	Model: "SetSecretkeyResponse",
+	Keys:  []string{"Version", "created_at", "name", "public_key", "type", "updated_at", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SetSecretkeyResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SetSecretkeyResponse
+		return setSecretkeyResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SetSecretkeyResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.DeprecatedVersion != 0 {
+		flytypes.WriteInt(&w, `"Version":`, m.DeprecatedVersion)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if !flytypes.IsZero(m.PublicKey) {
+		flytypes.WriteValue(&w, `"public_key":`, m.PublicKey)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Version != 0 {
+		flytypes.WriteInt(&w, `"version":`, m.Version)
+	}
+	return setSecretkeyResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SetSecretkeyResponse) UnmarshalJSON(data []byte) error {
+	type fields SetSecretkeyResponse
+	return setSecretkeyResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SetSecretkeyResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "Version":
+		return true, flytypes.DecodeInt(value, &m.DeprecatedVersion)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "public_key":
+		return true, flytypes.DecodeValue(value, &m.PublicKey, false)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "version":
+		return true, flytypes.DecodeInt(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this set secretkey response

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,9 +17,51 @@ import (
 //
 // swagger:model showPostgresClusterResponse
 type ShowPostgresClusterResponse struct {
-
 	// data
-	Data *PostgresCluster `json:"data,omitempty"`
+	Data *PostgresCluster `json:"data,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// showPostgresClusterResponseObject is ShowPostgresClusterResponse's JSON object: the keys its fields hold.
+var showPostgresClusterResponseObject = flytypes.Object{
+	Model: "ShowPostgresClusterResponse",
+	Keys:  []string{"data"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m ShowPostgresClusterResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields ShowPostgresClusterResponse
+		return showPostgresClusterResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *ShowPostgresClusterResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Data != nil {
+		flytypes.WriteObject(&w, `"data":`, m.Data, (*PostgresCluster).appendJSON)
+	}
+	return showPostgresClusterResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *ShowPostgresClusterResponse) UnmarshalJSON(data []byte) error {
+	type fields ShowPostgresClusterResponse
+	return showPostgresClusterResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *ShowPostgresClusterResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "data":
+		return true, flytypes.DecodeObject(value, &m.Data, (*PostgresCluster).UnmarshalJSON)
+	}
+	return false, nil
 }
 
 // Validate validates this show postgres cluster response

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,10 +14,52 @@ import (
 //
 // swagger:model SignSecretkeyResponse
 type SignSecretkeyResponse struct {
-
 	// signature
 	// Format: byte
-	Signature strfmt.Base64 `json:"signature,omitempty"`
+	Signature strfmt.Base64 `json:"signature,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// signSecretkeyResponseObject is SignSecretkeyResponse's JSON object: the keys its fields hold.
+var signSecretkeyResponseObject = flytypes.Object{
+	Model: "SignSecretkeyResponse",
+	Keys:  []string{"signature"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SignSecretkeyResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SignSecretkeyResponse
+		return signSecretkeyResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SignSecretkeyResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Signature) {
+		flytypes.WriteValue(&w, `"signature":`, m.Signature)
+	}
+	return signSecretkeyResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SignSecretkeyResponse) UnmarshalJSON(data []byte) error {
+	type fields SignSecretkeyResponse
+	return signSecretkeyResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SignSecretkeyResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "signature":
+		return true, flytypes.DecodeValue(value, &m.Signature, false)
+	}
+	return false, nil
 }
 
 // Validate validates this sign secretkey response

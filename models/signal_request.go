@@ -4,114 +4,65 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 
-	"github.com/go-openapi/errors"
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
-	"github.com/go-openapi/swag/typeutils"
-	"github.com/go-openapi/validate"
 )
 
 // SignalRequest Request body naming the Unix signal to send to a Machine.
 //
 // swagger:model SignalRequest
 type SignalRequest struct {
-
 	// signal
-	// Enum: ["SIGABRT","SIGALRM","SIGFPE","SIGHUP","SIGILL","SIGINT","SIGKILL","SIGPIPE","SIGQUIT","SIGSEGV","SIGTERM","SIGTRAP","SIGUSR1","SIGUSR2"]
-	Signal string `json:"signal,omitempty"`
+	Signal flytypes.Signal `json:"signal,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// signalRequestObject is SignalRequest's JSON object: the keys its fields hold.
+var signalRequestObject = flytypes.Object{
+	Model: "SignalRequest",
+	Keys:  []string{"signal"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m SignalRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields SignalRequest
+		return signalRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *SignalRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Signal) {
+		flytypes.WriteValue(&w, `"signal":`, m.Signal)
+	}
+	return signalRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *SignalRequest) UnmarshalJSON(data []byte) error {
+	type fields SignalRequest
+	return signalRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *SignalRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "signal":
+		return true, flytypes.DecodeValue(value, &m.Signal, false)
+	}
+	return false, nil
 }
 
 // Validate validates this signal request
-func (m *SignalRequest) Validate(formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.validateSignal(formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-var signalRequestTypeSignalPropEnum []any
-
-func init() {
-	var res []string
-	if err := json.Unmarshal([]byte(`["SIGABRT","SIGALRM","SIGFPE","SIGHUP","SIGILL","SIGINT","SIGKILL","SIGPIPE","SIGQUIT","SIGSEGV","SIGTERM","SIGTRAP","SIGUSR1","SIGUSR2"]`), &res); err != nil {
-		panic(err)
-	}
-	for _, v := range res {
-		signalRequestTypeSignalPropEnum = append(signalRequestTypeSignalPropEnum, v)
-	}
-}
-
-const (
-
-	// SignalRequestSignalSIGABRT captures enum value "SIGABRT"
-	SignalRequestSignalSIGABRT string = "SIGABRT"
-
-	// SignalRequestSignalSIGALRM captures enum value "SIGALRM"
-	SignalRequestSignalSIGALRM string = "SIGALRM"
-
-	// SignalRequestSignalSIGFPE captures enum value "SIGFPE"
-	SignalRequestSignalSIGFPE string = "SIGFPE"
-
-	// SignalRequestSignalSIGHUP captures enum value "SIGHUP"
-	SignalRequestSignalSIGHUP string = "SIGHUP"
-
-	// SignalRequestSignalSIGILL captures enum value "SIGILL"
-	SignalRequestSignalSIGILL string = "SIGILL"
-
-	// SignalRequestSignalSIGINT captures enum value "SIGINT"
-	SignalRequestSignalSIGINT string = "SIGINT"
-
-	// SignalRequestSignalSIGKILL captures enum value "SIGKILL"
-	SignalRequestSignalSIGKILL string = "SIGKILL"
-
-	// SignalRequestSignalSIGPIPE captures enum value "SIGPIPE"
-	SignalRequestSignalSIGPIPE string = "SIGPIPE"
-
-	// SignalRequestSignalSIGQUIT captures enum value "SIGQUIT"
-	SignalRequestSignalSIGQUIT string = "SIGQUIT"
-
-	// SignalRequestSignalSIGSEGV captures enum value "SIGSEGV"
-	SignalRequestSignalSIGSEGV string = "SIGSEGV"
-
-	// SignalRequestSignalSIGTERM captures enum value "SIGTERM"
-	SignalRequestSignalSIGTERM string = "SIGTERM"
-
-	// SignalRequestSignalSIGTRAP captures enum value "SIGTRAP"
-	SignalRequestSignalSIGTRAP string = "SIGTRAP"
-
-	// SignalRequestSignalSIGUSR1 captures enum value "SIGUSR1"
-	SignalRequestSignalSIGUSR1 string = "SIGUSR1"
-
-	// SignalRequestSignalSIGUSR2 captures enum value "SIGUSR2"
-	SignalRequestSignalSIGUSR2 string = "SIGUSR2"
-)
-
-// prop value enum
-func (m *SignalRequest) validateSignalEnum(path, location string, value string) error {
-	if err := validate.EnumCase(path, location, value, signalRequestTypeSignalPropEnum, true); err != nil {
-		return err
-	}
-	return nil
-}
-
-func (m *SignalRequest) validateSignal(formats strfmt.Registry) error {
-	if typeutils.IsZero(m.Signal) { // not required
-		return nil
-	}
-
-	// value enum
-	if err := m.validateSignalEnum("signal", "body", m.Signal); err != nil {
-		return err
-	}
-
+func (m *SignalRequest) Validate(_ strfmt.Registry) error {
 	return nil
 }
 

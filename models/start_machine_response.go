@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model StartMachineResponse
 type StartMachineResponse struct {
-
 	// migrated
-	Migrated bool `json:"migrated,omitempty"`
+	Migrated bool `json:"migrated,omitzero"`
 
 	// new host
-	NewHost string `json:"new_host,omitempty"`
+	NewHost string `json:"new_host,omitzero"`
 
 	// previous state
-	PreviousState string `json:"previous_state,omitempty"`
+	PreviousState string `json:"previous_state,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// startMachineResponseObject is StartMachineResponse's JSON object: the keys its fields hold.
+var startMachineResponseObject = flytypes.Object{
+	Model: "StartMachineResponse",
+	Keys:  []string{"migrated", "new_host", "previous_state"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m StartMachineResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields StartMachineResponse
+		return startMachineResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *StartMachineResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Migrated {
+		flytypes.WriteBool(&w, `"migrated":`, m.Migrated)
+	}
+	if m.NewHost != "" {
+		flytypes.WriteString(&w, `"new_host":`, m.NewHost)
+	}
+	if m.PreviousState != "" {
+		flytypes.WriteString(&w, `"previous_state":`, m.PreviousState)
+	}
+	return startMachineResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *StartMachineResponse) UnmarshalJSON(data []byte) error {
+	type fields StartMachineResponse
+	return startMachineResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *StartMachineResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "migrated":
+		return true, flytypes.DecodeBool(value, &m.Migrated)
+	case "new_host":
+		return true, flytypes.DecodeString(value, &m.NewHost)
+	case "previous_state":
+		return true, flytypes.DecodeString(value, &m.PreviousState)
+	}
+	return false, nil
 }
 
 // Validate validates this start machine response

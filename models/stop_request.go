@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,15 +18,62 @@ import (
 //
 // swagger:model StopRequest
 type StopRequest struct {
-
 	// signal
 	// Example: SIGTERM
 	// Enum: ["SIGHUP","SIGINT","SIGQUIT","SIGKILL","SIGUSR1","SIGUSR2","SIGTERM"]
-	Signal string `json:"signal,omitempty"`
+	Signal string `json:"signal,omitzero"`
 
 	// timeout
 	// Example: 1s
-	Timeout string `json:"timeout,omitempty"`
+	Timeout string `json:"timeout,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// stopRequestObject is StopRequest's JSON object: the keys its fields hold.
+var stopRequestObject = flytypes.Object{
+	Model: "StopRequest",
+	Keys:  []string{"signal", "timeout"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m StopRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields StopRequest
+		return stopRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *StopRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Signal != "" {
+		flytypes.WriteString(&w, `"signal":`, m.Signal)
+	}
+	if m.Timeout != "" {
+		flytypes.WriteString(&w, `"timeout":`, m.Timeout)
+	}
+	return stopRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *StopRequest) UnmarshalJSON(data []byte) error {
+	type fields StopRequest
+	return stopRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *StopRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "signal":
+		return true, flytypes.DecodeString(value, &m.Signal)
+	case "timeout":
+		return true, flytypes.DecodeString(value, &m.Timeout)
+	}
+	return false, nil
 }
 
 // Validate validates this stop request

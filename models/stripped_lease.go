@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model StrippedLease
 type StrippedLease struct {
-
 	// description
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitzero"`
 
 	// expires at
-	ExpiresAt int64 `json:"expires_at,omitempty"`
+	ExpiresAt int64 `json:"expires_at,omitzero"`
 
 	// owner
-	Owner string `json:"owner,omitempty"`
+	Owner string `json:"owner,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// strippedLeaseObject is StrippedLease's JSON object: the keys its fields hold.
+var strippedLeaseObject = flytypes.Object{
+	Model: "StrippedLease",
+	Keys:  []string{"description", "expires_at", "owner"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m StrippedLease) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields StrippedLease
+		return strippedLeaseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *StrippedLease) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Description != "" {
+		flytypes.WriteString(&w, `"description":`, m.Description)
+	}
+	if m.ExpiresAt != 0 {
+		flytypes.WriteInt(&w, `"expires_at":`, m.ExpiresAt)
+	}
+	if m.Owner != "" {
+		flytypes.WriteString(&w, `"owner":`, m.Owner)
+	}
+	return strippedLeaseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *StrippedLease) UnmarshalJSON(data []byte) error {
+	type fields StrippedLease
+	return strippedLeaseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *StrippedLease) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "description":
+		return true, flytypes.DecodeString(value, &m.Description)
+	case "expires_at":
+		return true, flytypes.DecodeInt(value, &m.ExpiresAt)
+	case "owner":
+		return true, flytypes.DecodeString(value, &m.Owner)
+	}
+	return false, nil
 }
 
 // Validate validates this stripped lease

@@ -6,6 +6,7 @@ import (
 	"context"
 	stderrors "errors"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,33 +17,115 @@ import (
 //
 // swagger:model UpdateMachineRequest
 type UpdateMachineRequest struct {
-
 	// config
-	Config *FlyMachineConfig `json:"config,omitempty"`
+	Config *FlyMachineConfig `json:"config,omitzero"`
 
 	// current version
-	CurrentVersion string `json:"current_version,omitempty"`
+	CurrentVersion string `json:"current_version,omitzero"`
 
 	// lease ttl
-	LeaseTTL int64 `json:"lease_ttl,omitempty"`
+	LeaseTTL int64 `json:"lease_ttl,omitzero"`
 
 	// min secrets version
-	MinSecretsVersion int64 `json:"min_secrets_version,omitempty"`
+	MinSecretsVersion int64 `json:"min_secrets_version,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// skip launch
-	SkipLaunch *bool `json:"skip_launch,omitempty"`
+	SkipLaunch *bool `json:"skip_launch,omitzero"`
 
 	// skip secrets
-	SkipSecrets bool `json:"skip_secrets,omitempty"`
+	SkipSecrets bool `json:"skip_secrets,omitzero"`
 
 	// skip service registration
-	SkipServiceRegistration bool `json:"skip_service_registration,omitempty"`
+	SkipServiceRegistration bool `json:"skip_service_registration,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// updateMachineRequestObject is UpdateMachineRequest's JSON object: the keys its fields hold.
+var updateMachineRequestObject = flytypes.Object{
+	Model: "UpdateMachineRequest",
+	Keys:  []string{"config", "current_version", "lease_ttl", "min_secrets_version", "name", "region", "skip_launch", "skip_secrets", "skip_service_registration"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m UpdateMachineRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields UpdateMachineRequest
+		return updateMachineRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *UpdateMachineRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.Config != nil {
+		flytypes.WriteObject(&w, `"config":`, m.Config, (*FlyMachineConfig).appendJSON)
+	}
+	if m.CurrentVersion != "" {
+		flytypes.WriteString(&w, `"current_version":`, m.CurrentVersion)
+	}
+	if m.LeaseTTL != 0 {
+		flytypes.WriteInt(&w, `"lease_ttl":`, m.LeaseTTL)
+	}
+	if m.MinSecretsVersion != 0 {
+		flytypes.WriteInt(&w, `"min_secrets_version":`, m.MinSecretsVersion)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.SkipLaunch != nil {
+		flytypes.WritePointer(&w, `"skip_launch":`, m.SkipLaunch, flytypes.AppendBool[bool])
+	}
+	if m.SkipSecrets {
+		flytypes.WriteBool(&w, `"skip_secrets":`, m.SkipSecrets)
+	}
+	if m.SkipServiceRegistration {
+		flytypes.WriteBool(&w, `"skip_service_registration":`, m.SkipServiceRegistration)
+	}
+	return updateMachineRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *UpdateMachineRequest) UnmarshalJSON(data []byte) error {
+	type fields UpdateMachineRequest
+	return updateMachineRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *UpdateMachineRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "config":
+		return true, flytypes.DecodeObject(value, &m.Config, (*FlyMachineConfig).UnmarshalJSON)
+	case "current_version":
+		return true, flytypes.DecodeString(value, &m.CurrentVersion)
+	case "lease_ttl":
+		return true, flytypes.DecodeInt(value, &m.LeaseTTL)
+	case "min_secrets_version":
+		return true, flytypes.DecodeInt(value, &m.MinSecretsVersion)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "skip_launch":
+		return true, flytypes.DecodePointer(value, &m.SkipLaunch, flytypes.DecodeBool[bool])
+	case "skip_secrets":
+		return true, flytypes.DecodeBool(value, &m.SkipSecrets)
+	case "skip_service_registration":
+		return true, flytypes.DecodeBool(value, &m.SkipServiceRegistration)
+	}
+	return false, nil
 }
 
 // Validate validates this update machine request

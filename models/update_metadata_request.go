@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,15 +14,67 @@ import (
 //
 // swagger:model updateMetadataRequest
 type UpdateMetadataRequest struct {
-
 	// machine version
-	MachineVersion string `json:"machine_version,omitempty"`
+	MachineVersion string `json:"machine_version,omitzero"`
 
 	// metadata
-	Metadata map[string]string `json:"metadata,omitempty"`
+	Metadata map[string]string `json:"metadata,omitzero"`
 
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// updateMetadataRequestObject is UpdateMetadataRequest's JSON object: the keys its fields hold.
+var updateMetadataRequestObject = flytypes.Object{
+	Model: "UpdateMetadataRequest",
+	Keys:  []string{"machine_version", "metadata", "updated_at"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m UpdateMetadataRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields UpdateMetadataRequest
+		return updateMetadataRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *UpdateMetadataRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.MachineVersion != "" {
+		flytypes.WriteString(&w, `"machine_version":`, m.MachineVersion)
+	}
+	if m.Metadata != nil {
+		flytypes.WriteStringMap(&w, `"metadata":`, m.Metadata)
+	}
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	return updateMetadataRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *UpdateMetadataRequest) UnmarshalJSON(data []byte) error {
+	type fields UpdateMetadataRequest
+	return updateMetadataRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *UpdateMetadataRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "machine_version":
+		return true, flytypes.DecodeString(value, &m.MachineVersion)
+	case "metadata":
+		return true, flytypes.DecodeStringMap(value, &m.Metadata)
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	}
+	return false, nil
 }
 
 // Validate validates this update metadata request

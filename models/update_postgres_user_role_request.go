@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -16,12 +17,52 @@ import (
 //
 // swagger:model updatePostgresUserRoleRequest
 type UpdatePostgresUserRoleRequest struct {
-
 	// role
 	// Example: reader
 	// Required: true
 	// Enum: ["schema_admin","writer","reader"]
 	Role *string `json:"role"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// updatePostgresUserRoleRequestObject is UpdatePostgresUserRoleRequest's JSON object: the keys its fields hold.
+var updatePostgresUserRoleRequestObject = flytypes.Object{
+	Model: "UpdatePostgresUserRoleRequest",
+	Keys:  []string{"role"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m UpdatePostgresUserRoleRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields UpdatePostgresUserRoleRequest
+		return updatePostgresUserRoleRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *UpdatePostgresUserRoleRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	flytypes.WritePointer(&w, `"role":`, m.Role, flytypes.AppendString[string])
+	return updatePostgresUserRoleRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *UpdatePostgresUserRoleRequest) UnmarshalJSON(data []byte) error {
+	type fields UpdatePostgresUserRoleRequest
+	return updatePostgresUserRoleRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *UpdatePostgresUserRoleRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "role":
+		return true, flytypes.DecodePointer(value, &m.Role, flytypes.DecodeString[string])
+	}
+	return false, nil
 }
 
 // Validate validates this update postgres user role request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model UpdateVolumeRequest
 type UpdateVolumeRequest struct {
-
 	// auto backup enabled
-	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitempty"`
+	AutoBackupEnabled *bool `json:"auto_backup_enabled,omitzero"`
 
 	// snapshot retention
-	SnapshotRetention int64 `json:"snapshot_retention,omitempty"`
+	SnapshotRetention int64 `json:"snapshot_retention,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// updateVolumeRequestObject is UpdateVolumeRequest's JSON object: the keys its fields hold.
+var updateVolumeRequestObject = flytypes.Object{
+	Model: "UpdateVolumeRequest",
+	Keys:  []string{"auto_backup_enabled", "snapshot_retention"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m UpdateVolumeRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields UpdateVolumeRequest
+		return updateVolumeRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *UpdateVolumeRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AutoBackupEnabled != nil {
+		flytypes.WritePointer(&w, `"auto_backup_enabled":`, m.AutoBackupEnabled, flytypes.AppendBool[bool])
+	}
+	if m.SnapshotRetention != 0 {
+		flytypes.WriteInt(&w, `"snapshot_retention":`, m.SnapshotRetention)
+	}
+	return updateVolumeRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *UpdateVolumeRequest) UnmarshalJSON(data []byte) error {
+	type fields UpdateVolumeRequest
+	return updateVolumeRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *UpdateVolumeRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "auto_backup_enabled":
+		return true, flytypes.DecodePointer(value, &m.AutoBackupEnabled, flytypes.DecodeBool[bool])
+	case "snapshot_retention":
+		return true, flytypes.DecodeInt(value, &m.SnapshotRetention)
+	}
+	return false, nil
 }
 
 // Validate validates this update volume request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,12 +14,59 @@ import (
 //
 // swagger:model upsertMetadataKeyRequest
 type UpsertMetadataKeyRequest struct {
-
 	// updated at
-	UpdatedAt string `json:"updated_at,omitempty"`
+	UpdatedAt string `json:"updated_at,omitzero"`
 
 	// value
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// upsertMetadataKeyRequestObject is UpsertMetadataKeyRequest's JSON object: the keys its fields hold.
+var upsertMetadataKeyRequestObject = flytypes.Object{
+	Model: "UpsertMetadataKeyRequest",
+	Keys:  []string{"updated_at", "value"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m UpsertMetadataKeyRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields UpsertMetadataKeyRequest
+		return upsertMetadataKeyRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *UpsertMetadataKeyRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.UpdatedAt != "" {
+		flytypes.WriteString(&w, `"updated_at":`, m.UpdatedAt)
+	}
+	if m.Value != "" {
+		flytypes.WriteString(&w, `"value":`, m.Value)
+	}
+	return upsertMetadataKeyRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *UpsertMetadataKeyRequest) UnmarshalJSON(data []byte) error {
+	type fields UpsertMetadataKeyRequest
+	return upsertMetadataKeyRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *UpsertMetadataKeyRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "updated_at":
+		return true, flytypes.DecodeString(value, &m.UpdatedAt)
+	case "value":
+		return true, flytypes.DecodeString(value, &m.Value)
+	}
+	return false, nil
 }
 
 // Validate validates this upsert metadata key request

@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,14 +14,61 @@ import (
 //
 // swagger:model VerifySecretkeyRequest
 type VerifySecretkeyRequest struct {
-
 	// plaintext
 	// Format: byte
-	Plaintext strfmt.Base64 `json:"plaintext,omitempty"`
+	Plaintext strfmt.Base64 `json:"plaintext,omitzero"`
 
 	// signature
 	// Format: byte
-	Signature strfmt.Base64 `json:"signature,omitempty"`
+	Signature strfmt.Base64 `json:"signature,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// verifySecretkeyRequestObject is VerifySecretkeyRequest's JSON object: the keys its fields hold.
+var verifySecretkeyRequestObject = flytypes.Object{
+	Model: "VerifySecretkeyRequest",
+	Keys:  []string{"plaintext", "signature"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m VerifySecretkeyRequest) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields VerifySecretkeyRequest
+		return verifySecretkeyRequestObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *VerifySecretkeyRequest) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if !flytypes.IsZero(m.Plaintext) {
+		flytypes.WriteValue(&w, `"plaintext":`, m.Plaintext)
+	}
+	if !flytypes.IsZero(m.Signature) {
+		flytypes.WriteValue(&w, `"signature":`, m.Signature)
+	}
+	return verifySecretkeyRequestObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *VerifySecretkeyRequest) UnmarshalJSON(data []byte) error {
+	type fields VerifySecretkeyRequest
+	return verifySecretkeyRequestObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *VerifySecretkeyRequest) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "plaintext":
+		return true, flytypes.DecodeValue(value, &m.Plaintext, false)
+	case "signature":
+		return true, flytypes.DecodeValue(value, &m.Signature, false)
+	}
+	return false, nil
 }
 
 // Validate validates this verify secretkey request

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
@@ -17,77 +18,245 @@ import (
 //
 // swagger:model Volume
 type Volume struct {
-
 	// attached alloc id
-	AttachedAllocID string `json:"attached_alloc_id,omitempty"`
+	AttachedAllocID string `json:"attached_alloc_id,omitzero"`
 
 	// attached machine id
-	AttachedMachineID string `json:"attached_machine_id,omitempty"`
+	AttachedMachineID string `json:"attached_machine_id,omitzero"`
 
 	// auto backup enabled
-	AutoBackupEnabled bool `json:"auto_backup_enabled,omitempty"`
+	AutoBackupEnabled bool `json:"auto_backup_enabled,omitzero"`
 
 	// block size
-	BlockSize int64 `json:"block_size,omitempty"`
+	BlockSize int64 `json:"block_size,omitzero"`
 
 	// blocks
-	Blocks int64 `json:"blocks,omitempty"`
+	Blocks int64 `json:"blocks,omitzero"`
 
 	// blocks avail
-	BlocksAvail int64 `json:"blocks_avail,omitempty"`
+	BlocksAvail int64 `json:"blocks_avail,omitzero"`
 
 	// blocks free
-	BlocksFree int64 `json:"blocks_free,omitempty"`
+	BlocksFree int64 `json:"blocks_free,omitzero"`
 
 	// bytes total
-	BytesTotal int64 `json:"bytes_total,omitempty"`
+	BytesTotal int64 `json:"bytes_total,omitzero"`
 
 	// bytes used
-	BytesUsed int64 `json:"bytes_used,omitempty"`
+	BytesUsed int64 `json:"bytes_used,omitzero"`
 
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// encrypted
-	Encrypted bool `json:"encrypted,omitempty"`
+	Encrypted bool `json:"encrypted,omitzero"`
 
 	// fstype
-	Fstype string `json:"fstype,omitempty"`
+	Fstype string `json:"fstype,omitzero"`
+
+	// host dedication id
+	HostDedicationID string `json:"host_dedication_id,omitzero"`
+
+	// host dedication key
+	HostDedicationKey string `json:"host_dedication_key,omitzero"`
 
 	// host features
-	HostFeatures []string `json:"host_features"`
+	HostFeatures []string `json:"host_features,omitzero"`
 
 	// host status
 	// Enum: ["ok","unknown","unreachable"]
-	HostStatus string `json:"host_status,omitempty"`
+	HostStatus string `json:"host_status,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// name
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitzero"`
 
 	// region
-	Region string `json:"region,omitempty"`
+	Region string `json:"region,omitzero"`
 
 	// required host features
-	RequiredHostFeatures []string `json:"required_host_features"`
+	RequiredHostFeatures []string `json:"required_host_features,omitzero"`
 
 	// size gb
-	SizeGb int64 `json:"size_gb,omitempty"`
+	SizeGb int64 `json:"size_gb,omitzero"`
 
 	// snapshot retention
-	SnapshotRetention int64 `json:"snapshot_retention,omitempty"`
+	SnapshotRetention int64 `json:"snapshot_retention,omitzero"`
 
 	// state
-	State string `json:"state,omitempty"`
+	State string `json:"state,omitzero"`
 
 	// type
 	// Enum: ["local","cache"]
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitzero"`
 
 	// zone
-	Zone string `json:"zone,omitempty"`
+	Zone string `json:"zone,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// volumeObject is Volume's JSON object: the keys its fields hold.
+var volumeObject = flytypes.Object{
+	Model: "Volume",
+	Keys:  []string{"attached_alloc_id", "attached_machine_id", "auto_backup_enabled", "block_size", "blocks", "blocks_avail", "blocks_free", "bytes_total", "bytes_used", "created_at", "encrypted", "fstype", "host_dedication_id", "host_dedication_key", "host_features", "host_status", "id", "name", "region", "required_host_features", "size_gb", "snapshot_retention", "state", "type", "zone"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m Volume) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields Volume
+		return volumeObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *Volume) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.AttachedAllocID != "" {
+		flytypes.WriteString(&w, `"attached_alloc_id":`, m.AttachedAllocID)
+	}
+	if m.AttachedMachineID != "" {
+		flytypes.WriteString(&w, `"attached_machine_id":`, m.AttachedMachineID)
+	}
+	if m.AutoBackupEnabled {
+		flytypes.WriteBool(&w, `"auto_backup_enabled":`, m.AutoBackupEnabled)
+	}
+	if m.BlockSize != 0 {
+		flytypes.WriteInt(&w, `"block_size":`, m.BlockSize)
+	}
+	if m.Blocks != 0 {
+		flytypes.WriteInt(&w, `"blocks":`, m.Blocks)
+	}
+	if m.BlocksAvail != 0 {
+		flytypes.WriteInt(&w, `"blocks_avail":`, m.BlocksAvail)
+	}
+	if m.BlocksFree != 0 {
+		flytypes.WriteInt(&w, `"blocks_free":`, m.BlocksFree)
+	}
+	if m.BytesTotal != 0 {
+		flytypes.WriteInt(&w, `"bytes_total":`, m.BytesTotal)
+	}
+	if m.BytesUsed != 0 {
+		flytypes.WriteInt(&w, `"bytes_used":`, m.BytesUsed)
+	}
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Encrypted {
+		flytypes.WriteBool(&w, `"encrypted":`, m.Encrypted)
+	}
+	if m.Fstype != "" {
+		flytypes.WriteString(&w, `"fstype":`, m.Fstype)
+	}
+	if m.HostDedicationID != "" {
+		flytypes.WriteString(&w, `"host_dedication_id":`, m.HostDedicationID)
+	}
+	if m.HostDedicationKey != "" {
+		flytypes.WriteString(&w, `"host_dedication_key":`, m.HostDedicationKey)
+	}
+	if m.HostFeatures != nil {
+		flytypes.WriteStrings(&w, `"host_features":`, m.HostFeatures)
+	}
+	if m.HostStatus != "" {
+		flytypes.WriteString(&w, `"host_status":`, m.HostStatus)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.Name != "" {
+		flytypes.WriteString(&w, `"name":`, m.Name)
+	}
+	if m.Region != "" {
+		flytypes.WriteString(&w, `"region":`, m.Region)
+	}
+	if m.RequiredHostFeatures != nil {
+		flytypes.WriteStrings(&w, `"required_host_features":`, m.RequiredHostFeatures)
+	}
+	if m.SizeGb != 0 {
+		flytypes.WriteInt(&w, `"size_gb":`, m.SizeGb)
+	}
+	if m.SnapshotRetention != 0 {
+		flytypes.WriteInt(&w, `"snapshot_retention":`, m.SnapshotRetention)
+	}
+	if m.State != "" {
+		flytypes.WriteString(&w, `"state":`, m.State)
+	}
+	if m.Type != "" {
+		flytypes.WriteString(&w, `"type":`, m.Type)
+	}
+	if m.Zone != "" {
+		flytypes.WriteString(&w, `"zone":`, m.Zone)
+	}
+	return volumeObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *Volume) UnmarshalJSON(data []byte) error {
+	type fields Volume
+	return volumeObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *Volume) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "attached_alloc_id":
+		return true, flytypes.DecodeString(value, &m.AttachedAllocID)
+	case "attached_machine_id":
+		return true, flytypes.DecodeString(value, &m.AttachedMachineID)
+	case "auto_backup_enabled":
+		return true, flytypes.DecodeBool(value, &m.AutoBackupEnabled)
+	case "block_size":
+		return true, flytypes.DecodeInt(value, &m.BlockSize)
+	case "blocks":
+		return true, flytypes.DecodeInt(value, &m.Blocks)
+	case "blocks_avail":
+		return true, flytypes.DecodeInt(value, &m.BlocksAvail)
+	case "blocks_free":
+		return true, flytypes.DecodeInt(value, &m.BlocksFree)
+	case "bytes_total":
+		return true, flytypes.DecodeInt(value, &m.BytesTotal)
+	case "bytes_used":
+		return true, flytypes.DecodeInt(value, &m.BytesUsed)
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "encrypted":
+		return true, flytypes.DecodeBool(value, &m.Encrypted)
+	case "fstype":
+		return true, flytypes.DecodeString(value, &m.Fstype)
+	case "host_dedication_id":
+		return true, flytypes.DecodeString(value, &m.HostDedicationID)
+	case "host_dedication_key":
+		return true, flytypes.DecodeString(value, &m.HostDedicationKey)
+	case "host_features":
+		return true, flytypes.DecodeStrings(value, &m.HostFeatures)
+	case "host_status":
+		return true, flytypes.DecodeString(value, &m.HostStatus)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "name":
+		return true, flytypes.DecodeString(value, &m.Name)
+	case "region":
+		return true, flytypes.DecodeString(value, &m.Region)
+	case "required_host_features":
+		return true, flytypes.DecodeStrings(value, &m.RequiredHostFeatures)
+	case "size_gb":
+		return true, flytypes.DecodeInt(value, &m.SizeGb)
+	case "snapshot_retention":
+		return true, flytypes.DecodeInt(value, &m.SnapshotRetention)
+	case "state":
+		return true, flytypes.DecodeString(value, &m.State)
+	case "type":
+		return true, flytypes.DecodeString(value, &m.Type)
+	case "zone":
+		return true, flytypes.DecodeString(value, &m.Zone)
+	}
+	return false, nil
 }
 
 // Validate validates this volume

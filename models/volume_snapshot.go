@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,27 +14,99 @@ import (
 //
 // swagger:model VolumeSnapshot
 type VolumeSnapshot struct {
-
 	// created at
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at,omitzero"`
 
 	// digest
-	Digest string `json:"digest,omitempty"`
+	Digest string `json:"digest,omitzero"`
 
 	// id
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitzero"`
 
 	// retention days
-	RetentionDays int64 `json:"retention_days,omitempty"`
+	RetentionDays int64 `json:"retention_days,omitzero"`
 
 	// size
-	Size int64 `json:"size,omitempty"`
+	Size int64 `json:"size,omitzero"`
 
 	// status
-	Status string `json:"status,omitempty"`
+	Status string `json:"status,omitzero"`
 
 	// volume size
-	VolumeSize int64 `json:"volume_size,omitempty"`
+	VolumeSize int64 `json:"volume_size,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// volumeSnapshotObject is VolumeSnapshot's JSON object: the keys its fields hold.
+var volumeSnapshotObject = flytypes.Object{
+	Model: "VolumeSnapshot",
+	Keys:  []string{"created_at", "digest", "id", "retention_days", "size", "status", "volume_size"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m VolumeSnapshot) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields VolumeSnapshot
+		return volumeSnapshotObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *VolumeSnapshot) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.CreatedAt != "" {
+		flytypes.WriteString(&w, `"created_at":`, m.CreatedAt)
+	}
+	if m.Digest != "" {
+		flytypes.WriteString(&w, `"digest":`, m.Digest)
+	}
+	if m.ID != "" {
+		flytypes.WriteString(&w, `"id":`, m.ID)
+	}
+	if m.RetentionDays != 0 {
+		flytypes.WriteInt(&w, `"retention_days":`, m.RetentionDays)
+	}
+	if m.Size != 0 {
+		flytypes.WriteInt(&w, `"size":`, m.Size)
+	}
+	if m.Status != "" {
+		flytypes.WriteString(&w, `"status":`, m.Status)
+	}
+	if m.VolumeSize != 0 {
+		flytypes.WriteInt(&w, `"volume_size":`, m.VolumeSize)
+	}
+	return volumeSnapshotObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *VolumeSnapshot) UnmarshalJSON(data []byte) error {
+	type fields VolumeSnapshot
+	return volumeSnapshotObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *VolumeSnapshot) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "created_at":
+		return true, flytypes.DecodeString(value, &m.CreatedAt)
+	case "digest":
+		return true, flytypes.DecodeString(value, &m.Digest)
+	case "id":
+		return true, flytypes.DecodeString(value, &m.ID)
+	case "retention_days":
+		return true, flytypes.DecodeInt(value, &m.RetentionDays)
+	case "size":
+		return true, flytypes.DecodeInt(value, &m.Size)
+	case "status":
+		return true, flytypes.DecodeString(value, &m.Status)
+	case "volume_size":
+		return true, flytypes.DecodeInt(value, &m.VolumeSize)
+	}
+	return false, nil
 }
 
 // Validate validates this volume snapshot

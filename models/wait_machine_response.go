@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 
+	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/jsonutils"
 )
@@ -13,18 +14,75 @@ import (
 //
 // swagger:model WaitMachineResponse
 type WaitMachineResponse struct {
-
 	// event id
-	EventID string `json:"event_id,omitempty"`
+	EventID string `json:"event_id,omitzero"`
 
 	// ok
-	Ok bool `json:"ok,omitempty"`
+	Ok bool `json:"ok,omitzero"`
 
 	// state
-	State string `json:"state,omitempty"`
+	State string `json:"state,omitzero"`
 
 	// version
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
+
+	// Extra keeps, exactly as sent, what the JSON object held beyond the
+	// fields above: keys no field holds, and values a field cannot tell
+	// from an absent key (null, false, 0, ""). MarshalJSON writes them back.
+	Extra flytypes.Extra `json:"-"`
+}
+
+// waitMachineResponseObject is WaitMachineResponse's JSON object: the keys its fields hold.
+var waitMachineResponseObject = flytypes.Object{
+	Model: "WaitMachineResponse",
+	Keys:  []string{"event_id", "ok", "state", "version"},
+}
+
+// MarshalJSON writes the fields set (see the tags), then Extra's members.
+func (m WaitMachineResponse) MarshalJSON() ([]byte, error) {
+	b, err := m.appendJSON(make([]byte, 0, 512))
+	if err != nil {
+		type fields WaitMachineResponse
+		return waitMachineResponseObject.EncodeSlow(fields(m), m.Extra)
+	}
+	return b, nil
+}
+
+func (m *WaitMachineResponse) appendJSON(b []byte) ([]byte, error) {
+	w := flytypes.NewObjectWriter(b)
+	if m.EventID != "" {
+		flytypes.WriteString(&w, `"event_id":`, m.EventID)
+	}
+	if m.Ok {
+		flytypes.WriteBool(&w, `"ok":`, m.Ok)
+	}
+	if m.State != "" {
+		flytypes.WriteString(&w, `"state":`, m.State)
+	}
+	if m.Version != "" {
+		flytypes.WriteString(&w, `"version":`, m.Version)
+	}
+	return waitMachineResponseObject.End(&w, m.Extra)
+}
+
+// UnmarshalJSON reads the fields, and keeps in Extra what they cannot hold.
+func (m *WaitMachineResponse) UnmarshalJSON(data []byte) error {
+	type fields WaitMachineResponse
+	return waitMachineResponseObject.Decode(data, m, (*fields)(m), &m.Extra, m.decodeField)
+}
+
+func (m *WaitMachineResponse) decodeField(key, value []byte) (bool, error) {
+	switch string(key) {
+	case "event_id":
+		return true, flytypes.DecodeString(value, &m.EventID)
+	case "ok":
+		return true, flytypes.DecodeBool(value, &m.Ok)
+	case "state":
+		return true, flytypes.DecodeString(value, &m.State)
+	case "version":
+		return true, flytypes.DecodeString(value, &m.Version)
+	}
+	return false, nil
 }
 
 // Validate validates this wait machine response

@@ -12,6 +12,7 @@ import (
 // CreateParams are the optional parameters of Create; the zero value sends none.
 type CreateParams struct {
 	LeaseNonce string
+	TTL        int64
 }
 
 // Create acquires a lease on a Machine, or refresh one held with its nonce.
@@ -21,6 +22,7 @@ func (c *Client) Create(ctx context.Context, appName, machineID string, body *mo
 	r.PathParam("machine_id", machineID)
 	if params != nil {
 		r.Header("fly-machine-lease-nonce", params.LeaseNonce)
+		r.QueryInt("ttl", params.TTL)
 	}
 	r.SetBody(body, body != nil)
 	var out *models.LeaseResponse

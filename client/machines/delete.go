@@ -12,6 +12,7 @@ import (
 type DeleteParams struct {
 	LeaseNonce string
 	Force      bool
+	Kill       bool
 }
 
 // Delete destroys a Machine permanently.
@@ -22,6 +23,7 @@ func (c *Client) Delete(ctx context.Context, appName, machineID string, params *
 	if params != nil {
 		r.Header("fly-machine-lease-nonce", params.LeaseNonce)
 		r.QueryBool("force", params.Force)
+		r.QueryBool("kill", params.Kill)
 	}
 	return call.Do(ctx, c.t, r, nil, opts)
 }

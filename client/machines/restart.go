@@ -11,6 +11,7 @@ import (
 // RestartParams are the optional parameters of Restart; the zero value sends none.
 type RestartParams struct {
 	LeaseNonce string
+	ForceStop  bool
 	Signal     string
 	Timeout    string
 }
@@ -22,6 +23,7 @@ func (c *Client) Restart(ctx context.Context, appName, machineID string, params 
 	r.PathParam("machine_id", machineID)
 	if params != nil {
 		r.Header("fly-machine-lease-nonce", params.LeaseNonce)
+		r.QueryBool("force_stop", params.ForceStop)
 		r.QueryString("signal", params.Signal)
 		r.QueryString("timeout", params.Timeout)
 	}

@@ -13,6 +13,7 @@ import (
 type GetParams struct {
 	MinVersion  string
 	ShowSecrets bool
+	Version     string
 }
 
 // Get gets one app secret.
@@ -23,6 +24,7 @@ func (c *Client) Get(ctx context.Context, appName, secretName string, params *Ge
 	if params != nil {
 		r.QueryString("min_version", params.MinVersion)
 		r.QueryBool("show_secrets", params.ShowSecrets)
+		r.QueryString("version", params.Version)
 	}
 	var out *models.AppSecret
 	err := call.Do(ctx, c.t, r, &out, opts)

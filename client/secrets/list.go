@@ -13,6 +13,7 @@ import (
 type ListParams struct {
 	MinVersion  string
 	ShowSecrets bool
+	Version     string
 }
 
 // List lists the secrets of an app.
@@ -22,6 +23,7 @@ func (c *Client) List(ctx context.Context, appName string, params *ListParams, o
 	if params != nil {
 		r.QueryString("min_version", params.MinVersion)
 		r.QueryBool("show_secrets", params.ShowSecrets)
+		r.QueryString("version", params.Version)
 	}
 	var out *models.AppSecrets
 	err := call.Do(ctx, c.t, r, &out, opts)

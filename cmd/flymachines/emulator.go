@@ -13,25 +13,38 @@ import (
 	"time"
 
 	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/sandbox"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish at shutdown.
 const shutdownGrace = 5 * time.Second
 
-// runEmulator serves flytest's emulator until ctx ends.
+// bannerToken is the token the banner tells a shell to export when any
+// token is accepted: a value the client takes as a token (8 characters or
+// more, nothing a shell would read) and the emulator accepts.
+const bannerToken = "flytest-emulator-token"
+
+// runEmulator serves flytest's emulator until ctx ends. It behaves as the
+// emulator embedded in demo, run and the examples does (sandbox's
+// EmulatorOptions): a Machine that runs a command (init.exec or init.cmd)
+// exits after --job-runtime, with the code of a trailing "exit N"; any
+// other Machine runs until stopped.
 func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flymachines emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:4280", "`host:port` to listen on")
 	tokens := fs.String("tokens", "", "comma-separated `list` of accepted API tokens (default: any token)")
-	delay := fs.Duration("transition-delay", 0, "how long each transient Machine state lasts (default 20ms)")
+	delay := fs.Duration("transition-delay", 0, fmt.Sprintf("how long each transient Machine state lasts (default %s)", sandbox.DefaultTransitionDelay))
+	jobRuntime := fs.Duration("job-runtime", 0, fmt.Sprintf("how long a Machine's command runs before it exits (default %s)", sandbox.DefaultJobRuntime))
 	rateLimits := fs.Bool("rate-limits", false, "enforce Fly's Machines API rate limits (429 with Retry-After)")
 	region := fs.String("region", "", "region of Machines created without one (default ord)")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: flymachines emulator [flags]")
 		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Serves an in-memory emulator of the Fly.io Machines API.")
+		fmt.Fprintln(stderr, "Serves an in-memory emulator of the Fly.io Machines API. A Machine that runs")
+		fmt.Fprintln(stderr, "a command exits after -job-runtime (with N when the command ends in \"exit N\");")
+		fmt.Fprintln(stderr, "other Machines run until stopped, as with the emulator built into demo and run.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -46,7 +59,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 
-	var opts []flytest.Option
+	opts := sandbox.EmulatorOptions(sandbox.Config{TransitionDelay: *delay, JobRuntime: *jobRuntime})
 	var accepted []string
 	for t := range strings.SplitSeq(*tokens, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -55,9 +68,6 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if len(accepted) > 0 {
 		opts = append(opts, flytest.WithTokens(accepted...))
-	}
-	if *delay > 0 {
-		opts = append(opts, flytest.WithTransitionDelay(*delay))
 	}
 	if *rateLimits {
 		opts = append(opts, flytest.WithRateLimits())
@@ -84,14 +94,14 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	base := "http://" + clientAddr(ln.Addr())
-	token := "<any token>"
+	token := bannerToken
 	if len(accepted) > 0 {
 		token = accepted[0]
 	}
 	fmt.Fprintf(stdout, "Fly Machines API emulator listening on %s\n\n", base)
 	fmt.Fprintln(stdout, "Point a client at it:")
 	fmt.Fprintf(stdout, "  export FLY_API_HOSTNAME=%s\n", base)
-	fmt.Fprintf(stdout, "  export FLY_API_TOKEN=%s\n\n", token)
+	fmt.Fprintf(stdout, "  export FLY_API_TOKEN=%s\n\n", shellQuote(token))
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 
 	select {
@@ -123,4 +133,20 @@ func clientAddr(a net.Addr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quoting, so the
+// banner's export lines work when pasted.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@%+=", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

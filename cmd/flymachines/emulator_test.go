@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	flymachines "github.com/flymachines/flymachines-go"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 func TestEmulatorCommand(t *testing.T) {
@@ -84,4 +87,54 @@ func TestDispatch(t *testing.T) {
 			t.Errorf("%q: exit %d, want %d; stderr: %s", tc.args, got, tc.want, errOut.String())
 		}
 	}
+}
+
+// TestEmulatorBannerAndJobs: the banner's export lines work as pasted (the
+// client takes the token, the emulator accepts it), and the standalone
+// emulator runs a Machine's command and exits it, as the embedded one in
+// demo and run does, so `flymachines run` ends against it too.
+func TestEmulatorBannerAndJobs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan int, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "-transition-delay", "1ms", "-job-runtime", "20ms"}, outW, &stderr)
+		outW.Close()
+	}()
+	exports := map[string]string{}
+	sc := bufio.NewScanner(outR)
+	for len(exports) < 2 && sc.Scan() {
+		if kv, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export "); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			exports[k] = v
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+	token := exports["FLY_API_TOKEN"]
+	if exports["FLY_API_HOSTNAME"] == "" || token == "" || strings.ContainsAny(token, "<> '\"") {
+		t.Fatalf("banner exports %v: want a hostname and a token a shell takes as is; stderr: %s", exports, stderr.String())
+	}
+	t.Setenv("FLY_API_HOSTNAME", exports["FLY_API_HOSTNAME"])
+	t.Setenv("FLY_API_TOKEN", token)
+	c, err := flymachines.New()
+	if err != nil {
+		t.Fatalf("the client refuses the banner's token: %v", err)
+	}
+	if _, err := c.CreateApp(ctx, &models.CreateAppRequest{Name: "banner-app", OrgSlug: "personal"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &models.FlyMachineConfig{Image: "alpine", Init: &models.FlyMachineInit{Cmd: []string{"sh", "-c", "exit 3"}}}
+	jobCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	res, err := c.RunJob(jobCtx, "banner-app", &models.CreateMachineRequest{Config: cfg})
+	if err != nil {
+		t.Fatalf("a job on the standalone emulator: %v", err)
+	}
+	if res.Exit == nil || res.Exit.ExitCode != 3 {
+		t.Errorf("exit %+v, want code 3", res.Exit)
+	}
+	cancel()
+	<-done
 }

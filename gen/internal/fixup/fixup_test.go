@@ -226,5 +226,43 @@ func TestFactsMustMatchTheSpec(t *testing.T) {
 	delete(f, "X_get")
 	if err := f.Merge(doc); err == nil || !strings.Contains(err.Error(), "X_get has no facts") {
 		t.Errorf("a missing operation is not named: %v", err)
+
+// TestFlyToolsParameters: what fly-go's flaps sends is declared, so this
+// client can send it too.
+func TestFlyToolsParameters(t *testing.T) {
+	doc := fixed(t)
+	op := func(id string) object {
+		o, err := operation(doc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	for _, p := range []struct{ id, name, typ string }{
+		{"Machines_delete", "kill", "boolean"},
+		{"Machines_create_lease", "ttl", "integer"},
+		{"Machines_restart", "force_stop", "boolean"},
+		{"Secrets_list", "version", "string"},
+		{"Secret_get", "version", "string"},
+	} {
+		if got := specjson.Str(findParam(op(p.id), "query", p.name), "type"); got != p.typ {
+			t.Errorf("%s: query %s is %q, want %s", p.id, p.name, got, p.typ)
+		}
+	}
+	signal := specjson.Obj(specjson.Obj(definition(doc, "SignalRequest"), "properties"), "signal")
+	if specjson.Str(specjson.Obj(signal, "x-go-type"), "type") != "Signal" || signal["enum"] != nil {
+		t.Errorf("SignalRequest.signal is not flytypes.Signal: %v", signal)
+	}
+	if specjson.Obj(specjson.Obj(definition(doc, "CreateAppRequest"), "properties"), "app_role_id") == nil {
+		t.Error("CreateAppRequest has no app_role_id")
+	}
+	resp := specjson.Obj(definition(doc, "CreateAppResponse"), "properties")
+	for name := range specjson.Obj(definition(doc, "App"), "properties") {
+		if resp[name] == nil {
+			t.Errorf("the create answer lacks the App's %s", name)
+		}
+	}
+	if resp["created_at"] == nil {
+		t.Error("the create answer lost created_at")
 	}
 }

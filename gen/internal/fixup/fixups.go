@@ -42,6 +42,19 @@ var fixups = []fixup{
 	{"templated-query-names", templatedQueryNames},
 	{"sendable-false", sendableFalse},
 	{"secret-removal-nulls", secretRemovalNulls},
+	// Model fix-ups (model_fixups.go).
+	{"known-fields-the-spec-lacks", knownFieldsTheSpecLacks},
+	{"persist-rootfs-int-or-none", persistRootfsIntOrNone},
+	{"error-status-error", errorStatusError},
+
+	// What Fly's own tools send or read (flytools.go). createAnswersApp
+	// stays last: it copies App as the fix-ups before it left it.
+	{"destroy-kill", destroyKill},
+	{"lease-ttl-query", leaseTTLQuery},
+	{"restart-force-stop", restartForceStop},
+	{"secrets-version", secretsVersion},
+	{"numeric-signal", numericSignal},
+	{"create-answers-app", createAnswersApp},
 }
 
 // Apply runs every fix-up on doc, in order. A fix-up that fails does not
@@ -206,19 +219,16 @@ func waitTimeoutAndStates(doc object) error {
 }
 
 // autostopBoolOrString: service autostop is declared as the string enum
-// "off"/"stop"/"suspend", but the API also sends the older booleans. The
-// field is typed flytypes.Autostop, which reads both and writes strings.
+// "off"/"stop"/"suspend", but the API also sends the older booleans (and
+// fly-go writes them, machine_types.go MachineAutostop). The field is
+// typed flytypes.Autostop, which reads both and writes back the form it read.
 func autostopBoolOrString(doc object) error {
 	autostop := specjson.Obj(specjson.Obj(definition(doc, "fly.MachineService"), "properties"), "autostop")
 	if autostop == nil {
 		return fmt.Errorf("fly.MachineService.autostop is missing")
 	}
 	delete(autostop, "enum")
-	autostop["x-go-type"] = object{
-		"import": object{"package": "github.com/flymachines/flymachines-go/flytypes"},
-		"type":   "Autostop",
-		"hints":  object{"kind": "primitive", "noValidation": true},
-	}
+	autostop["x-go-type"] = flytype("Autostop")
 	return nil
 }
 
