@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MachineEvent An event in a Machine's lifecycle, such as a start, stop or exit.
@@ -109,23 +108,5 @@ func (m *MachineEvent) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this machine event based on context it is used
 func (m *MachineEvent) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MachineEvent) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MachineEvent) UnmarshalBinary(b []byte) error {
-	var res MachineEvent
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }
