@@ -28,6 +28,7 @@ func (r *requestTap) RoundTrip(req *http.Request) (*http.Response, error) {
 // broken escape, and a control character failed every call (found by
 // FuzzParseBaseURL).
 func TestBaseURLPathReachesRequests(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, base, path string }{
 		{"https://proxy.example.com/machines", "https://proxy.example.com/machines", "/machines/v1/apps/app/machines/m1"},
 		{"https://proxy.example.com//machines/", "https://proxy.example.com/machines", "/machines/v1/apps/app/machines/m1"},

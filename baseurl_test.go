@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseBaseURL(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		want string // "" when an error is expected
@@ -68,6 +69,7 @@ func TestParseBaseURL(t *testing.T) {
 }
 
 func TestHostPolicyAllows(t *testing.T) {
+	t.Parallel()
 	cases := map[string]bool{
 		"https://anywhere.example":  true,
 		"http://anywhere.example":   false,

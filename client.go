@@ -25,6 +25,8 @@ type Client struct {
 	httpClient *http.Client
 	logger     *slog.Logger
 	waitPace   time.Duration // least time between two server-side wait calls
+	launches   *launches     // CreateMachine's launch ids
+	maxBody    int64         // most of a success answer read
 }
 
 // defaultWaitPace keeps a server that answers 408 at once from turning a
@@ -78,18 +80,20 @@ func New(opts ...Option) (*Client, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	chain := func(next http.RoundTripper) http.RoundTripper {
-		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger})
+	maxBody := cfg.maxBody
+	if maxBody <= 0 {
+		maxBody = DefaultMaxResponseBytes
 	}
-	hc := &http.Client{Transport: defaultBaseTransport()}
+	chain := func(next http.RoundTripper) http.RoundTripper {
+		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
+	}
+	bases := newBaseTransports(base)
+	hc := &http.Client{}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
-		if cp.Transport == nil {
-			cp.Transport = http.DefaultTransport
-		}
 		hc = &cp
 	}
-	hc.Transport = chain(hc.Transport)
+	hc.Transport = chain(bases.under(hc.Transport))
 
 	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
 	// go-openapi turns on dumps of whole requests and responses to stdout
@@ -106,9 +110,9 @@ func New(opts ...Option) (*Client, error) {
 		if cfg.rateLimits != nil {
 			rl = *cfg.rateLimits
 		}
-		limits = newLimiter(rl)
+		limits = newLimiter(rl, retry.MaxDelay)
 	}
-	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, now: time.Now,
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, bases: bases, now: time.Now,
 		retry: retry, limits: limits, logger: logger}
 	return &Client{
 		MachinesAPI: client.New(sub, strfmt.Default),
@@ -116,6 +120,8 @@ func New(opts ...Option) (*Client, error) {
 		httpClient:  hc,
 		logger:      logger,
 		waitPace:    defaultWaitPace,
+		launches:    newLaunches(),
+		maxBody:     maxBody,
 	}, nil
 }
 

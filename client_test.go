@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 // showMachine calls Machines_show straight through the generated client.
@@ -35,6 +37,7 @@ func clearEnv(t *testing.T) {
 // TestAuthorizationOnTheWire sends one request per token kind and checks
 // the exact Authorization header the server gets.
 func TestAuthorizationOnTheWire(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	for _, tc := range tokenCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,6 +56,7 @@ func TestAuthorizationOnTheWire(t *testing.T) {
 }
 
 func TestRequestOnTheWire(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL+"/prefix")
 	if _, err := callShow(t, c, "my-app", "m 1/x"); err != nil {
@@ -198,6 +202,7 @@ func TestBaseURLFromEnvironment(t *testing.T) {
 }
 
 func TestPlaintextRefused(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://api.machines.dev", "http://203.0.113.7:4280", "api.machines.dev:80/x?y"} {
 		_, err := New(WithToken(testBearer), WithBaseURL(u))
 		if err == nil {
@@ -213,6 +218,7 @@ func TestPlaintextRefused(t *testing.T) {
 // TestRedirectKeepsToken checks the token follows a redirect only within
 // the base URL's origin.
 func TestRedirectKeepsToken(t *testing.T) {
+	t.Parallel()
 	other := newRecorder(t, nil) // same loopback host, other port: another origin
 	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 	var api *recorder
@@ -245,6 +251,7 @@ func TestRedirectKeepsToken(t *testing.T) {
 
 // TestPerCallHTTPClient: a params.HTTPClient still goes through the chain.
 func TestPerCallHTTPClient(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
 	p := machines.NewMachinesShowParams().WithHTTPClient(&http.Client{})
@@ -259,6 +266,7 @@ func TestPerCallHTTPClient(t *testing.T) {
 }
 
 func TestWithHTTPClientNotModified(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	hc := &http.Client{}
 	c := newTestClient(t, rec.URL, WithHTTPClient(hc))
@@ -274,6 +282,7 @@ func TestWithHTTPClientNotModified(t *testing.T) {
 }
 
 func TestDefaultHTTPClientHasNoOverallTimeout(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, "https://api.machines.dev")
 	if c.httpClient.Timeout != 0 {
 		t.Errorf("client-level Timeout %s would cut long waits", c.httpClient.Timeout)
@@ -283,6 +292,7 @@ func TestDefaultHTTPClientHasNoOverallTimeout(t *testing.T) {
 // TestLoggingWithoutToken logs every request at debug level and checks the
 // fields and that the token is nowhere, even when the server echoes it.
 func TestLoggingWithoutToken(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("fly-request-id", "req-123")
 		w.Header().Set("Content-Type", "application/json")
@@ -317,6 +327,7 @@ func TestLoggingWithoutToken(t *testing.T) {
 }
 
 func TestClientFormatting(t *testing.T) {
+	t.Parallel()
 	c := newTestClient(t, "https://api.machines.dev", WithToken(testMacaroon))
 	var out strings.Builder
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d"} {
@@ -333,6 +344,7 @@ func TestClientFormatting(t *testing.T) {
 
 // TestEmbeddedAPI: every generated service is reachable on *Client.
 func TestEmbeddedAPI(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"name":"my-app","organization":{"slug":"personal"}}`))
@@ -378,5 +390,95 @@ func TestNoDebugDumps(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "PASS") || strings.Contains(string(out), "/v1/apps/a/machines/m") {
 		t.Errorf("child output:\n%s", out)
+	}
+}
+
+// TestPlainHTTPNeverGoesThroughAProxy: whatever transport the caller
+// brings (none, a per-call client without one, an *http.Transport that
+// reads HTTP_PROXY), a plain-HTTP request to the private network is not
+// handed to HTTP_PROXY, where it would carry the token in clear text. (The
+// rule is the scheme's, so a *.internal name stands for fdaa:: too.)
+// net/http reads HTTP_PROXY once per process, so the calls run in a child
+// process that starts with it set.
+func TestPlainHTTPNeverGoesThroughAProxy(t *testing.T) {
+	if os.Getenv("FLYMACHINES_PROXY_CHILD") == "1" {
+		// A request not handed to the proxy fails on a name that does not
+		// resolve; no lookup leaves this process.
+		net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("no DNS in tests")
+		}}
+		for _, base := range []string{"http://api.flytest.internal:4280"} {
+			perCall := machines.NewMachinesShowParams().WithAppName("a").WithMachineID("m").WithHTTPClient(&http.Client{})
+			for name, call := range map[string]func() error{
+				"WithHTTPClient, nil Transport": func() error {
+					_, err := callShow(t, newTestClient(t, base, WithHTTPClient(&http.Client{}), WithoutRetries()), "a", "m")
+					return err
+				},
+				"per-call client, nil Transport": func() error {
+					_, err := newTestClient(t, base, WithoutRetries()).Machines.MachinesShowContext(ctxTimeout(t, 2*time.Second), perCall, nil)
+					return err
+				},
+				"a Transport that reads HTTP_PROXY": func() error {
+					hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+					_, err := callShow(t, newTestClient(t, base, WithHTTPClient(hc), WithoutRetries()), "a", "m")
+					return err
+				},
+			} {
+				err := call()
+				t.Logf("%s, %s: %v", base, name, err)
+			}
+		}
+		return
+	}
+	proxy := newRecorder(t, nil)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPlainHTTPNeverGoesThroughAProxy$", "-test.v")
+	cmd.Env = append(os.Environ(), "FLYMACHINES_PROXY_CHILD=1", "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "NO_PROXY=", "no_proxy=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	for _, r := range proxy.requests() {
+		t.Errorf("the proxy got %s %s with Authorization %q", r.Method, r.Path, r.Header.Get("Authorization"))
+	}
+	if !strings.Contains(string(out), "PASS") {
+		t.Errorf("child output:\n%s", out)
+	}
+}
+
+// TestRedirectToAnotherOriginCarriesNoBodyNorNonce: a 307 to another
+// origin would re-send a create's body (its env may hold secrets) and a
+// lease's nonce: the client does not follow it, and a redirect it does
+// follow (a GET) carries neither the token nor the nonce.
+func TestRedirectToAnotherOriginCarriesNoBodyNorNonce(t *testing.T) {
+	t.Parallel()
+	other := newRecorder(t, nil)
+	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherHost+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	c := newTestClient(t, api.URL, WithoutRetries())
+	ctx := ctxTimeout(t, 10*time.Second)
+
+	create := machines.NewMachinesCreateParams().WithAppName("a").WithBody(&models.CreateMachineRequest{
+		Config: &models.FlyMachineConfig{Image: "nginx", Env: map[string]string{"DATABASE_URL": "postgres://secret"}}})
+	if _, err := c.Machines.MachinesCreateContext(ctx, create, nil); err == nil {
+		t.Error("a create redirected to another origin succeeded")
+	}
+	nonce := "lease-nonce-0123456789"
+	stop := machines.NewMachinesStopParams().WithAppName("a").WithMachineID("m").WithFlyMachineLeaseNonce(&nonce)
+	_, _ = c.Machines.MachinesStopContext(ctx, stop, nil)
+	restart := machines.NewMachinesRestartParams().WithAppName("a").WithMachineID("m")
+	_, _ = c.Machines.MachinesRestartContext(ctx, restart, nil)
+	if _, err := callShow(t, c, "a", "m"); err != nil {
+		t.Errorf("a GET redirected to another origin: %v", err)
+	}
+	for _, r := range other.requests() {
+		if len(r.Body) > 0 || r.Header.Get(headerLeaseNonce) != "" || r.Header.Get("Authorization") != "" {
+			t.Errorf("%s %s reached another origin with body %q, nonce %q, Authorization %q",
+				r.Method, r.Path, r.Body, r.Header.Get(headerLeaseNonce), r.Header.Get("Authorization"))
+		}
+	}
+	if len(other.requests()) == 0 {
+		t.Error("not even the GET was followed")
 	}
 }

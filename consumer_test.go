@@ -16,6 +16,7 @@ import (
 // if any module only the generator needs (go-swagger and its dependencies
 // that the library does not share) lands in its go.mod or vendor/.
 func TestConsumersDoNotPullTheGenerator(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a consumer module; skipped with -short")
 	}

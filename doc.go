@@ -13,10 +13,18 @@
 //   - Every non-2xx answer is an *APIError matching sentinels such as
 //     ErrNotFound or ErrLeaseHeld with errors.Is.
 //   - WaitForState and WaitForExit wait on the server-side wait.
+//   - CreateMachine never makes two Machines: a failure that leaves open
+//     whether it took effect is settled by its launch id before anything is
+//     sent again, and what cannot be settled is a *CreateUnresolvedError.
+//   - The token appears in no log line and nowhere reachable from a
+//     returned error, in any encoding a server could echo it in.
 //
-// Files: client.go (Client, New), options.go, token.go, baseurl.go (host
+// Files: client.go (Client, New), options.go, token.go, redact.go and
+// scrub.go (the token kept out of text and errors), baseurl.go (host
 // policy), transport.go (the http.RoundTripper chain), submit.go (checks and
-// error decoration for every call), errors.go, wait.go, exit.go.
+// error decoration for every call), errors.go, retry.go, ratelimit.go and
+// recent.go (buckets forgotten oldest first), create.go and launch.go
+// (duplicate-free creates), lease.go, wait.go, exit.go, job.go.
 package flymachines
 
 //go:generate bash gen/generate.sh

@@ -54,9 +54,43 @@ var (
 	ErrInvalidArgument = errors.New("flymachines: invalid argument")
 )
 
-// errUnreadableAnswer marks a success answer whose body could not be read
-// as its model: asking again would get the same.
-var errUnreadableAnswer = errors.New("unreadable answer")
+// ErrUnexpectedAnswer: a 2xx answer that cannot be used: a body that does
+// not read as its model, or one that says nothing ({}, null, empty, or an
+// error in a 2xx), such as a create's answer without a Machine or a wait's
+// without "ok". Asking again would get the same, so it is not retried.
+var ErrUnexpectedAnswer = errors.New("flymachines: unexpected answer")
+
+// answerError is a 2xx answer that cannot be used. It matches
+// ErrUnexpectedAnswer.
+type answerError struct {
+	op   string
+	code int    // the HTTP status; 0 when not known
+	what string // what is wrong with it
+	err  error  // the decoding error, if any
+}
+
+func (e *answerError) Error() string {
+	s := "flymachines: " + e.op + ": " + e.what
+	if e.code != 0 {
+		s += fmt.Sprintf(" of HTTP %d", e.code)
+	}
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *answerError) Unwrap() []error {
+	if e.err == nil {
+		return []error{ErrUnexpectedAnswer}
+	}
+	return []error{ErrUnexpectedAnswer, e.err}
+}
+
+// emptyAnswer is the error for a 2xx answer of op that says nothing.
+func emptyAnswer(op, what string) error {
+	return &answerError{op: op, what: "the answer " + what}
+}
 
 // APIError is a non-2xx answer of the Machines API. It wraps the generated
 // response error (e.g. *machines.MachinesShowDefault), still reachable with
@@ -160,6 +194,12 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if _, ok := errors.AsType[*ValidationError](err); ok {
 		return err
 	}
+	if _, ok := errors.AsType[*RateLimitError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[*answerError](err); ok {
+		return err
+	}
 	code := 0
 	if rerr, ok := errors.AsType[*runtime.APIError](err); ok {
 		code = rerr.Code
@@ -171,14 +211,14 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	}
 	switch {
 	case code == 0 && isTimeout(err):
-		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})}
+		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))}
 	case code == 0:
-		return fmt.Errorf("flymachines: %s: %w", op, &redactedError{err, tok})
+		return fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))
 	case code/100 == 2:
-		return fmt.Errorf("flymachines: %s: %w of HTTP %d: %w", op, errUnreadableAnswer, code, &redactedError{err, tok})
+		return &answerError{op: op, code: code, what: "unreadable answer", err: scrub(err, tok)}
 	}
 
-	e := &APIError{Op: op, StatusCode: code, err: err}
+	e := &APIError{Op: op, StatusCode: code, err: scrub(err, tok)}
 	var details any
 	switch p := payloadOf(err).(type) {
 	case *models.ErrorResponse:
@@ -186,15 +226,27 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	case *models.PostgresErrorResponse:
 		e.Message = p.Error
 	}
-	if e.Message == "" && e.Status == "" && x != nil {
-		// Not the API's JSON, or not decoded: read the raw body.
-		e.Message, e.Status, details = fromSnippet(x.body)
+	if x != nil && (e.Message == "" || e.Status == otherShapeStatus) {
+		// Not the API's JSON, not decoded, or its other shape: read the
+		// raw body.
+		msg, status, d := fromSnippet(x.body)
+		if e.Message == "" {
+			e.Message = msg
+		}
+		if e.Status == "" || e.Status == otherShapeStatus {
+			e.Status = status
+		}
+		if details == nil {
+			details = d
+		}
 	}
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
 	}
-	// Redact before cutting, so no cut leaves part of the token behind.
-	e.Message = cleanText(tok.redact(e.Message), maxMessage)
+	// Redact before the final cut, so no cut leaves part of the token
+	// behind: redaction sees more than the message keeps, and catches a
+	// token cut short at the end of what it sees.
+	e.Message = cleanText(tok.redact(e.Message[:min(len(e.Message), 8*maxMessage)]), maxMessage)
 	e.Status = cleanText(tok.redact(e.Status), maxStatusLen)
 	e.Details = detailsJSON(details, tok)
 	if x != nil {
@@ -232,18 +284,6 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// redactedError is an error whose text can quote the server, such as a
-// malformed status line or a number in a body that did not decode: its
-// text goes through the token's redaction. errors.Is and errors.As still
-// reach err.
-type redactedError struct {
-	err error
-	tok Token
-}
-
-func (e *redactedError) Error() string { return e.tok.redact(e.err.Error()) }
-func (e *redactedError) Unwrap() error { return e.err }
-
 // timeoutError is a transport error that also matches ErrTimeout.
 type timeoutError struct{ err error }
 
@@ -265,8 +305,14 @@ func payloadOf(err error) any {
 	return nil
 }
 
-// fromSnippet reads a body the generated client could not decode: the
-// API's JSON shape if it is there with the right types, else the text.
+// otherShapeStatus marks the API's second error shape,
+// {"status":"error","message":...,"code":...}, as Fly's docs show it for a
+// held lease: its message is the error's, its code the error's status.
+const otherShapeStatus = "error"
+
+// fromSnippet reads a body the generated client could not decode, or
+// decoded only in part: the API's JSON (either shape) if it is there with
+// the right types, else the text.
 func fromSnippet(body []byte) (msg, status string, details any) {
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {
@@ -275,6 +321,9 @@ func fromSnippet(body []byte) (msg, status string, details any) {
 			msg, _ = m["message"].(string)
 		}
 		status, _ = m["status"].(string)
+		if code, ok := m["code"].(string); ok && status == otherShapeStatus {
+			status = code
+		}
 		if msg != "" || status != "" {
 			return msg, status, m["details"]
 		}
@@ -303,14 +352,15 @@ func detailsJSON(d any, tok Token) json.RawMessage {
 }
 
 // cleanText makes server text safe to print: valid UTF-8, control
-// characters (newlines included) turned into spaces, at most limit bytes.
+// characters (newlines and escape sequences' ESC included) and bidi
+// controls turned into spaces, at most limit bytes.
 func cleanText(s string, limit int) string {
 	if len(s) > 4*limit {
 		s = s[:4*limit]
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r

@@ -10,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/client/platform"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 	oaerrors "github.com/go-openapi/errors"
 	"github.com/go-openapi/runtime"
@@ -43,15 +45,11 @@ func checkSentinels(t *testing.T, err error, want ...string) {
 }
 
 func TestSentinels(t *testing.T) {
-	httpDate := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
-	cases := []struct {
-		name    string
-		status  int
-		body    string
-		headers []string
-		want    []string
-		check   func(t *testing.T, e *APIError)
-	}{
+	t.Parallel()
+	// Each case runs in a synctest bubble, whose clock starts at midnight
+	// UTC, 2000-01-01, and stands still while the call runs.
+	httpDate := time.Date(2000, 1, 1, 0, 1, 30, 0, time.UTC).Format(http.TimeFormat)
+	cases := []sentinelCase{
 		{name: "404", status: 404, body: `{"error":"machine not found"}`, want: []string{"ErrNotFound"}},
 		{name: "401", status: 401, body: `{"error":"token is not authorized"}`, want: []string{"ErrUnauthorized"}},
 		{name: "403", status: 403, body: `{"error":"forbidden"}`, want: []string{"ErrUnauthorized"}},
@@ -62,7 +60,7 @@ func TestSentinels(t *testing.T) {
 			name: "lease held", status: 409,
 			body: `{"error":"machine ID 2879325b42d318 lease currently held by 9af60c27-ee17-55df-bb0a-4f369e59839a@tokens.fly.io, expires at 2026-05-14T10:41:08Z"}`,
 			want: []string{"ErrConflict", "ErrLeaseHeld"},
-			check: func(t *testing.T, e *APIError) {
+			more: func(t *testing.T, e *APIError) {
 				lh, ok := errors.AsType[*LeaseHeldError](e)
 				if !ok {
 					t.Fatal("no *LeaseHeldError")
@@ -77,17 +75,13 @@ func TestSentinels(t *testing.T) {
 		},
 		{
 			name: "429 seconds", status: 429, body: `{"error":"rate limited"}`, headers: []string{"Retry-After", "7"},
-			want:  []string{"ErrRateLimited"},
-			check: func(t *testing.T, e *APIError) { wantEq(t, "RetryAfter", e.RetryAfter, 7*time.Second) },
+			want: []string{"ErrRateLimited"},
+			more: func(t *testing.T, e *APIError) { wantEq(t, "RetryAfter", e.RetryAfter, 7*time.Second) },
 		},
 		{
 			name: "429 date", status: 429, body: `{"error":"rate limited"}`, headers: []string{"Retry-After", httpDate},
 			want: []string{"ErrRateLimited"},
-			check: func(t *testing.T, e *APIError) {
-				if e.RetryAfter < 80*time.Second || e.RetryAfter > 91*time.Second {
-					t.Errorf("RetryAfter = %s, want about 90s", e.RetryAfter)
-				}
-			},
+			more: func(t *testing.T, e *APIError) { wantEq(t, "RetryAfter", e.RetryAfter, 90*time.Second) },
 		},
 		{name: "408", status: 408, body: `{"error":"timeout"}`, want: []string{"ErrTimeout"}},
 		{name: "deadline_exceeded", status: 500, body: `{"error":"deadline","status":"deadline_exceeded"}`, want: []string{"ErrTimeout"}},
@@ -95,8 +89,8 @@ func TestSentinels(t *testing.T) {
 		{name: "422", status: 422, body: `{"error":"unprocessable"}`, want: []string{"ErrInvalidArgument"}},
 		{
 			name: "insufficient_capacity", status: 412, body: `{"error":"no room in ord","status":"insufficient_capacity"}`,
-			want:  []string{"ErrCapacity", "ErrConflict"},
-			check: func(t *testing.T, e *APIError) { wantEq(t, "Status", e.Status, "insufficient_capacity") },
+			want: []string{"ErrCapacity", "ErrConflict"},
+			more: func(t *testing.T, e *APIError) { wantEq(t, "Status", e.Status, "insufficient_capacity") },
 		},
 		{name: "volume_placement_capacity", status: 500, body: `{"error":"x","status":"volume_placement_capacity"}`, want: []string{"ErrCapacity"}},
 		{name: "capacity message", status: 500, body: `{"error":"could not reserve resource for machine: insufficient capacity"}`, want: []string{"ErrCapacity"}},
@@ -104,29 +98,44 @@ func TestSentinels(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			headers := append([]string{"fly-request-id", "01REQ" + tc.name}, tc.headers...)
-			rec := newRecorder(t, answer(tc.status, tc.body, headers...))
-			c := newTestClient(t, rec.URL)
-			_, err := callShow(t, c, "app", "m1")
-			e, ok := errors.AsType[*APIError](err)
-			if !ok {
-				t.Fatalf("err = %T %v, want *APIError", err, err)
-			}
-			checkSentinels(t, err, tc.want...)
-			wantEq(t, "Op", e.Op, "Machines_show")
-			wantEq(t, "StatusCode", e.StatusCode, tc.status)
-			wantEq(t, "RequestID", e.RequestID, "01REQ"+tc.name)
-			if e.Message == "" || !strings.Contains(err.Error(), e.Message) || !strings.Contains(err.Error(), e.RequestID) {
-				t.Errorf("Error() = %q", err.Error())
-			}
-			// The generated error stays reachable.
-			if d, ok := errors.AsType[*machines.MachinesShowDefault](err); !ok || d.Code() != tc.status {
-				t.Errorf("generated default response not reachable: %v", err)
-			}
-			if tc.check != nil {
-				tc.check(t, e)
-			}
+			t.Parallel()
+			synctest.Test(t, tc.check)
 		})
+	}
+}
+
+// sentinelCase is one answer of TestSentinels and what it must give.
+type sentinelCase struct {
+	name    string
+	status  int
+	body    string
+	headers []string
+	want    []string
+	more    func(t *testing.T, e *APIError)
+}
+
+func (tc sentinelCase) check(t *testing.T) {
+	headers := append([]string{"fly-request-id", "01REQ" + tc.name}, tc.headers...)
+	c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(answer(tc.status, tc.body, headers...))}),
+		WithoutRetries())
+	_, err := callShow(t, c, "app", "m1")
+	e, ok := errors.AsType[*APIError](err)
+	if !ok {
+		t.Fatalf("err = %T %v, want *APIError", err, err)
+	}
+	checkSentinels(t, err, tc.want...)
+	wantEq(t, "Op", e.Op, "Machines_show")
+	wantEq(t, "StatusCode", e.StatusCode, tc.status)
+	wantEq(t, "RequestID", e.RequestID, "01REQ"+tc.name)
+	if e.Message == "" || !strings.Contains(err.Error(), e.Message) || !strings.Contains(err.Error(), e.RequestID) {
+		t.Errorf("Error() = %q", err.Error())
+	}
+	// The generated error stays reachable.
+	if d, ok := errors.AsType[*machines.MachinesShowDefault](err); !ok || d.Code() != tc.status {
+		t.Errorf("generated default response not reachable: %v", err)
+	}
+	if tc.more != nil {
+		tc.more(t, e)
 	}
 }
 
@@ -140,6 +149,7 @@ func wantEq[T comparable](t *testing.T, what string, got, want T) {
 // TestDeclaredErrorResponse: an explicitly declared 4xx (not the default)
 // is decorated the same way and stays reachable.
 func TestDeclaredErrorResponse(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, answer(422, `{"error":"name has already been taken","status":"name_taken"}`))
 	c := newTestClient(t, rec.URL)
 	p := apps.NewAppsCreateParams()
@@ -155,6 +165,7 @@ func TestDeclaredErrorResponse(t *testing.T) {
 // TestHostileBodies: whatever the server sends, the caller gets an
 // *APIError with the right status and a short, printable message.
 func TestHostileBodies(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("A", 10<<20)
 	cases := []struct {
 		name, contentType, body string
@@ -206,6 +217,7 @@ func TestHostileBodies(t *testing.T) {
 // TestTransportErrors: without an HTTP response the error is the
 // transport's, wrapped with the operation and still inspectable.
 func TestTransportErrors(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	addr := rec.URL
 	rec.Close()
@@ -238,6 +250,7 @@ func TestTransportErrors(t *testing.T) {
 // runtime.APIError (what readers without a default response do) is
 // decorated too, and the runtime error stays reachable.
 func TestRuntimeAPIError(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, answer(404, `{"error":"gone"}`, "fly-request-id", "req-9"))
 	c := newTestClient(t, rec.URL)
 	op := &runtime.ClientOperation{
@@ -271,6 +284,7 @@ func TestRuntimeAPIError(t *testing.T) {
 // TestValidationBeforeSending: invalid bodies and empty path parameters
 // are refused without a request.
 func TestValidationBeforeSending(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
 	ctx := context.Background()
@@ -308,6 +322,7 @@ func TestValidationBeforeSending(t *testing.T) {
 }
 
 func TestParseLeaseHeld(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		msg, owner string
 		expiry     time.Time
@@ -333,6 +348,7 @@ func TestParseLeaseHeld(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	cases := map[string]time.Duration{
 		"":                  0,
@@ -354,6 +370,7 @@ func TestParseRetryAfter(t *testing.T) {
 // TestErrorOutputHasNoToken: a server echoing the token in every field
 // still yields errors that do not show it.
 func TestErrorOutputHasNoToken(t *testing.T) {
+	t.Parallel()
 	for _, ct := range []string{"application/json", "text/plain"} {
 		rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 			auth := r.Header.Get("Authorization")
@@ -380,30 +397,27 @@ func TestErrorOutputHasNoToken(t *testing.T) {
 // TestClientSideTimeout: a call that runs out of time on this side
 // matches ErrTimeout and context.DeadlineExceeded, and is no *APIError.
 func TestClientSideTimeout(t *testing.T) {
-	release := make(chan struct{})
-	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+		c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(hang)}))
+		p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
+		p.AppName, p.MachineID = "a", "m"
+		_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
+		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
 		}
+		if _, ok := errors.AsType[*APIError](err); ok {
+			t.Errorf("err = %T", err)
+		}
+		checkSentinels(t, err, "ErrTimeout")
 	})
-	defer close(release)
-	c := newTestClient(t, rec.URL)
-	p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
-	p.AppName, p.MachineID = "a", "m"
-	_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
-	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
-	}
-	if _, ok := errors.AsType[*APIError](err); ok {
-		t.Errorf("err = %T", err)
-	}
-	checkSentinels(t, err, "ErrTimeout")
 }
 
 // TestErrorCutInsideToken: an echoed token that straddles the point where
 // the kept body is cut leaves nothing of itself in the error.
 func TestErrorCutInsideToken(t *testing.T) {
+	t.Parallel()
 	// Runs of spaces are squeezed in messages, so a token cut at the end of
 	// the kept body can reach the message; x's make the message cut instead.
 	for _, pad := range []string{strings.Repeat(" ", maxErrorSnippet-20), strings.Repeat("x", maxMessage-20)} {
@@ -420,5 +434,47 @@ func TestErrorCutInsideToken(t *testing.T) {
 		if strings.Contains(err.Error(), "lJPEC") || strings.Contains(err.Error(), "fm2_l") {
 			t.Errorf("part of the token in %q", err.Error()[max(0, len(err.Error())-80):])
 		}
+	}
+}
+
+// leaseConflictDocs is the lease conflict as Fly's docs show it
+// (superfly/docs reference/machines/_lease_resp.erb, 2022-10; in
+// ../shared/realbodies as e01-docs2022-lease-409.json): the API's second
+// error shape.
+const leaseConflictDocs = `{
+  "status": "error",
+  "message": "machine ID 3d8d413b29d089 lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC",
+  "code": "invalid"
+}`
+
+// TestBothErrorShapes: {"error","status"} and {"status":"error","message",
+// "code"} both give an *APIError with the message; the documented lease
+// conflict gives a *LeaseHeldError with its owner and expiry.
+func TestBothErrorShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body, message, status string
+	}{
+		{"error and status", `{"error":"lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC","status":"unknown"}`,
+			"lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC", "unknown"},
+		{"status error, message and code", leaseConflictDocs,
+			"machine ID 3d8d413b29d089 lease currently held by hello@fly.io, expires at 2022-10-20 19:59:06 +0000 UTC", "invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(answer(409, tc.body))}), WithoutRetries())
+				_, err := c.Machines.MachinesShowContext(context.Background(), machines.NewMachinesShowParams().WithAppName("a").WithMachineID("3d8d413b29d089"), nil)
+				e, ok := errors.AsType[*APIError](err)
+				if !ok || e.Message != tc.message || e.Status != tc.status {
+					t.Fatalf("err = %#v, want message %q and status %q", err, tc.message, tc.status)
+				}
+				checkSentinels(t, err, "ErrConflict", "ErrLeaseHeld")
+				lh, ok := errors.AsType[*LeaseHeldError](err)
+				if !ok || lh.Owner != "hello@fly.io" || !lh.ExpiresAt.Equal(time.Date(2022, 10, 20, 19, 59, 6, 0, time.UTC)) {
+					t.Errorf("lease held: %+v", lh)
+				}
+			})
+		})
 	}
 }

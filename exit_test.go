@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/flymachines/flymachines-go/models"
@@ -21,46 +22,53 @@ const jobEvents = `[
 ]`
 
 func TestWaitForExit(t *testing.T) {
-	f := &fakeMachine{}
-	f.show.replies = []reply{{status: 200, body: machineStarted}}
-	f.wait.replies = []reply{{status: 408, body: notYet}, {status: 200, body: `{"ok":true,"state":"stopped"}`}}
-	f.events.replies = []reply{{status: 200, body: jobEvents}}
-	c := newTestClient(t, f.serve(t).URL)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeMachine{}
+		f.show.replies = []reply{{status: 200, body: machineStarted}}
+		f.wait.replies = []reply{{status: 408, body: notYet}, {status: 200, body: `{"ok":true,"state":"stopped"}`}}
+		f.events.replies = []reply{{status: 200, body: jobEvents}}
+		c := f.client(t, nil)
 
-	st, err := c.WaitForExit(ctxTimeout(t, 10*time.Second), "app", "m1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := ExitStatus{ExitCode: 137, Signal: 9, OOMKilled: true, State: "stopped",
-		ExitedAt: time.Date(2023, 11, 14, 22, 13, 23, 5e8, time.UTC)}
-	if st.ExitCode != want.ExitCode || st.Signal != want.Signal || st.OOMKilled != want.OOMKilled ||
-		st.RequestedStop || st.State != want.State || !st.ExitedAt.Equal(want.ExitedAt) || st.Event.ID != "ev3" {
-		t.Errorf("got %+v, want %+v", st, want)
-	}
-	if st.Success() {
-		t.Error("an OOM kill counted as success")
-	}
-	q := f.wait.seen()[0]
-	if q.Get("instance_id") != "01INST" || !slices.Equal(q["state"], []string{"stopped", "destroyed", "failed"}) {
-		t.Errorf("wait query = %v", q)
-	}
+		st, err := c.WaitForExit(ctxTimeout(t, 10*time.Second), "app", "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ExitStatus{ExitCode: 137, Signal: 9, OOMKilled: true, State: "stopped",
+			ExitedAt: time.Date(2023, 11, 14, 22, 13, 23, 5e8, time.UTC)}
+		if st.ExitCode != want.ExitCode || st.Signal != want.Signal || st.OOMKilled != want.OOMKilled ||
+			st.RequestedStop || st.State != want.State || !st.ExitedAt.Equal(want.ExitedAt) || st.Event.ID != "ev3" {
+			t.Errorf("got %+v, want %+v", st, want)
+		}
+		if st.Success() {
+			t.Error("an OOM kill counted as success")
+		}
+		q := f.wait.seen()[0]
+		if q.Get("instance_id") != "01INST" || !slices.Equal(q["state"], []string{"stopped", "destroyed", "failed"}) {
+			t.Errorf("wait query = %v", q)
+		}
+	})
 }
 
 func TestWaitForExitWithoutExitEvent(t *testing.T) {
-	f := &fakeMachine{}
-	f.show.replies = []reply{{status: 200, body: machineStarted}}
-	f.wait.replies = []reply{{status: 200, body: `{"ok":true,"state":"stopped"}`}}
-	f.events.replies = []reply{{status: 200, body: `[{"id":"e","type":"start","timestamp":1}]`}}
-	c := newTestClient(t, f.serve(t).URL)
-	_, err := c.WaitForExit(ctxTimeout(t, 5*time.Second), "app", "m1")
-	if !errors.Is(err, ErrNoExitEvent) {
-		t.Fatalf("err = %v, want ErrNoExitEvent", err)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeMachine{}
+		f.show.replies = []reply{{status: 200, body: machineStarted}}
+		f.wait.replies = []reply{{status: 200, body: `{"ok":true,"state":"stopped"}`}}
+		f.events.replies = []reply{{status: 200, body: `[{"id":"e","type":"start","timestamp":1}]`}}
+		c := f.client(t, nil)
+		_, err := c.WaitForExit(ctxTimeout(t, 5*time.Second), "app", "m1")
+		if !errors.Is(err, ErrNoExitEvent) {
+			t.Fatalf("err = %v, want ErrNoExitEvent", err)
+		}
+	})
 }
 
 // TestExitStatusFromOddRequests: the request field is loosely typed; odd
 // shapes give ErrNoExitEvent or a value, never a panic.
 func TestExitStatusFromOddRequests(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		request any
@@ -106,6 +114,7 @@ func TestExitStatusFromOddRequests(t *testing.T) {
 }
 
 func TestExitedAtInMilliseconds(t *testing.T) {
+	t.Parallel()
 	st, err := exitStatusFrom([]*models.MachineEvent{{Type: "exit", Timestamp: 2,
 		Request: map[string]any{"exit_event": map[string]any{"exit_code": float64(127), "exited_at": float64(1653346105255)}}}})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
@@ -20,6 +21,7 @@ import (
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/client/volumes"
 	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -64,17 +66,44 @@ func apiErr(t *testing.T, err error) *flymachines.APIError {
 	return e
 }
 
-// newEmu starts an emulator with quick transitions unless opts say otherwise.
-func newEmu(t *testing.T, opts ...flytest.Option) *flytest.Server {
+// memBaseURL is where clients of an in-memory emulator send requests: a
+// private-network name, so plain HTTP is allowed, that never resolves.
+const memBaseURL = "http://flytest.internal"
+
+// memEmu is an emulator served in memory (internal/inmem), not over a
+// socket, so a test can run it inside a testing/synctest bubble, where
+// transitions, waits, leases and rate limits follow the fake clock.
+type memEmu struct {
+	*flytest.Emulator
+	transport http.RoundTripper
+}
+
+// newMemEmu starts an in-memory emulator; call it inside the bubble.
+func newMemEmu(t *testing.T, opts ...flytest.Option) *memEmu {
 	t.Helper()
-	return flytest.NewServer(t, append([]flytest.Option{flytest.WithTransitionDelay(5 * time.Millisecond)}, opts...)...)
+	e := flytest.New(opts...)
+	t.Cleanup(e.Close)
+	return &memEmu{Emulator: e, transport: inmem.Transport(e)}
+}
+
+// options point a client at the emulator.
+func (m *memEmu) options() []flymachines.Option {
+	return []flymachines.Option{flymachines.WithBaseURL(memBaseURL),
+		flymachines.WithHTTPClient(&http.Client{Transport: m.transport})}
+}
+
+// newEmu starts an in-memory emulator with quick transitions unless opts
+// say otherwise.
+func newEmu(t *testing.T, opts ...flytest.Option) *memEmu {
+	t.Helper()
+	return newMemEmu(t, append([]flytest.Option{flytest.WithTransitionDelay(5 * time.Millisecond)}, opts...)...)
 }
 
 // newFacade is a client for srv with emuToken and no client-side rate limits.
-func newFacade(t *testing.T, srv *flytest.Server, opts ...flymachines.Option) *flymachines.Client {
+func newFacade(t *testing.T, srv *memEmu, opts ...flymachines.Option) *flymachines.Client {
 	t.Helper()
-	all := append([]flymachines.Option{flymachines.WithToken(emuToken), flymachines.WithBaseURL(srv.URL()), flymachines.WithoutRateLimits()}, opts...)
-	c, err := flymachines.New(all...)
+	all := append(append([]flymachines.Option{flymachines.WithToken(emuToken)}, srv.options()...), flymachines.WithoutRateLimits())
+	c, err := flymachines.New(append(all, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -144,6 +173,7 @@ func showMachine(ctx context.Context, c *flymachines.Client, id string) (*models
 // headerTap is an http.RoundTripper under the client's chain: it sees the
 // request as it goes on the wire and the response as it comes back.
 type headerTap struct {
+	next      http.RoundTripper
 	mu        sync.Mutex
 	auth      []string // Authorization of each request
 	requestID string   // fly-request-id of the last response
@@ -153,7 +183,7 @@ func (h *headerTap) RoundTrip(r *http.Request) (*http.Response, error) {
 	h.mu.Lock()
 	h.auth = append(h.auth, r.Header.Get("Authorization"))
 	h.mu.Unlock()
-	resp, err := http.DefaultTransport.RoundTrip(r)
+	resp, err := h.next.RoundTrip(r)
 	if err == nil {
 		h.mu.Lock()
 		h.requestID = resp.Header.Get("fly-request-id")
@@ -212,6 +242,7 @@ func (l *statusLog) count(entry string) int {
 // TestEmulatorTokenKinds: every form of token New accepts authenticates
 // against an API that knows the bare token, with the scheme of its kind.
 func TestEmulatorTokenKinds(t *testing.T) {
+	t.Parallel()
 	const (
 		plain = "fo1_plainAccessToken0123456789abcdef"
 		m1r   = "fm1r_readOnlyMacaroon0123456789"
@@ -249,7 +280,7 @@ func TestEmulatorTokenKinds(t *testing.T) {
 			if tok.Kind() != tc.kind {
 				t.Errorf("kind = %v, want %v", tok.Kind(), tc.kind)
 			}
-			tap := &headerTap{}
+			tap := &headerTap{next: srv.transport}
 			c := newFacade(t, srv, flymachines.WithToken(tc.in), flymachines.WithHTTPClient(&http.Client{Transport: tap}))
 			name := "tok-app-" + string(rune('a'+i))
 			createApp(t, c, name)
@@ -281,71 +312,82 @@ func TestEmulatorTokenKinds(t *testing.T) {
 // TestEmulatorCreateAppAndMachine drives the embedded generated client:
 // an app, a Machine in it, and the wait for it to start.
 func TestEmulatorCreateAppAndMachine(t *testing.T) {
-	srv := newEmu(t)
-	c := newFacade(t, srv)
-	ctx := testCtx(t, 30*time.Second)
-	createApp(t, c, emuApp)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newEmu(t)
+		c := newFacade(t, srv)
+		ctx := testCtx(t, 30*time.Second)
+		createApp(t, c, emuApp)
 
-	shown, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(emuApp), nil)
-	if err != nil || shown.GetPayload().Name != emuApp {
-		t.Fatalf("show app: %v, %v", shown, err)
-	}
+		shown, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(emuApp), nil)
+		if err != nil || shown.GetPayload().Name != emuApp {
+			t.Fatalf("show app: %v, %v", shown, err)
+		}
 
-	m := createMachine(t, c, &models.CreateMachineRequest{
-		Name:   "web-1",
-		Region: "cdg",
-		Config: &models.FlyMachineConfig{
-			Image:    "registry.fly.io/e2e-app:deployment-01",
-			Env:      map[string]string{"APP_ENV": "test"},
-			Guest:    &models.FlyMachineGuest{CPUKind: "shared", Cpus: 1, MemoryMb: 512},
-			Metadata: map[string]string{"role": "web"},
-		},
+		m := createMachine(t, c, &models.CreateMachineRequest{
+			Name:   "web-1",
+			Region: "cdg",
+			Config: &models.FlyMachineConfig{
+				Image:    "registry.fly.io/e2e-app:deployment-01",
+				Env:      map[string]string{"APP_ENV": "test"},
+				Guest:    &models.FlyMachineGuest{CPUKind: "shared", Cpus: 1, MemoryMb: 512},
+				Metadata: map[string]string{"role": "web"},
+			},
+		})
+		if m.ID == "" || m.Name != "web-1" || m.Region != "cdg" || m.InstanceID == "" {
+			t.Fatalf("created: %+v", m)
+		}
+		if m.Config == nil || m.Config.Image != "registry.fly.io/e2e-app:deployment-01" || m.Config.Env["APP_ENV"] != "test" {
+			t.Errorf("config read back: %+v", m.Config)
+		}
+		if err := c.WaitStarted(ctx, emuApp, m.ID, flymachines.WithInstanceID(m.InstanceID)); err != nil {
+			t.Fatalf("wait started: %v", err)
+		}
+		got, err := showMachine(ctx, c, m.ID)
+		if err != nil || got.State != flymachines.StateStarted {
+			t.Fatalf("after the wait: %+v, %v", got, err)
+		}
+
+		list, err := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName(emuApp), nil,
+			flymachines.MatchMetadata("role", "web"))
+		if err != nil || len(list.GetPayload()) != 1 || list.GetPayload()[0].ID != m.ID {
+			t.Fatalf("list by metadata: %v, %v", list, err)
+		}
+
+		// Stop, wait for it, then destroy and wait for that.
+		if _, err := c.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		if err := c.WaitStopped(ctx, emuApp, m.ID); err != nil {
+			t.Fatalf("wait stopped: %v", err)
+		}
+		if _, err := c.Machines.MachinesDeleteContext(ctx, machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+			t.Fatalf("destroy: %v", err)
+		}
+		if err := c.WaitDestroyed(ctx, emuApp, m.ID); err != nil {
+			t.Fatalf("wait destroyed: %v", err)
+		}
 	})
-	if m.ID == "" || m.Name != "web-1" || m.Region != "cdg" || m.InstanceID == "" {
-		t.Fatalf("created: %+v", m)
-	}
-	if m.Config == nil || m.Config.Image != "registry.fly.io/e2e-app:deployment-01" || m.Config.Env["APP_ENV"] != "test" {
-		t.Errorf("config read back: %+v", m.Config)
-	}
-	if err := c.WaitStarted(ctx, emuApp, m.ID, flymachines.WithInstanceID(m.InstanceID)); err != nil {
-		t.Fatalf("wait started: %v", err)
-	}
-	got, err := showMachine(ctx, c, m.ID)
-	if err != nil || got.State != flymachines.StateStarted {
-		t.Fatalf("after the wait: %+v, %v", got, err)
-	}
-
-	list, err := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName(emuApp), nil,
-		flymachines.MatchMetadata("role", "web"))
-	if err != nil || len(list.GetPayload()) != 1 || list.GetPayload()[0].ID != m.ID {
-		t.Fatalf("list by metadata: %v, %v", list, err)
-	}
-
-	// Stop, wait for it, then destroy and wait for that.
-	if _, err := c.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	if err := c.WaitStopped(ctx, emuApp, m.ID); err != nil {
-		t.Fatalf("wait stopped: %v", err)
-	}
-	if _, err := c.Machines.MachinesDeleteContext(ctx, machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
-		t.Fatalf("destroy: %v", err)
-	}
-	if err := c.WaitDestroyed(ctx, emuApp, m.ID); err != nil {
-		t.Fatalf("wait destroyed: %v", err)
-	}
 }
 
 // TestEmulatorSentinels: each sentinel the emulator can provoke, end to
 // end, matched exactly (no sentinel more, none less).
 func TestEmulatorSentinels(t *testing.T) {
 	t.Parallel()
-	srv := newEmu(t, flytest.WithCapacityError("ams"))
-	c := newFacade(t, srv, flymachines.WithoutRetries())
-	ctx := testCtx(t, 30*time.Second)
-	createApp(t, c, emuApp)
+	// Each case runs in a bubble of its own, on an emulator of its own.
+	run := func(name string, f func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				srv := newEmu(t, flytest.WithCapacityError("ams"))
+				c := newFacade(t, srv, flymachines.WithoutRetries())
+				createApp(t, c, emuApp)
+				f(t, testCtx(t, 30*time.Second), srv, c)
+			})
+		})
+	}
 
-	t.Run("ErrNotFound", func(t *testing.T) {
+	run("ErrNotFound", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		_, err := showMachine(ctx, c, "0123456789abcd")
 		wantExactly(t, err, "ErrNotFound")
 		if e := apiErr(t, err); e.StatusCode != 404 || e.Op != "Machines_show" || e.Message == "" {
@@ -355,7 +397,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		wantExactly(t, err, "ErrNotFound")
 	})
 
-	t.Run("ErrUnauthorized", func(t *testing.T) {
+	run("ErrUnauthorized", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		locked := newEmu(t, flytest.WithTokens("fo1_theOnlyGoodToken0123"))
 		bad := newFacade(t, locked, flymachines.WithToken("fo1_notTheGoodToken0123"))
 		_, err := bad.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(emuApp), nil)
@@ -365,7 +407,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrConflict/app name taken", func(t *testing.T) {
+	run("ErrConflict/app name taken", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		p := apps.NewAppsCreateParams()
 		p.Body = &models.CreateAppRequest{Name: emuApp, OrgSlug: "personal"}
 		_, err := c.Apps.AppsCreateContext(ctx, p, nil)
@@ -376,7 +418,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrConflict/machine name taken", func(t *testing.T) {
+	run("ErrConflict/machine name taken", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		req := &models.CreateMachineRequest{Name: "only-one", SkipLaunch: true, Config: &models.FlyMachineConfig{Image: "nginx"}}
 		createMachine(t, c, req)
 		_, err := tryCreateMachine(t, c, req)
@@ -386,7 +428,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrConflict/failed precondition", func(t *testing.T) {
+	run("ErrConflict/failed precondition", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
 		stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
 		if _, err := c.Machines.MachinesStopContext(ctx, stop, nil); err != nil {
@@ -400,7 +442,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrCapacity/machine", func(t *testing.T) {
+	run("ErrCapacity/machine", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		_, err := tryCreateMachine(t, c, &models.CreateMachineRequest{Region: "ams", Config: &models.FlyMachineConfig{Image: "nginx"}})
 		// The API answers 412, which the package documents as a conflict.
 		wantExactly(t, err, "ErrCapacity", "ErrConflict")
@@ -415,7 +457,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrCapacity/volume placement", func(t *testing.T) {
+	run("ErrCapacity/volume placement", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		create := func() error {
 			p := volumes.NewVolumesCreateParams().WithAppName(emuApp).WithBody(&models.CreateVolumeRequest{Name: "pg", Region: "fra", RequireUniqueZone: new(true)})
 			_, err := c.Volumes.VolumesCreateContext(ctx, p, nil)
@@ -433,7 +475,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrRateLimited", func(t *testing.T) {
+	run("ErrRateLimited", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
 		id := srv.InjectFault("Machines_show", flytest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second, Times: 1})
 		defer srv.RemoveFault(id)
@@ -448,8 +490,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrTimeout/one wait call", func(t *testing.T) {
-		t.Parallel()
+	run("ErrTimeout/one wait call", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
 		p := machines.NewMachinesWaitParams().WithAppName(emuApp).WithMachineID(m.ID).WithState([]string{"started"}).WithTimeout(new(int64(1)))
 		_, err := c.Machines.MachinesWaitContext(ctx, p, nil)
@@ -459,8 +500,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrTimeout/wait deadline", func(t *testing.T) {
-		t.Parallel()
+	run("ErrTimeout/wait deadline", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
 		wctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 		defer cancel()
@@ -479,7 +519,7 @@ func TestEmulatorSentinels(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrInvalidArgument/no image", func(t *testing.T) {
+	run("ErrInvalidArgument/no image", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		_, err := tryCreateMachine(t, c, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Env: map[string]string{"A": "b"}}})
 		wantExactly(t, err, "ErrInvalidArgument")
 		if e := apiErr(t, err); e.StatusCode != http.StatusBadRequest || !strings.Contains(e.Message, "image") {
@@ -493,66 +533,70 @@ func TestEmulatorSentinels(t *testing.T) {
 // TestEmulatorLeaseHeld: a Machine leased by one token refuses changes
 // from another, and the error names the holder and the expiry.
 func TestEmulatorLeaseHeld(t *testing.T) {
-	const (
-		aliceToken = "fo1_aliceHoldsTheLease0123"
-		bobToken   = "fo1_bobWantsTheMachine0123"
-	)
-	clock := flytest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	srv := newEmu(t, flytest.WithClock(clock), flytest.WithLeaseOwner(aliceToken, "alice@example.com"))
-	alice := newFacade(t, srv, flymachines.WithToken(aliceToken))
-	bob := newFacade(t, srv, flymachines.WithToken(bobToken), flymachines.WithoutRetries())
-	ctx := testCtx(t, 30*time.Second)
-	createApp(t, alice, emuApp)
-	m := createMachine(t, alice, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}})
-	if err := alice.WaitStarted(ctx, emuApp, m.ID); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			aliceToken = "fo1_aliceHoldsTheLease0123"
+			bobToken   = "fo1_bobWantsTheMachine0123"
+		)
+		clock := flytest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+		srv := newEmu(t, flytest.WithClock(clock), flytest.WithLeaseOwner(aliceToken, "alice@example.com"))
+		alice := newFacade(t, srv, flymachines.WithToken(aliceToken))
+		bob := newFacade(t, srv, flymachines.WithToken(bobToken), flymachines.WithoutRetries())
+		ctx := testCtx(t, 30*time.Second)
+		createApp(t, alice, emuApp)
+		m := createMachine(t, alice, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}})
+		if err := alice.WaitStarted(ctx, emuApp, m.ID); err != nil {
+			t.Fatal(err)
+		}
 
-	lp := machines.NewMachinesCreateLeaseParams().WithAppName(emuApp).WithMachineID(m.ID).WithBody(&models.CreateLeaseRequest{TTL: 120})
-	lease, err := alice.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := lease.GetPayload().Data.Nonce
+		lp := machines.NewMachinesCreateLeaseParams().WithAppName(emuApp).WithMachineID(m.ID).WithBody(&models.CreateLeaseRequest{TTL: 120})
+		lease, err := alice.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce := lease.GetPayload().Data.Nonce
 
-	stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
-	_, err = bob.Machines.MachinesStopContext(ctx, stop, nil)
-	wantExactly(t, err, "ErrConflict", "ErrLeaseHeld")
-	var held *flymachines.LeaseHeldError
-	if !errors.As(err, &held) {
-		t.Fatalf("err = %v, want a *LeaseHeldError", err)
-	}
-	if want := clock.Now().Add(120 * time.Second); held.Owner != "alice@example.com" || !held.ExpiresAt.Equal(want) {
-		t.Errorf("lease held by %q until %v, want alice@example.com until %v", held.Owner, held.ExpiresAt, want)
-	}
-	if e := apiErr(t, err); e.StatusCode != http.StatusConflict || e.Op != "Machines_stop" {
-		t.Errorf("%+v", e)
-	}
-	if strings.Contains(err.Error(), "aliceHolds") || strings.Contains(err.Error(), "bobWants") {
-		t.Errorf("a token in %q", err)
-	}
+		stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
+		_, err = bob.Machines.MachinesStopContext(ctx, stop, nil)
+		wantExactly(t, err, "ErrConflict", "ErrLeaseHeld")
+		var held *flymachines.LeaseHeldError
+		if !errors.As(err, &held) {
+			t.Fatalf("err = %v, want a *LeaseHeldError", err)
+		}
+		if want := clock.Now().Add(120 * time.Second); held.Owner != "alice@example.com" || !held.ExpiresAt.Equal(want) {
+			t.Errorf("lease held by %q until %v, want alice@example.com until %v", held.Owner, held.ExpiresAt, want)
+		}
+		if e := apiErr(t, err); e.StatusCode != http.StatusConflict || e.Op != "Machines_stop" {
+			t.Errorf("%+v", e)
+		}
+		if strings.Contains(err.Error(), "aliceHolds") || strings.Contains(err.Error(), "bobWants") {
+			t.Errorf("a token in %q", err)
+		}
 
-	// Bob taking the lease himself fails the same way.
-	_, err = bob.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
-	if !errors.As(err, &held) || held.Owner != "alice@example.com" {
-		t.Errorf("second lease: %v", err)
-	}
+		// Bob taking the lease himself fails the same way.
+		_, err = bob.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
+		if !errors.As(err, &held) || held.Owner != "alice@example.com" {
+			t.Errorf("second lease: %v", err)
+		}
 
-	// Alice, with the nonce, may stop it; once the lease expires, so may Bob.
-	if _, err := alice.Machines.MachinesStopContext(ctx, stop.WithFlyMachineLeaseNonce(&nonce), nil); err != nil {
-		t.Fatalf("the holder's stop: %v", err)
-	}
-	clock.Advance(121 * time.Second)
-	if _, err := bob.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
-		t.Errorf("stop after the lease expired: %v", err)
-	}
+		// Alice, with the nonce, may stop it; once the lease expires, so may Bob.
+		if _, err := alice.Machines.MachinesStopContext(ctx, stop.WithFlyMachineLeaseNonce(&nonce), nil); err != nil {
+			t.Fatalf("the holder's stop: %v", err)
+		}
+		clock.Advance(121 * time.Second)
+		if _, err := bob.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+			t.Errorf("stop after the lease expired: %v", err)
+		}
+	})
 }
 
 // TestEmulatorRequestID: the fly-request-id of the answer is the one the
 // error reports.
 func TestEmulatorRequestID(t *testing.T) {
+	t.Parallel()
 	srv := newEmu(t)
-	tap := &headerTap{}
+	tap := &headerTap{next: srv.transport}
 	c := newFacade(t, srv, flymachines.WithHTTPClient(&http.Client{Transport: tap}))
 	_, err := c.Apps.AppsShowContext(testCtx(t, 10*time.Second), apps.NewAppsShowParams().WithAppName("no-such-app"), nil)
 	e := apiErr(t, err)
@@ -571,131 +615,148 @@ func TestEmulatorWaitAcross408s(t *testing.T) {
 	t.Parallel()
 	t.Run("stopped, by a job that ends later", func(t *testing.T) {
 		t.Parallel()
-		srv := newEmu(t, flytest.WithImageBehavior("job", flytest.ExitAfter(2500*time.Millisecond, 0)))
-		log := &statusLog{}
-		c := newFacade(t, srv, flymachines.WithLogger(slog.New(log)))
-		createApp(t, c, emuApp)
-		m := createMachine(t, c, jobRequest("job"))
-		ctx := testCtx(t, 30*time.Second)
-		if err := c.WaitStarted(ctx, emuApp, m.ID); err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.WaitForState(ctx, emuApp, m.ID, []string{flymachines.StateStopped}, flymachines.WithWaitCallTimeout(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.State != flymachines.StateStopped || res.EventID == "" {
-			t.Errorf("result: %+v", res)
-		}
-		if n := log.count("Machines_wait 408"); n < 2 {
-			t.Errorf("%d wait calls answered 408, want at least 2 (log: %v)", n, log.seen)
-		}
-		if got, _ := showMachine(ctx, c, m.ID); got == nil || got.State != flymachines.StateStopped {
-			t.Errorf("after the wait: %+v", got)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			srv := newEmu(t, flytest.WithImageBehavior("job", flytest.ExitAfter(2500*time.Millisecond, 0)))
+			log := &statusLog{}
+			c := newFacade(t, srv, flymachines.WithLogger(slog.New(log)))
+			createApp(t, c, emuApp)
+			m := createMachine(t, c, jobRequest("job"))
+			ctx := testCtx(t, 30*time.Second)
+			if err := c.WaitStarted(ctx, emuApp, m.ID); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.WaitForState(ctx, emuApp, m.ID, []string{flymachines.StateStopped}, flymachines.WithWaitCallTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.State != flymachines.StateStopped || res.EventID == "" {
+				t.Errorf("result: %+v", res)
+			}
+			if n := log.count("Machines_wait 408"); n < 2 {
+				t.Errorf("%d wait calls answered 408, want at least 2 (log: %v)", n, log.seen)
+			}
+			if got, _ := showMachine(ctx, c, m.ID); got == nil || got.State != flymachines.StateStopped {
+				t.Errorf("after the wait: %+v", got)
+			}
+		})
 	})
 	t.Run("started, after slow transitions", func(t *testing.T) {
 		t.Parallel()
-		srv := flytest.NewServer(t, flytest.WithTransitionDelay(1300*time.Millisecond))
-		log := &statusLog{}
-		c := newFacade(t, srv, flymachines.WithLogger(slog.New(log)))
-		createApp(t, c, emuApp)
-		m := createMachine(t, c, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}})
-		res, err := c.WaitForState(testCtx(t, 30*time.Second), emuApp, m.ID, []string{flymachines.StateStarted}, flymachines.WithWaitCallTimeout(time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.State != flymachines.StateStarted {
-			t.Errorf("result: %+v", res)
-		}
-		if n := log.count("Machines_wait 408"); n < 2 {
-			t.Errorf("%d wait calls answered 408, want at least 2 (log: %v)", n, log.seen)
-		}
-		// After each 408 the helper checks the Machine is still alive.
-		if w, s := log.count("Machines_wait 408"), log.count("Machines_show 200"); s < w {
-			t.Errorf("%d lookups after %d 408s", s, w)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			srv := newMemEmu(t, flytest.WithTransitionDelay(1300*time.Millisecond))
+			log := &statusLog{}
+			c := newFacade(t, srv, flymachines.WithLogger(slog.New(log)))
+			createApp(t, c, emuApp)
+			m := createMachine(t, c, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}})
+			res, err := c.WaitForState(testCtx(t, 30*time.Second), emuApp, m.ID, []string{flymachines.StateStarted}, flymachines.WithWaitCallTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.State != flymachines.StateStarted {
+				t.Errorf("result: %+v", res)
+			}
+			if n := log.count("Machines_wait 408"); n < 2 {
+				t.Errorf("%d wait calls answered 408, want at least 2 (log: %v)", n, log.seen)
+			}
+			// After each 408 the helper checks the Machine is still alive.
+			if w, s := log.count("Machines_wait 408"), log.count("Machines_show 200"); s < w {
+				t.Errorf("%d lookups after %d 408s", s, w)
+			}
+		})
 	})
 }
 
 // TestEmulatorWaitMachineDestroyed: a Machine destroyed while a wait for
 // another state is under way ends the wait with ErrMachineDestroyed.
 func TestEmulatorWaitMachineDestroyed(t *testing.T) {
-	srv := newEmu(t)
-	c := newFacade(t, srv)
-	createApp(t, c, emuApp)
-	m := stoppedMachine(t, c)
-	ctx := testCtx(t, 30*time.Second)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newEmu(t)
+		c := newFacade(t, srv)
+		createApp(t, c, emuApp)
+		m := stoppedMachine(t, c)
+		ctx := testCtx(t, 30*time.Second)
 
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		p := machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID)
-		if _, err := c.Machines.MachinesDeleteContext(ctx, p, nil); err != nil {
-			t.Errorf("destroy: %v", err)
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			p := machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID)
+			if _, err := c.Machines.MachinesDeleteContext(ctx, p, nil); err != nil {
+				t.Errorf("destroy: %v", err)
+			}
+		}()
+		start := time.Now()
+		err := c.WaitStarted(ctx, emuApp, m.ID)
+		if !errors.Is(err, flymachines.ErrMachineDestroyed) {
+			t.Fatalf("err = %v, want ErrMachineDestroyed", err)
 		}
-	}()
-	start := time.Now()
-	err := c.WaitStarted(ctx, emuApp, m.ID)
-	if !errors.Is(err, flymachines.ErrMachineDestroyed) {
-		t.Fatalf("err = %v, want ErrMachineDestroyed", err)
-	}
-	var we *flymachines.WaitError
-	if !errors.As(err, &we) || we.LastState != flymachines.StateDestroyed || !slices.Equal(we.States, []string{"started"}) {
-		t.Errorf("err = %#v", err)
-	}
-	if errors.Is(err, flymachines.ErrTimeout) {
-		t.Errorf("err = %v matches ErrTimeout", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("took %s to notice", took)
-	}
+		var we *flymachines.WaitError
+		if !errors.As(err, &we) || we.LastState != flymachines.StateDestroyed || !slices.Equal(we.States, []string{"started"}) {
+			t.Errorf("err = %#v", err)
+		}
+		if errors.Is(err, flymachines.ErrTimeout) {
+			t.Errorf("err = %v matches ErrTimeout", err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %s to notice", took)
+		}
 
-	// Waiting for destroyed on it now succeeds at once.
-	if err := c.WaitDestroyed(ctx, emuApp, m.ID); err != nil {
-		t.Errorf("wait destroyed: %v", err)
-	}
+		// Waiting for destroyed on it now succeeds at once.
+		if err := c.WaitDestroyed(ctx, emuApp, m.ID); err != nil {
+			t.Errorf("wait destroyed: %v", err)
+		}
+	})
 }
 
 // TestEmulatorWaitCancelled: cancelling the context ends a wait that is
 // blocked in a server-side wait call, promptly.
 func TestEmulatorWaitCancelled(t *testing.T) {
-	srv := newEmu(t)
-	c := newFacade(t, srv)
-	createApp(t, c, emuApp)
-	m := stoppedMachine(t, c)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newEmu(t)
+		c := newFacade(t, srv)
+		createApp(t, c, emuApp)
+		m := stoppedMachine(t, c)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	time.AfterFunc(150*time.Millisecond, cancel)
-	start := time.Now()
-	err := c.WaitStarted(ctx, emuApp, m.ID) // a 60 s server-side wait
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	var we *flymachines.WaitError
-	if !errors.As(err, &we) {
-		t.Errorf("err = %T", err)
-	}
-	if errors.Is(err, flymachines.ErrTimeout) || errors.Is(err, flymachines.ErrMachineDestroyed) {
-		t.Errorf("err = %v matches more than cancellation", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("cancellation took %s to end the wait", took)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		time.AfterFunc(150*time.Millisecond, cancel)
+		start := time.Now()
+		err := c.WaitStarted(ctx, emuApp, m.ID) // a 60 s server-side wait
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		var we *flymachines.WaitError
+		if !errors.As(err, &we) {
+			t.Errorf("err = %T", err)
+		}
+		if errors.Is(err, flymachines.ErrTimeout) || errors.Is(err, flymachines.ErrMachineDestroyed) {
+			t.Errorf("err = %v matches more than cancellation", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("cancellation took %s to end the wait", took)
+		}
+	})
 }
 
 // TestEmulatorWaitForExit: a job's exit code and an OOM kill, read from
 // the emulator's exit events.
 func TestEmulatorWaitForExit(t *testing.T) {
-	srv := newEmu(t,
-		flytest.WithImageBehavior("job-exit-3", flytest.ExitAfter(100*time.Millisecond, 3)),
-		flytest.WithImageBehavior("job-ok", flytest.ExitAfter(50*time.Millisecond, 0)),
-		flytest.WithImageBehavior("job-oom", flytest.OOMAfter(100*time.Millisecond)))
-	c := newFacade(t, srv)
-	createApp(t, c, emuApp)
-	ctx := testCtx(t, 30*time.Second)
-
-	t.Run("exit code 3", func(t *testing.T) {
+	t.Parallel()
+	run := func(name string, f func(t *testing.T, ctx context.Context, c *flymachines.Client)) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				srv := newEmu(t,
+					flytest.WithImageBehavior("job-exit-3", flytest.ExitAfter(100*time.Millisecond, 3)),
+					flytest.WithImageBehavior("job-ok", flytest.ExitAfter(50*time.Millisecond, 0)),
+					flytest.WithImageBehavior("job-oom", flytest.OOMAfter(100*time.Millisecond)))
+				c := newFacade(t, srv)
+				createApp(t, c, emuApp)
+				f(t, testCtx(t, 30*time.Second), c)
+			})
+		})
+	}
+	run("exit code 3", func(t *testing.T, ctx context.Context, c *flymachines.Client) {
 		m := createMachine(t, c, jobRequest("job-exit-3"))
 		st, err := c.WaitForExit(ctx, emuApp, m.ID)
 		if err != nil {
@@ -708,14 +769,14 @@ func TestEmulatorWaitForExit(t *testing.T) {
 			t.Errorf("exit event: %+v", st.Event)
 		}
 	})
-	t.Run("success", func(t *testing.T) {
+	run("success", func(t *testing.T, ctx context.Context, c *flymachines.Client) {
 		m := createMachine(t, c, jobRequest("job-ok"))
 		st, err := c.WaitForExit(ctx, emuApp, m.ID)
 		if err != nil || !st.Success() || st.ExitCode != 0 {
 			t.Errorf("exit: %+v, %v", st, err)
 		}
 	})
-	t.Run("OOM killed", func(t *testing.T) {
+	run("OOM killed", func(t *testing.T, ctx context.Context, c *flymachines.Client) {
 		m := createMachine(t, c, jobRequest("job-oom"))
 		st, err := c.WaitForExit(ctx, emuApp, m.ID)
 		if err != nil {
@@ -725,7 +786,7 @@ func TestEmulatorWaitForExit(t *testing.T) {
 			t.Errorf("exit: %+v", st)
 		}
 	})
-	t.Run("stopped by request", func(t *testing.T) {
+	run("stopped by request", func(t *testing.T, ctx context.Context, c *flymachines.Client) {
 		m := createMachine(t, c, jobRequest("nginx"))
 		if err := c.WaitStarted(ctx, emuApp, m.ID); err != nil {
 			t.Fatal(err)

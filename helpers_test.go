@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flymachines/flymachines-go/internal/inmem"
 )
 
 // Tokens of each kind used by the tests. They look like the real ones and
@@ -126,8 +128,8 @@ type fakeMachine struct {
 	wait, show, events script
 }
 
-func (f *fakeMachine) serve(t *testing.T) *httptest.Server {
-	t.Helper()
+// handler answers the three calls from the scripts.
+func (f *fakeMachine) handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(s *script) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -158,9 +160,23 @@ func (f *fakeMachine) serve(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /v1/apps/{app}/machines/{id}/wait", handle(&f.wait))
 	mux.HandleFunc("GET /v1/apps/{app}/machines/{id}", handle(&f.show))
 	mux.HandleFunc("GET /v1/apps/{app}/machines/{id}/events", handle(&f.events))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
+}
+
+// memBaseURL is the base URL of servers reached in memory (internal/inmem):
+// a private-network name, where plain HTTP is allowed, that never resolves.
+const memBaseURL = "http://flytest.internal"
+
+// client is a test client of the fake, served in memory so that a test
+// can run in a synctest bubble. hc, if given, is the http.Client to use;
+// its Transport is replaced.
+func (f *fakeMachine) client(t *testing.T, hc *http.Client, opts ...Option) *Client {
+	t.Helper()
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	hc.Transport = inmem.Transport(f.handler())
+	return newTestClient(t, memBaseURL, append([]Option{WithHTTPClient(hc)}, opts...)...)
 }
 
 // newTestClient is a client for a test server, with a fast wait pace.

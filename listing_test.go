@@ -12,6 +12,7 @@ import (
 )
 
 func TestMatchMetadataSendsOneParameterPerKey(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
 	_, _ = c.Machines.MachinesListContext(context.Background(),
@@ -29,6 +30,7 @@ func TestMatchMetadataSendsOneParameterPerKey(t *testing.T) {
 }
 
 func TestWrappedParamsStillValidateTheirBody(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
 	// A machine config with a restart policy outside the spec's enum is

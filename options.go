@@ -19,6 +19,7 @@ type config struct {
 	retry      *RetryPolicy // nil: DefaultRetryPolicy
 	rateLimits *RateLimits  // nil: DefaultRateLimits
 	noLimits   bool
+	maxBody    int64 // 0: DefaultMaxResponseBytes
 }
 
 // WithToken sets the API token, taking precedence over FLY_API_TOKEN and
@@ -76,4 +77,12 @@ func WithRateLimits(l RateLimits) Option {
 // past its limits, and those answers are retried.
 func WithoutRateLimits() Option {
 	return func(c *config) { c.rateLimits, c.noLimits = nil, true }
+}
+
+// WithMaxResponseBytes sets the most of a success answer the client reads
+// (DefaultMaxResponseBytes, 64 MiB, by default). A longer answer fails the
+// call with a *ResponseTooLargeError. Error answers are read up to 64 KiB
+// whatever this says.
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *config) { c.maxBody = n }
 }

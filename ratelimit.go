@@ -37,20 +37,21 @@ func DefaultRateLimits() RateLimits {
 	}
 }
 
-// Bounds on the limiter's memory: idle buckets are dropped once there are
-// many of them.
-const (
-	maxIdleBuckets = 4096
-	bucketIdleTTL  = time.Minute
-)
+// bucketIdleTTL is how long an unused bucket is kept: longer than it takes
+// to refill at Fly's rates, so forgetting one hands out nothing extra.
+const bucketIdleTTL = time.Minute
 
 // limiter holds one token bucket per (action, Machine or app). It waits
 // within the caller's context, and a 429 that still arrives drains the
-// bucket and holds it closed for the server's Retry-After.
+// bucket and holds it closed for the server's Retry-After, at most the
+// retry policy's MaxDelay. Buckets unused for a while are forgotten, the
+// oldest first, so a lookup costs the same at any number of Machines.
 type limiter struct {
-	limits  RateLimits
-	mu      sync.Mutex
-	buckets map[limitKey]*bucket
+	limits   RateLimits
+	maxClose time.Duration // the longest a 429 may close a bucket
+	idleTTL  time.Duration
+	mu       sync.Mutex
+	buckets  *recent[limitKey, *bucket]
 }
 
 type limitKey struct{ op, resource string }
@@ -58,50 +59,75 @@ type limitKey struct{ op, resource string }
 type bucket struct {
 	lim      *rate.Limiter
 	closedTo time.Time // no request before this (after a 429)
-	used     time.Time
 }
 
-func newLimiter(l RateLimits) *limiter {
-	return &limiter{limits: l, buckets: map[limitKey]*bucket{}}
+func newLimiter(l RateLimits, maxClose time.Duration) *limiter {
+	// A bucket forgotten while still refilling would come back full: keep
+	// it at least as long as the slowest bucket takes to refill.
+	ttl := bucketIdleTTL
+	for _, rl := range []RateLimit{l.Default, l.GetMachine} {
+		if rl.Rate > 0 {
+			ttl = max(ttl, time.Duration(float64(max(rl.Burst, 1))/rl.Rate*float64(time.Second)))
+		}
+	}
+	return &limiter{limits: l, maxClose: maxClose, idleTTL: ttl, buckets: newRecent[limitKey, *bucket](0)}
 }
 
+// get returns the bucket of k, made now if there is none, and marks it used.
 func (l *limiter) get(k limitKey, now time.Time) *bucket {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.buckets) >= maxIdleBuckets {
-		for key, b := range l.buckets {
-			if now.Sub(b.used) > bucketIdleTTL {
-				delete(l.buckets, key)
-			}
-		}
+	// Kept while in use, and while closed (throttled extends it).
+	if b, ok := l.buckets.touch(k, now.Add(l.idleTTL), now); ok {
+		return b
 	}
-	b := l.buckets[k]
-	if b == nil {
-		rl := l.limits.Default
-		if k.op == "Machines_show" {
-			rl = l.limits.GetMachine
-		}
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(rl.Rate), max(rl.Burst, 1))}
-		l.buckets[k] = b
+	rl := l.limits.Default
+	if k.op == "Machines_show" {
+		rl = l.limits.GetMachine
 	}
-	b.used = now
+	b := &bucket{lim: rate.NewLimiter(rate.Limit(rl.Rate), max(rl.Burst, 1))}
+	l.buckets.put(k, b, now.Add(l.idleTTL), now)
 	return b
 }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// RateLimitError is a call this side refused to send: its bucket has no
+// slot before the call's context ends (after a 429, the bucket stays
+// closed for the server's Retry-After, at most the retry policy's
+// MaxDelay). It matches ErrRateLimited.
+type RateLimitError struct {
+	Op         string
+	RetryAfter time.Duration // when the next slot opens
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("flymachines: %s: client-side rate limit: the next slot is in %s, after the context's deadline", e.Op, e.RetryAfter.Round(time.Millisecond))
+}
+
+// Unwrap makes a *RateLimitError match ErrRateLimited.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
 // wait blocks until the bucket of k lets one request through.
 func (l *limiter) wait(ctx context.Context, k limitKey) error {
 	if l == nil {
 		return nil
 	}
-	b := l.get(k, time.Now())
+	now := time.Now()
+	b := l.get(k, now)
 	l.mu.Lock()
-	closedFor := time.Until(b.closedTo)
+	closedFor := b.closedTo.Sub(now)
 	l.mu.Unlock()
-	r := b.lim.Reserve()
-	delay := max(closedFor, r.Delay())
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
-		r.Cancel()
-		return fmt.Errorf("rate limit: the next slot is after the deadline: %w", context.DeadlineExceeded)
+	r := b.lim.ReserveN(now, 1)
+	delay := max(closedFor, r.DelayFrom(now))
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < delay {
+		r.CancelAt(now)
+		return &RateLimitError{Op: k.op, RetryAfter: delay}
 	}
 	if err := sleepCtx(ctx, delay); err != nil {
 		r.Cancel()
@@ -111,7 +137,8 @@ func (l *limiter) wait(ctx context.Context, k limitKey) error {
 }
 
 // throttled records a 429 for k: the bucket is drained and stays closed
-// for retryAfter (or one token's worth when the server gave no time).
+// for retryAfter, at most maxClose (one token's worth when the server gave
+// no time).
 func (l *limiter) throttled(k limitKey, retryAfter time.Duration) {
 	if l == nil {
 		return
@@ -121,12 +148,14 @@ func (l *limiter) throttled(k limitKey, retryAfter time.Duration) {
 	if retryAfter <= 0 {
 		retryAfter = time.Duration(float64(time.Second) / float64(max(b.lim.Limit(), 0.01)))
 	}
+	retryAfter = min(retryAfter, l.maxClose)
 	b.lim.ReserveN(now, b.lim.Burst()) // empty the bucket
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if until := now.Add(retryAfter); until.After(b.closedTo) {
 		b.closedTo = until
+		l.buckets.put(k, b, later(now.Add(l.idleTTL), until), now)
 	}
-	l.mu.Unlock()
 }
 
 // limitKeyOf keys a call by its action and the most specific resource it

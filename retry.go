@@ -71,10 +71,13 @@ const (
 // classifyFailure reads a decorated error of operation op. callerCtx is the
 // caller's context: when it has ended, nothing is retried.
 func classifyFailure(callerCtx context.Context, op string, err error) failureKind {
-	if callerCtx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, errUnreadableAnswer) {
+	if callerCtx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrUnexpectedAnswer) {
 		return permanent
 	}
 	if _, ok := errors.AsType[*ValidationError](err); ok {
+		return permanent
+	}
+	if refusedRedirect(err) {
 		return permanent
 	}
 	if apiErr, ok := errors.AsType[*APIError](err); ok {

@@ -14,6 +14,7 @@ import (
 // TestRetryPolicyCoversEveryOperation: a new operation in swagger.json must
 // get an explicit retry decision.
 func TestRetryPolicyCoversEveryOperation(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("swagger.json")
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,7 @@ func TestRetryPolicyCoversEveryOperation(t *testing.T) {
 }
 
 func TestUnreadableSuccessIsNotRetried(t *testing.T) {
+	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id": 42`) // truncated

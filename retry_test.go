@@ -10,6 +10,7 @@ import (
 )
 
 func TestClassifyFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -36,7 +37,7 @@ func TestClassifyFailure(t *testing.T) {
 		{"reset", ctx, "Machines_create", reset, ambiguous},
 		{"validation", ctx, "Machines_create", &ValidationError{Op: "x", Err: errors.New("bad")}, permanent},
 		{"caller gave up", cancelled, "Machines_show", api(503), permanent},
-		{"unreadable answer", ctx, "Machines_show", fmt.Errorf("x: %w", errUnreadableAnswer), permanent},
+		{"unreadable answer", ctx, "Machines_show", fmt.Errorf("x: %w", ErrUnexpectedAnswer), permanent},
 	} {
 		if got := classifyFailure(tc.ctx, tc.op, tc.err); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
@@ -48,6 +49,7 @@ func TestClassifyFailure(t *testing.T) {
 }
 
 func TestBackoffIsBoundedFullJitter(t *testing.T) {
+	t.Parallel()
 	p := RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
 	for n := 1; n <= 40; n++ {
 		ceiling := min(p.BaseDelay<<min(n-1, 30), p.MaxDelay)
@@ -63,13 +65,17 @@ func TestBackoffIsBoundedFullJitter(t *testing.T) {
 }
 
 func TestLimiterForgetsIdleBuckets(t *testing.T) {
-	l := newLimiter(DefaultRateLimits())
+	t.Parallel()
+	l := newLimiter(DefaultRateLimits(), time.Hour)
 	old := time.Now().Add(-2 * bucketIdleTTL)
-	for i := range maxIdleBuckets {
+	for i := range 5000 {
 		l.get(limitKey{op: "Machines_show", resource: fmt.Sprint(i)}, old)
 	}
-	l.get(limitKey{op: "Machines_show", resource: "new"}, time.Now())
-	if n := len(l.buckets); n > 1 {
-		t.Errorf("%d buckets kept, want the idle ones dropped", n)
+	// A bucket closed by a 429 stays while closed, however long unused.
+	l.throttled(limitKey{op: "Machines_stop", resource: "closed"}, 30*time.Minute)
+
+	l.get(limitKey{op: "Machines_show", resource: "new"}, time.Now().Add(10*time.Minute))
+	if n := l.buckets.len(); n != 2 {
+		t.Errorf("%d buckets kept, want the idle ones dropped and the closed one kept", n)
 	}
 }

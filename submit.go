@@ -25,6 +25,7 @@ type submitter struct {
 	formats strfmt.Registry
 	token   Token
 	chain   func(http.RoundTripper) http.RoundTripper // for per-call http.Clients
+	bases   *baseTransports                           // what goes under the chain for them
 	now     func() time.Time
 	retry   RetryPolicy
 	limits  *limiter // nil: no client-side rate limits
@@ -55,11 +56,7 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 		// chain, so it gets auth, the request id and the error body cap.
 		// The operation is copied, not changed: a caller may reuse it.
 		hc := *op.Client
-		base := hc.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		hc.Transport = s.chain(base)
+		hc.Transport = s.chain(s.bases.under(hc.Transport))
 		cp := *op
 		cp.Client = &hc
 		op = &cp

@@ -212,26 +212,19 @@ func (t Token) authorization() string {
 // a text: what is left of a token when the text was cut short.
 const minRedactTail = 6
 
-// redact replaces every occurrence of the token (whole header or any part)
-// in s, for text that came from elsewhere, such as a server echoing it. A
-// text cut short (error bodies are) may end in the start of a token: that
-// goes too.
+// Redact replaces the token in s, for text that came from elsewhere, such
+// as a server echoing it: the whole Authorization value or any part of
+// it, as is or encoded (percent-encoding, + for space, JSON and HTML
+// escapes, base64, hex, nested up to three deep), and the start of one
+// that ends a text cut short. Every error and log line of this package has
+// been through it; use it for what you print of the API's answers.
+func (t Token) Redact(s string) string { return t.redact(s) }
+
+// redact is Redact.
 func (t Token) redact(s string) string {
 	if t.s == nil || s == "" {
 		return s
 	}
 	sec := t.s()
-	secrets := append([]string{sec.header}, sec.parts...)
-	for _, v := range secrets {
-		s = strings.ReplaceAll(s, v, redacted)
-	}
-	for _, v := range secrets {
-		for k := min(len(v)-1, len(s)); k >= minRedactTail; k-- {
-			if strings.HasSuffix(s, v[:k]) {
-				s = s[:len(s)-k] + redacted
-				break
-			}
-		}
-	}
-	return s
+	return redactSecrets(s, append([]string{sec.header}, sec.parts...), minRedactTail)
 }

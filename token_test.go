@@ -33,6 +33,7 @@ var tokenCases = []struct {
 }
 
 func TestParseTokenKinds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range tokenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := ParseToken(tc.in)
@@ -50,6 +51,7 @@ func TestParseTokenKinds(t *testing.T) {
 }
 
 func TestParseTokenMalformed(t *testing.T) {
+	t.Parallel()
 	secret := "fo1_thisPartMustNotBeQuoted"
 	cases := map[string]string{
 		"empty":                    "",
@@ -84,6 +86,7 @@ func TestParseTokenMalformed(t *testing.T) {
 // TestTokenNeverPrinted formats a token every way a program might print or
 // log it, alone and inside structs, and searches the output for it.
 func TestTokenNeverPrinted(t *testing.T) {
+	t.Parallel()
 	tok, err := ParseToken(testMacaroon)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +122,7 @@ func TestTokenNeverPrinted(t *testing.T) {
 }
 
 func TestTokenRedact(t *testing.T) {
+	t.Parallel()
 	tok, err := ParseToken("fm2_aaaaaaaa11,fm2_bbbbbbbb22")
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +134,7 @@ func TestTokenRedact(t *testing.T) {
 }
 
 func TestTokenRedactCutText(t *testing.T) {
+	t.Parallel()
 	tok, err := ParseToken(testBearer)
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,15 @@ package flymachines
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,6 +34,55 @@ const (
 	maxErrorSnippet = 4 << 10
 )
 
+// DefaultMaxResponseBytes is the most of a success answer the client reads
+// unless WithMaxResponseBytes says otherwise: 64 MiB, a list of some
+// 20,000 Machines with their configs. Decoding takes about three times as
+// much memory.
+const DefaultMaxResponseBytes = 64 << 20
+
+// ErrResponseTooLarge is matched by a *ResponseTooLargeError.
+var ErrResponseTooLarge = errors.New("flymachines: answer too large")
+
+// ResponseTooLargeError is a success answer longer than the client reads
+// (DefaultMaxResponseBytes, WithMaxResponseBytes). The call fails with it,
+// as an answer it cannot use (ErrUnexpectedAnswer), and is not retried.
+type ResponseTooLargeError struct {
+	Limit int64 // bytes
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("flymachines: the answer is longer than %d bytes (see WithMaxResponseBytes)", e.Limit)
+}
+
+// Unwrap makes a *ResponseTooLargeError match ErrResponseTooLarge.
+func (e *ResponseTooLargeError) Unwrap() error { return ErrResponseTooLarge }
+
+// cappedBody reads at most limit bytes of a body, then fails.
+type cappedBody struct {
+	rc    io.ReadCloser
+	left  int64
+	limit int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly limit bytes from a longer one.
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, &ResponseTooLargeError{Limit: b.limit}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
 // A middleware wraps a RoundTripper with one concern.
 type middleware func(next http.RoundTripper) http.RoundTripper
 
@@ -46,6 +98,7 @@ type chainSettings struct {
 	origin    *url.URL // the base URL: the only place the token may go
 	userAgent string
 	logger    *slog.Logger
+	maxBody   int64 // most of a success answer read
 }
 
 // newChain wraps base in the layers every request goes through. They are
@@ -56,8 +109,8 @@ type chainSettings struct {
 // authorize stays last, so it judges the exact URL that goes on the wire.
 func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 	layers := []middleware{
-		logExchanges(s.logger),
-		captureResponse,
+		logExchanges(s.logger, s.token),
+		captureResponse(s.maxBody),
 		setUserAgent(s.userAgent),
 		sendLeaseNonce,
 		authorize(s.token, s.origin),
@@ -70,8 +123,11 @@ func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 }
 
 // logExchanges logs each exchange at debug level: method, path, status,
-// duration and request id. Never headers, query strings or bodies.
-func logExchanges(l *slog.Logger) middleware {
+// duration and request id. Never headers, query strings or bodies. What
+// the server controls (the path after a redirect, the request id, the
+// transport's error text, which can quote a malformed answer) goes
+// through the token's redaction first.
+func logExchanges(l *slog.Logger, tok Token) middleware {
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			ctx := req.Context()
@@ -82,20 +138,20 @@ func logExchanges(l *slog.Logger) middleware {
 			resp, err := next.RoundTrip(req)
 			attrs := []slog.Attr{
 				slog.String("method", req.Method),
-				slog.String("path", req.URL.EscapedPath()),
+				slog.String("path", tok.redact(req.URL.EscapedPath())),
 				slog.Duration("duration", time.Since(start)),
 			}
 			if c := callFrom(ctx); c != nil {
 				attrs = append(attrs, slog.String("op", c.op), slog.Int("attempt", c.attempt))
 			}
 			if err != nil {
-				attrs = append(attrs, slog.String("error", err.Error()))
+				attrs = append(attrs, slog.String("error", tok.redact(err.Error())))
 				l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request failed", attrs...)
 				return resp, err
 			}
 			attrs = append(attrs,
 				slog.Int("status", resp.StatusCode),
-				slog.String("request_id", resp.Header.Get(headerRequestID)))
+				slog.String("request_id", cleanText(tok.redact(resp.Header.Get(headerRequestID)), maxRequestID)))
 			l.LogAttrs(ctx, slog.LevelDebug, "flymachines: request", attrs...)
 			return resp, nil
 		})
@@ -129,35 +185,42 @@ func exchangeFrom(ctx context.Context) *exchange {
 // a non-2xx body up front, at most maxErrorBody bytes of it, and hands the
 // reader that in-memory copy: a hostile body cannot exhaust memory, and the
 // start of the body is kept for the error message even when the generated
-// reader cannot decode it or never reads it.
-func captureResponse(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(req)
-		if err != nil {
-			return resp, err
-		}
-		x := exchangeFrom(req.Context())
-		if x != nil {
-			*x = exchange{
-				status:     resp.StatusCode,
-				requestID:  resp.Header.Get(headerRequestID),
-				retryAfter: resp.Header.Get(headerRetryAfter),
+// reader cannot decode it or never reads it. A success body is read as it
+// is decoded, up to maxBody bytes.
+func captureResponse(maxBody int64) middleware {
+	return func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := next.RoundTrip(req)
+			if err != nil {
+				return resp, err
 			}
-		}
-		if resp.StatusCode/100 != 2 && resp.Body != nil {
-			body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			_ = resp.Body.Close()
-			var rest io.Reader = bytes.NewReader(body)
-			if readErr != nil {
-				rest = io.MultiReader(rest, errReader{readErr})
-			}
-			resp.Body = io.NopCloser(rest)
+			x := exchangeFrom(req.Context())
 			if x != nil {
-				x.body = body[:min(len(body), maxErrorSnippet)]
+				*x = exchange{
+					status:     resp.StatusCode,
+					requestID:  resp.Header.Get(headerRequestID),
+					retryAfter: resp.Header.Get(headerRetryAfter),
+				}
 			}
-		}
-		return resp, nil
-	})
+			switch {
+			case resp.Body == nil:
+			case resp.StatusCode/100 == 2:
+				resp.Body = &cappedBody{rc: resp.Body, left: maxBody, limit: maxBody}
+			default:
+				body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+				_ = resp.Body.Close()
+				var rest io.Reader = bytes.NewReader(body)
+				if readErr != nil {
+					rest = io.MultiReader(rest, errReader{readErr})
+				}
+				resp.Body = io.NopCloser(rest)
+				if x != nil {
+					x.body = body[:min(len(body), maxErrorSnippet)]
+				}
+			}
+			return resp, nil
+		})
+	}
 }
 
 // errReader fails every read with err.
@@ -179,26 +242,49 @@ func setUserAgent(ua string) middleware {
 }
 
 // authorize adds the token to requests for the base URL's origin (same
-// scheme, host and port) that pass the host policy, and strips any
-// Authorization header from every other request, so that neither a
-// redirect nor a stray URL can carry a token elsewhere.
+// scheme, host and port) that pass the host policy. Every other request, which only a
+// redirect can make, loses its Authorization and lease nonce headers, and
+// one with a body (a 307 or 308 of a create, say, whose env may hold
+// secrets) is not sent at all: neither the token, nor a lease, nor a
+// request body leaves the base URL's origin.
 func authorize(tok Token, origin *url.URL) middleware {
 	header := tok.authorization()
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			allowed := sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL)
-			has := req.Header.Get(headerAuthorization) != ""
-			switch {
-			case allowed && !has && header != "":
-				req = req.Clone(req.Context())
-				req.Header.Set(headerAuthorization, header)
-			case !allowed && has:
+			if sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL) {
+				if header != "" && req.Header.Get(headerAuthorization) == "" {
+					req = req.Clone(req.Context())
+					req.Header.Set(headerAuthorization, header)
+				}
+				return next.RoundTrip(req)
+			}
+			if req.Body != nil && req.Body != http.NoBody {
+				_ = req.Body.Close()
+				return nil, &crossOriginError{to: tok.redact(req.URL.Scheme + "://" + req.URL.Host)}
+			}
+			if req.Header.Get(headerAuthorization) != "" || req.Header.Get(headerLeaseNonce) != "" {
 				req = req.Clone(req.Context())
 				req.Header.Del(headerAuthorization)
+				req.Header.Del(headerLeaseNonce)
 			}
 			return next.RoundTrip(req)
 		})
 	}
+}
+
+// crossOriginError is a redirect to another origin that was not followed
+// because the request has a body. Nothing was sent there; the API's
+// redirect means it did not act on the request either.
+type crossOriginError struct{ to string }
+
+func (e *crossOriginError) Error() string {
+	return "flymachines: a redirect to another origin (" + e.to + ") would carry the request body: not followed"
+}
+
+// refusedRedirect reports a *crossOriginError.
+func refusedRedirect(err error) bool {
+	_, ok := errors.AsType[*crossOriginError](err)
+	return ok
 }
 
 func sameOrigin(a, b *url.URL) bool {
@@ -221,10 +307,10 @@ func portOf(u *url.URL) string {
 // defaultBaseTransport bounds connecting and the TLS handshake, but not the
 // exchange itself: a server-side wait holds its response for up to a
 // minute, and per-call limits come from contexts and parameters.
-func defaultBaseTransport() http.RoundTripper {
+func defaultBaseTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 proxyForHTTPS,
+		Proxy:                 proxyForHTTPS(nil),
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -234,12 +320,62 @@ func defaultBaseTransport() http.RoundTripper {
 	}
 }
 
-// proxyForHTTPS honours HTTPS_PROXY and friends for HTTPS requests only:
-// plain HTTP goes to loopback or the private network, and through a proxy
-// it would carry the token in clear text.
-func proxyForHTTPS(req *http.Request) (*url.URL, error) {
-	if req.URL.Scheme != "https" {
-		return nil, nil
+// proxyForHTTPS uses proxy (nil: HTTPS_PROXY and friends) for HTTPS
+// requests only: plain HTTP goes to loopback or the private network, and
+// through a proxy it would carry the token in clear text.
+func proxyForHTTPS(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
 	}
-	return http.ProxyFromEnvironment(req)
+	return func(req *http.Request) (*url.URL, error) {
+		if req.URL.Scheme != "https" {
+			return nil, nil
+		}
+		return proxy(req)
+	}
+}
+
+// baseTransports gives the transport under the chain for a caller's
+// http.Client: this package's default when it has none (not
+// http.DefaultTransport, which would send plain HTTP to HTTP_PROXY), and
+// for an *http.Transport with a proxy, a copy that never proxies plain
+// HTTP. Other RoundTrippers are used as they are. Copies are kept, one
+// per transport, so connections are reused.
+type baseTransports struct {
+	plain  bool // the base URL is plain HTTP: proxies matter
+	dflt   http.RoundTripper
+	mu     sync.Mutex
+	copies map[*http.Transport]*http.Transport
+}
+
+// maxTransportCopies bounds the copies kept of callers' transports.
+const maxTransportCopies = 16
+
+func newBaseTransports(origin *url.URL) *baseTransports {
+	return &baseTransports{plain: origin.Scheme == "http", dflt: defaultBaseTransport(), copies: map[*http.Transport]*http.Transport{}}
+}
+
+func (b *baseTransports) under(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return b.dflt
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok || !b.plain || t.Proxy == nil {
+		return rt
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cp, ok := b.copies[t]; ok {
+		return cp
+	}
+	if len(b.copies) >= maxTransportCopies {
+		for orig, cp := range b.copies {
+			cp.CloseIdleConnections()
+			delete(b.copies, orig)
+		}
+	}
+	cp := t.Clone()
+	cp.Proxy = proxyForHTTPS(t.Proxy)
+	b.copies[t] = cp
+	return cp
 }

@@ -179,12 +179,20 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 		start := time.Now()
 		ok, err := w.c.Machines.MachinesWaitContext(ctx, params, nil)
 		if err == nil {
-			w.seen = true
-			if res := ok.GetPayload(); res != nil && res.State == StateFailed && !w.wants(StateFailed) {
-				w.last = StateFailed
+			res := ok.GetPayload()
+			switch {
+			case res == nil || !res.Ok:
+				// {}, null, an empty body, {"ok":false,...}: not an answer
+				// that the state was reached.
+				return nil, w.fail(emptyAnswer("Machines_wait", "does not say ok"))
+			case res.State == StateFailed && !w.wants(StateFailed):
+				w.seen, w.last = true, StateFailed
 				return nil, w.fail(ErrMachineFailed)
+			case res.State != "" && !w.wants(res.State):
+				return nil, w.fail(emptyAnswer("Machines_wait", "names state "+cleanText(res.State, 32)+", not one waited for"))
 			}
-			return ok.GetPayload(), nil
+			w.seen = true
+			return res, nil
 		}
 		if ctx.Err() != nil {
 			return nil, w.fail(w.ctxErr(ctx, err))
@@ -344,10 +352,10 @@ func (c *Client) showMachine(ctx context.Context, app, id string) (*models.Machi
 	if err != nil {
 		return nil, err
 	}
-	if ok.GetPayload() == nil {
-		return &models.Machine{}, nil
+	if m := ok.GetPayload(); m != nil && m.ID != "" {
+		return m, nil
 	}
-	return ok.GetPayload(), nil
+	return nil, emptyAnswer("Machines_show", "holds no machine")
 }
 
 // WaitStarted waits for the Machine to be started. See WaitForState.

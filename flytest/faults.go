@@ -1,6 +1,7 @@
 package flytest
 
 import (
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -205,3 +206,16 @@ type discardWriter struct{ h http.Header }
 func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
+
+// listLagging reports whether a Machine created recently is still out of
+// lists (WithListLag). Call with e.mu held.
+func (e *Emulator) listLagging(m *machine, now time.Time) bool {
+	least, most := e.cfg.listLag[0], e.cfg.listLag[1]
+	if most <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(m.id))
+	lag := least + time.Duration(h.Sum64()%uint64(most-least+1))
+	return now.Sub(m.createdAt) < lag
+}

@@ -406,10 +406,11 @@ func (e *Emulator) machinesList(w http.ResponseWriter, r *http.Request) {
 		if a == nil {
 			return
 		}
-		e.pruneDestroyed(a, e.cfg.clock.Now())
+		now := e.cfg.clock.Now()
+		e.pruneDestroyed(a, now)
 		var ms []*machine
 		for _, m := range a.machines {
-			if m.seq > int64(after) && f.match(m) {
+			if m.seq > int64(after) && f.match(m) && !e.listLagging(m, now) {
 				ms = append(ms, m)
 			}
 		}

@@ -23,6 +23,7 @@ type config struct {
 	exec            ExecHandler
 	noCapacity      []string          // regions where Machines_create fails
 	leaseOwners     map[string]string // token -> lease owner
+	listLag         [2]time.Duration  // least and most a new Machine stays out of lists
 }
 
 func defaultConfig() config {
@@ -117,6 +118,14 @@ func WithLeaseOwner(token, owner string) Option {
 		}
 		c.leaseOwners[token] = owner
 	}
+}
+
+// WithListLag makes Machine lists lag behind creates, as the API's may: a
+// new Machine stays out of Machines_list for a time between least and most
+// (fixed per Machine, drawn from its id), while a GET by id finds it at
+// once. Clients that look a create up by listing must allow for it.
+func WithListLag(least, most time.Duration) Option {
+	return func(c *config) { c.listLag = [2]time.Duration{least, max(least, most)} }
 }
 
 // defaultRegions is the fixed platform region list the emulator serves.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,9 +21,9 @@ import (
 
 // machinesCommands are the subcommands of `flymachines machines`.
 var machinesCommands = []command{
-	{"list", "list an app's Machines, optionally by metadata", runMachinesList},
-	{"get", "print one Machine as JSON", runMachinesGet},
-	{"wait", "wait for a Machine to reach a state", runMachinesWait},
+	{"list", "list an app's Machines, optionally by metadata", runMachinesList, false},
+	{"get", "print one Machine as JSON", runMachinesGet, false},
+	{"wait", "wait for a Machine to reach a state", runMachinesWait, false},
 }
 
 // runMachines dispatches `flymachines machines <subcommand>`.
@@ -161,10 +162,15 @@ func runMachinesGet(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(res.GetPayload())
+	if err := enc.Encode(res.GetPayload()); err != nil {
+		return err
+	}
+	_, err = stdout.Write(jsonTerminalSafe(js.Bytes()))
+	return err
 }
 
 // waitableStates are the states `machines wait` accepts.

@@ -25,14 +25,17 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// printsToken: the command prints a token on purpose (the emulator's
+	// banner), so its output is not redacted, only made terminal-safe.
+	printsToken bool
 }
 
 // commands lists the subcommands; add new ones here.
 var commands = []command{
-	{"demo", "run a one-off job on the built-in emulator, step by step", runDemo},
-	{"run", "run a one-off job on a new Machine; exit with its exit code", runRun},
-	{"machines", "list an app's Machines, show one, wait for a state", runMachines},
-	{"emulator", "serve the Machines API emulator over HTTP", runEmulator},
+	{"demo", "run a one-off job on the built-in emulator, step by step", runDemo, false},
+	{"run", "run a one-off job on a new Machine; exit with its exit code", runRun, false},
+	{"machines", "list an app's Machines, show one, wait for a state", runMachines, false},
+	{"emulator", "serve the Machines API emulator over HTTP", runEmulator, true},
 }
 
 func main() {
@@ -54,6 +57,17 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if c.name != args[0] {
 			continue
 		}
+		// Whatever the API sent, printed by any command, reaches the
+		// terminal as text, never as control sequences, and without the
+		// token (see output.go).
+		redact := envTokenRedactor()
+		if c.printsToken {
+			redact = nil
+		}
+		safeOut, safeErr := newSafeOutput(stdout, redact), newSafeOutput(stderr, redact)
+		defer safeOut.Flush()
+		defer safeErr.Flush()
+		stdout, stderr = safeOut, safeErr
 		err := c.run(ctx, args[1:], stdout, stderr)
 		switch {
 		case err == nil:
