@@ -14,12 +14,13 @@ import (
 	"github.com/go-openapi/strfmt"
 )
 
-// Client is the Machines API client: the whole generated API, embedded, so
-// c.Machines.MachinesShowContext(ctx, params, nil) works, plus the helpers
-// of this package. Pass nil as the generated methods' authInfo: the token
-// is added by the client's transport. It is safe for concurrent use.
+// Client is the Machines API client: every operation, one method each
+// (c.Machines.Show(ctx, app, id), c.Apps.List(ctx, org, nil), ...: the
+// generated client.API, embedded), plus the helpers of this package. Every
+// call goes through the same transport: checks, auth, rate limits,
+// retries and typed errors. It is safe for concurrent use.
 type Client struct {
-	*client.MachinesAPI
+	*client.API
 
 	baseURL    *url.URL
 	httpClient *http.Client
@@ -84,16 +85,13 @@ func New(opts ...Option) (*Client, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxResponseBytes
 	}
-	chain := func(next http.RoundTripper) http.RoundTripper {
-		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
-	}
-	bases := newBaseTransports(base)
 	hc := &http.Client{}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
 		hc = &cp
 	}
-	hc.Transport = chain(bases.under(hc.Transport))
+	hc.Transport = newChain(baseTransport(base, hc.Transport),
+		chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
 
 	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
 	// go-openapi turns on dumps of whole requests and responses to stdout
@@ -112,16 +110,16 @@ func New(opts ...Option) (*Client, error) {
 		}
 		limits = newLimiter(rl, retry.MaxDelay)
 	}
-	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, bases: bases, now: time.Now,
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, now: time.Now,
 		retry: retry, limits: limits, logger: logger}
 	return &Client{
-		MachinesAPI: client.New(sub, strfmt.Default),
-		baseURL:     base,
-		httpClient:  hc,
-		logger:      logger,
-		waitPace:    defaultWaitPace,
-		launches:    newLaunches(),
-		maxBody:     maxBody,
+		API:        client.New(sub),
+		baseURL:    base,
+		httpClient: hc,
+		logger:     logger,
+		waitPace:   defaultWaitPace,
+		launches:   newLaunches(),
+		maxBody:    maxBody,
 	}, nil
 }
 

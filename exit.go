@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -41,13 +40,11 @@ func (c *Client) WaitForExit(ctx context.Context, app, machineID string) (*ExitS
 	if err != nil {
 		return nil, err
 	}
-	params := machines.NewMachinesListEventsParams()
-	params.AppName, params.MachineID = app, machineID
-	ok, err := c.Machines.MachinesListEventsContext(ctx, params, nil)
+	events, err := c.Machines.ListEvents(ctx, app, machineID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: machine %s: %w", ErrNoExitEvent, machineID, err)
 	}
-	st, err := exitStatusFrom(ok.GetPayload())
+	st, err := exitStatusFrom(events)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", machineID, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -112,7 +111,6 @@ func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 		logExchanges(s.logger, s.token),
 		captureResponse(s.maxBody),
 		setUserAgent(s.userAgent),
-		sendLeaseNonce,
 		authorize(s.token, s.origin),
 	}
 	rt := base
@@ -335,47 +333,20 @@ func proxyForHTTPS(proxy func(*http.Request) (*url.URL, error)) func(*http.Reque
 	}
 }
 
-// baseTransports gives the transport under the chain for a caller's
+// baseTransport is the transport under the chain for the caller's
 // http.Client: this package's default when it has none (not
 // http.DefaultTransport, which would send plain HTTP to HTTP_PROXY), and
-// for an *http.Transport with a proxy, a copy that never proxies plain
-// HTTP. Other RoundTrippers are used as they are. Copies are kept, one
-// per transport, so connections are reused.
-type baseTransports struct {
-	plain  bool // the base URL is plain HTTP: proxies matter
-	dflt   http.RoundTripper
-	mu     sync.Mutex
-	copies map[*http.Transport]*http.Transport
-}
-
-// maxTransportCopies bounds the copies kept of callers' transports.
-const maxTransportCopies = 16
-
-func newBaseTransports(origin *url.URL) *baseTransports {
-	return &baseTransports{plain: origin.Scheme == "http", dflt: defaultBaseTransport(), copies: map[*http.Transport]*http.Transport{}}
-}
-
-func (b *baseTransports) under(rt http.RoundTripper) http.RoundTripper {
+// for an *http.Transport with a proxy and a plain-HTTP base URL, a copy
+// that never proxies plain HTTP. Other RoundTrippers are used as they are.
+func baseTransport(origin *url.URL, rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
-		return b.dflt
+		return defaultBaseTransport()
 	}
 	t, ok := rt.(*http.Transport)
-	if !ok || !b.plain || t.Proxy == nil {
+	if !ok || origin.Scheme != "http" || t.Proxy == nil {
 		return rt
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if cp, ok := b.copies[t]; ok {
-		return cp
-	}
-	if len(b.copies) >= maxTransportCopies {
-		for orig, cp := range b.copies {
-			cp.CloseIdleConnections()
-			delete(b.copies, orig)
-		}
 	}
 	cp := t.Clone()
 	cp.Proxy = proxyForHTTPS(t.Proxy)
-	b.copies[t] = cp
 	return cp
 }

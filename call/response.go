@@ -3,7 +3,7 @@ package call
 import (
 	"bytes"
 	"context"
-		"errors"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"

@@ -57,12 +57,6 @@ type Emulator struct {
 	noCapacity map[string]bool          // regions where Machines_create fails
 }
 
-type route struct {
-	id      string // operationId in swagger.json
-	pattern string // "METHOD /path/{param}" as http.ServeMux reads it
-	handler func(*Emulator, http.ResponseWriter, *http.Request)
-}
-
 // New returns an emulator with empty state.
 func New(opts ...Option) *Emulator {
 	e := &Emulator{
@@ -80,7 +74,7 @@ func New(opts ...Option) *Emulator {
 	for _, region := range e.cfg.noCapacity {
 		e.noCapacity[region] = true
 	}
-	for _, rt := range routes {
+	for _, rt := range routes() {
 		e.mux.Handle(rt.pattern, e.pipeline(rt))
 	}
 	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -99,20 +93,22 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // order the real API applies it: faults (as if from the network), auth,
 // rate limits, then the operation itself.
 func (e *Emulator) pipeline(rt route) http.Handler {
+	id := rt.op.ID
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer recoverAs500(w, rt.id)
+		defer recoverAs500(w, id)
 		start := e.cfg.clock.Now()
-		fault, apply := e.faults.draw(rt.id)
+		fault, apply := e.faults.draw(id)
 		if fault != nil && !fault.before(w, r) {
-			e.log(rt.id, r, http.StatusTeapot, start, "fault")
+			e.log(id, r, http.StatusTeapot, start, "fault")
 			return
 		}
 		if !e.authorize(w, r) {
 			return
 		}
-		if !e.rateLimit(rt.id, w, r) {
+		if !e.rateLimit(rt.op, w, r) {
 			return
 		}
+		r = withOp(r, rt.op)
 		rec := &statusRecorder{ResponseWriter: w}
 		if apply && fault != nil {
 			// The ambiguous case: the effect happens, the caller hears a failure.
@@ -120,7 +116,7 @@ func (e *Emulator) pipeline(rt route) http.Handler {
 		} else {
 			rt.handler(e, rec, r)
 		}
-		e.log(rt.id, r, rec.status, start, "")
+		e.log(id, r, rec.status, start, "")
 	})
 }
 

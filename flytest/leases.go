@@ -1,9 +1,12 @@
 package flytest
 
 import (
+	"context"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/flymachines/flymachines-go/client/ops"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,6 +60,9 @@ func (e *Emulator) activeLease(m *machine) *lease {
 // checkLease lets a mutation through unless someone holds m's lease and
 // the request does not carry its nonce; then it has answered 409.
 func (e *Emulator) checkLease(w http.ResponseWriter, r *http.Request, m *machine) bool {
+	if !opOf(r).LeaseNonce {
+		return true // the facts table: this operation does not honour leases
+	}
 	l := e.activeLease(m)
 	if l == nil || r.Header.Get(leaseNonceHeader) == l.nonce {
 		return true
@@ -182,4 +188,18 @@ func (e *Emulator) machinesReleaseLease(w http.ResponseWriter, r *http.Request) 
 			writeJSON(w, http.StatusOK, object{}.set("status", "success").set("data", map[string]bool{"ok": true}))
 		}
 	})
+}
+
+type opKey struct{}
+
+// withOp carries the operation a request is for, so shared code (the lease
+// guard) can read its facts.
+func withOp(r *http.Request, op ops.Op) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), opKey{}, op))
+}
+
+// opOf is the operation withOp attached.
+func opOf(r *http.Request) ops.Op {
+	op, _ := r.Context().Value(opKey{}).(ops.Op)
+	return op
 }

@@ -226,6 +226,8 @@ func TestFactsMustMatchTheSpec(t *testing.T) {
 	delete(f, "X_get")
 	if err := f.Merge(doc); err == nil || !strings.Contains(err.Error(), "X_get has no facts") {
 		t.Errorf("a missing operation is not named: %v", err)
+	}
+}
 
 // TestFlyToolsParameters: what fly-go's flaps sends is declared, so this
 // client can send it too.
