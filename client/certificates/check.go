@@ -9,7 +9,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-// Check checks the DNS records of a hostname and re-validate its certificate.
+// Check checks the DNS records of a hostname, re-validating its certificate.
 func (c *Client) Check(ctx context.Context, appName, hostname string, opts ...call.Option) (*models.CertificateCheckResponse, error) {
 	r := call.New("App_Certificates_check", "POST", "/v1/apps/{app_name}/certificates/{hostname}/check", 200)
 	r.PathParam("app_name", appName)

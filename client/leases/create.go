@@ -15,7 +15,7 @@ type CreateParams struct {
 	TTL        int64
 }
 
-// Create acquires a lease on a Machine, or refresh one held with its nonce.
+// Create acquires a lease on a Machine; with the held lease's nonce, this refreshes it.
 func (c *Client) Create(ctx context.Context, appName, machineID string, body *models.CreateLeaseRequest, params *CreateParams, opts ...call.Option) (*models.LeaseResponse, error) {
 	r := call.New("Machines_create_lease", "POST", "/v1/apps/{app_name}/machines/{machine_id}/lease", 201)
 	r.PathParam("app_name", appName)

@@ -9,7 +9,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-// Set creates or replace one app secret.
+// Set sets one app secret, creating or replacing it.
 func (c *Client) Set(ctx context.Context, appName, secretName string, body *models.SetAppSecretRequest, opts ...call.Option) (*models.SetAppSecretResponse, error) {
 	r := call.New("Secret_create", "POST", "/v1/apps/{app_name}/secrets/{secret_name}", 201)
 	r.PathParam("app_name", appName)

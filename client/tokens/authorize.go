@@ -9,7 +9,7 @@ import (
 	"github.com/flymachines/flymachines-go/models"
 )
 
-// Authorize validates a token header and confirm it grants the requested access.
+// Authorize validates a token header, confirming it grants the requested access.
 func (c *Client) Authorize(ctx context.Context, body *models.AuthorizeTokenRequest, opts ...call.Option) (*models.AuthorizeResponse, error) {
 	r := call.New("Tokens_authorize", "POST", "/v1/tokens/authorize", 200)
 	r.SetBody(body, body != nil)
