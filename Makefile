@@ -22,15 +22,19 @@ generate:
 
 ## validate: run `swagger validate` on the fixed spec the generator reads.
 validate:
-	cd gen && go run ./cmd/fixspec -in ../swagger.json -docs docs -out /tmp/flymachines-swagger.fixed.json
-	cd gen && go tool swagger validate /tmp/flymachines-swagger.fixed.json
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd gen && \
+	  go run ./cmd/fixspec -in ../swagger.json -docs docs -facts facts.yaml -out "$$tmp/swagger.fixed.json" && \
+	  go tool swagger validate "$$tmp/swagger.fixed.json"
 
-## test: every test of the library, of gen/ (drift check included) and the
-## conformance suite (the emulator driven by Fly's own Go client).
+## test: gen's checks first (the pinned spec, fix-ups, facts and docs: a
+## spec problem is reported before anything built from it), then every test
+## of the library (the drift check and the tidiness of the three modules
+## included) and the conformance suite (the emulator driven by Fly's own Go
+## client).
 test:
+	cd gen && go vet ./... && go test -count=1 ./...
 	go vet ./...
 	go test -race -count=1 ./...
-	cd gen && go vet ./... && go test -count=1 ./...
 	cd conformance && go vet ./... && go test -race -count=1 ./...
 
 ## demo: the first command of the README, on the embedded emulator.
