@@ -112,6 +112,9 @@ func New(opts ...Option) (*Client, error) {
 	}
 	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, now: time.Now,
 		retry: retry, limits: limits, logger: logger}
+	if cfg.tracer != nil {
+		sub.tracer = cfg.tracer.Tracer(tracerName)
+	}
 	return &Client{
 		API:        client.New(sub),
 		baseURL:    base,

@@ -1,6 +1,7 @@
 package flymachines
 
 import (
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 )
@@ -19,6 +20,7 @@ type config struct {
 	retry      *RetryPolicy // nil: DefaultRetryPolicy
 	rateLimits *RateLimits  // nil: DefaultRateLimits
 	noLimits   bool
+	tracer     trace.TracerProvider
 	maxBody    int64 // 0: DefaultMaxResponseBytes
 }
 
@@ -85,4 +87,14 @@ func WithoutRateLimits() Option {
 // whatever this says.
 func WithMaxResponseBytes(n int64) Option {
 	return func(c *config) { c.maxBody = n }
+}
+
+// WithTracerProvider traces every API call with tp (OpenTelemetry): one
+// client span per call, named by its operation id, with the app, the
+// Machine, the number of attempts, the last HTTP status and fly-request-id
+// as attributes, and each retry and client-side rate-limit wait as an
+// event. Spans never hold the token, a header or a body. Without this
+// option nothing is traced and nothing is spent on it.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracer = tp }
 }

@@ -117,10 +117,11 @@ func (e *RateLimitError) Error() string {
 // Unwrap makes a *RateLimitError match ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
-// wait blocks until the bucket of k lets one request through.
-func (l *limiter) wait(ctx context.Context, k limitKey, class string) error {
+// wait blocks until the bucket of k lets one request through, returning
+// how long it waited.
+func (l *limiter) wait(ctx context.Context, k limitKey, class string) (time.Duration, error) {
 	if l == nil {
-		return nil
+		return 0, nil
 	}
 	now := time.Now()
 	b := l.get(k, class, now)
@@ -131,13 +132,13 @@ func (l *limiter) wait(ctx context.Context, k limitKey, class string) error {
 	delay := max(closedFor, r.DelayFrom(now))
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < delay {
 		r.CancelAt(now)
-		return &RateLimitError{Op: k.op, RetryAfter: delay}
+		return 0, &RateLimitError{Op: k.op, RetryAfter: delay}
 	}
 	if err := sleepCtx(ctx, delay); err != nil {
 		r.Cancel()
-		return err
+		return 0, err
 	}
-	return nil
+	return max(delay, 0), nil
 }
 
 // throttled records a 429 for k: the bucket is drained and stays closed

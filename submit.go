@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,6 +32,7 @@ type submitter struct {
 	retry   RetryPolicy
 	limits  *limiter // nil: no client-side rate limits
 	logger  *slog.Logger
+	tracer  trace.Tracer // nil: no spans
 }
 
 var _ runtime.ContextualTransport = (*submitter)(nil)
@@ -59,15 +61,28 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 		r.Timeout = longPollTimeout(r)
 	}
 	key := limitKeyOf(c)
+	ctx, span := startSpan(ctx, s.tracer, c)
+	res, last, err := s.attempts(ctx, op, facts, c, key, span)
+	span.end(c.attempt, last, s.token, err)
+	return res, err
+}
+
+// attempts sends op until it succeeds, fails for good, or runs out of
+// attempts. It returns what the chain saw of the last answer too.
+func (s *submitter) attempts(ctx context.Context, op *runtime.ClientOperation, facts ops.Op, c *callInfo, key limitKey, span *callSpan) (any, *exchange, error) {
+	var x *exchange
 	for {
 		c.attempt++
-		if err := s.limits.wait(ctx, key, facts.RateClass); err != nil {
-			return nil, decorate(op.ID, nil, err, s.token, s.now())
+		waited, err := s.limits.wait(ctx, key, facts.RateClass)
+		span.rateLimited(waited)
+		if err != nil {
+			return nil, x, decorate(op.ID, nil, err, s.token, s.now())
 		}
-		actx, x := withExchange(withCall(ctx, c))
+		var actx context.Context
+		actx, x = withExchange(withCall(ctx, c))
 		res, err := s.next.SubmitContext(actx, op)
 		if err == nil {
-			return res, nil
+			return res, x, nil
 		}
 		err = decorate(op.ID, x, err, s.token, s.now())
 		var retryAfter time.Duration
@@ -76,20 +91,21 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 			s.limits.throttled(key, facts.RateClass, retryAfter)
 		}
 		if c.attempt >= s.retry.MaxAttempts || !shouldRetry(facts, classifyFailure(ctx, facts, err)) {
-			return nil, err
+			return nil, x, err
 		}
 		if retryAfter > s.retry.MaxDelay {
-			return nil, err // the server asks for a longer pause than the policy allows
+			return nil, x, err // the server asks for a longer pause than the policy allows
 		}
 		delay := s.retry.backoff(c.attempt, retryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
-			return nil, err // the wait would outlast the caller's deadline
+			return nil, x, err // the wait would outlast the caller's deadline
 		}
 		s.logger.LogAttrs(ctx, slog.LevelDebug, "flymachines: retrying",
 			slog.String("op", op.ID), slog.Int("attempt", c.attempt),
 			slog.Duration("delay", delay), slog.String("error", err.Error()))
+		span.retrying(c.attempt, delay, err)
 		if sleepCtx(ctx, delay) != nil {
-			return nil, err
+			return nil, x, err
 		}
 	}
 }
