@@ -1,6 +1,7 @@
 package flymachines
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,11 +62,14 @@ func New(opts ...Option) (*Client, error) {
 		}
 	}
 
-	tok, err := resolveToken(cfg.token)
+	base, err := resolveBaseURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	base, err := resolveBaseURL(cfg.baseURL)
+	tok, err := resolveToken(cfg.token)
+	if errors.Is(err, ErrNoToken) && isSocket(base) {
+		err = nil // a Machine's own socket answers about the Machine without one
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +94,15 @@ func New(opts ...Option) (*Client, error) {
 		cp := *cfg.httpClient
 		hc = &cp
 	}
-	hc.Transport = newChain(baseTransport(base, hc.Transport),
-		chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
+	origin := requestOrigin(base)
+	under, err := baseTransport(base, hc.Transport)
+	if err != nil {
+		return nil, err
+	}
+	hc.Transport = newChain(under, chainSettings{token: tok, origin: origin, socket: isSocket(base),
+		userAgent: ua, logger: logger, maxBody: maxBody})
 
-	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
+	rt := httptransport.NewWithClient(origin.Host, basePath(origin), []string{origin.Scheme}, hc)
 	// go-openapi turns on dumps of whole requests and responses to stdout
 	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
 	// WithLogger is the way to watch traffic here.
@@ -142,9 +151,15 @@ func resolveToken(explicit *string) (Token, error) {
 	return Token{}, ErrNoToken
 }
 
-func resolveBaseURL(explicit *string) (*url.URL, error) {
-	if explicit != nil {
-		return parseBaseURL(*explicit)
+// resolveBaseURL picks the base URL: WithBaseURL's; else, with
+// PreferMachineSocket on a Fly Machine, its API socket; else
+// FLY_API_HOSTNAME's; else the public API.
+func resolveBaseURL(cfg config) (*url.URL, error) {
+	if cfg.baseURL != nil {
+		return parseBaseURL(*cfg.baseURL)
+	}
+	if cfg.socketPath != "" && onMachine(cfg.socketPath) {
+		return parseBaseURL("unix://" + cfg.socketPath)
 	}
 	if v := strings.TrimSpace(os.Getenv(EnvAPIHostname)); v != "" {
 		u, err := parseBaseURL(v)
@@ -156,6 +171,18 @@ func resolveBaseURL(explicit *string) (*url.URL, error) {
 	return parseBaseURL(PublicBaseURL)
 }
 
+// EnvMachineID is set on every Fly Machine to its id.
+const EnvMachineID = "FLY_MACHINE_ID"
+
+// onMachine reports running on a Fly Machine whose API socket is at path.
+func onMachine(path string) bool {
+	if os.Getenv(EnvMachineID) == "" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
 // basePath is the runtime's base path: the generated paths start with /v1.
 func basePath(u *url.URL) string {
 	if u.Path == "" {
@@ -164,7 +191,8 @@ func basePath(u *url.URL) string {
 	return u.Path
 }
 
-// BaseURL is the endpoint the client talks to, e.g. "https://api.machines.dev".
+// BaseURL is the endpoint the client talks to, e.g. "https://api.machines.dev"
+// or "unix:///.fly/api".
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
 // String describes the client without anything secret.

@@ -21,7 +21,8 @@ type config struct {
 	rateLimits *RateLimits  // nil: DefaultRateLimits
 	noLimits   bool
 	tracer     trace.TracerProvider
-	maxBody    int64 // 0: DefaultMaxResponseBytes
+	socketPath string // PreferMachineSocket: use this socket when on a Machine
+	maxBody    int64  // 0: DefaultMaxResponseBytes
 }
 
 // WithToken sets the API token, taking precedence over FLY_API_TOKEN and
@@ -97,4 +98,13 @@ func WithMaxResponseBytes(n int64) Option {
 // option nothing is traced and nothing is spent on it.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) { c.tracer = tp }
+}
+
+// PreferMachineSocket talks to the Machine's own API socket
+// (MachineSocketBaseURL) when the program runs on a Fly Machine
+// (FLY_MACHINE_ID is set and the socket is there), with or without a
+// token; elsewhere the base URL is resolved as without it. WithBaseURL
+// still wins.
+func PreferMachineSocket() Option {
+	return func(c *config) { c.socketPath = MachineSocketPath }
 }

@@ -1,0 +1,54 @@
+package flytest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// MachineSocket is the emulator as seen through a Fly Machine's API socket
+// (/.fly/api): requests about that Machine itself (its path and what is
+// under it) need no token; any other request is authorized as usual. Serve
+// it on a Unix listener.
+func (e *Emulator) MachineSocket(app, machineID string) http.Handler {
+	own := "/v1/apps/" + app + "/machines/" + machineID
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == own || strings.HasPrefix(p, own+"/") {
+			r = r.WithContext(context.WithValue(r.Context(), socketKey{}, true))
+		}
+		e.ServeHTTP(w, r)
+	})
+}
+
+type socketKey struct{}
+
+// fromOwnSocket reports a request MachineSocket let through without a token.
+func fromOwnSocket(r *http.Request) bool {
+	v, _ := r.Context().Value(socketKey{}).(bool)
+	return v
+}
+
+// ServeMachineSocket serves MachineSocket(app, machineID) on a Unix socket
+// at path until tb's cleanup.
+func (s *Server) ServeMachineSocket(tb testing.TB, path, app, machineID string) {
+	tb.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &http.Server{Handler: s.MachineSocket(app, machineID)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			tb.Error(err)
+		}
+	}()
+	tb.Cleanup(func() {
+		_ = srv.Close()
+		<-done
+	})
+}
