@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flymachines/flymachines-go/client/ops"
 )
@@ -188,5 +189,37 @@ func TestEveryOperationIsServed(t *testing.T) {
 			t.Errorf("%s: fly-request-id %s was %s's too", op.ID, rid, other)
 		}
 		seen[rid] = op.ID
+	}
+}
+
+// TestEveryOperationRateClass: with Fly's limits on, every operation
+// draws from a bucket of its own whose size is its RateClass's burst
+// (get_machine: 10, default: 3), and past it answers 429 with Retry-After.
+func TestEveryOperationRateClass(t *testing.T) {
+	clock := NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	// No apps: the requests that get through answer 404 or 400, and change
+	// nothing.
+	srv := NewServer(t, WithClock(clock), WithRateLimits())
+	bursts := map[string]int{"default": actionBurst, "get_machine": getBurst}
+	for _, op := range ops.All() {
+		burst, ok := bursts[op.RateClass]
+		if !ok {
+			t.Errorf("%s: rate class %q unknown to the emulator", op.ID, op.RateClass)
+			continue
+		}
+		req := opRequest{values: placeholders("no-such-app", "0000000000000")}
+		if op.Method != http.MethodGet && op.Method != http.MethodDelete {
+			req.body = `{}`
+		}
+		for i := range burst {
+			if ans := sendOp(t, srv, op, req); ans.status == http.StatusTooManyRequests {
+				t.Fatalf("%s: request %d of a burst of %d: HTTP 429", op.ID, i+1, burst)
+			}
+		}
+		ans := sendOp(t, srv, op, req)
+		if ans.status != http.StatusTooManyRequests || ans.header.Get("Retry-After") == "" || !strings.Contains(ans.errorText(), op.ID) {
+			t.Errorf("%s: request %d: HTTP %d %s (Retry-After %q), want 429 past the %s burst",
+				op.ID, burst+1, ans.status, ans.body, ans.header.Get("Retry-After"), op.RateClass)
+		}
 	}
 }
