@@ -194,8 +194,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// rawGet is a plain HTTP GET with the test token, for headers the
-// generated client does not surface.
+// rawGet is a plain HTTP GET with the test token, for queries the
+// generated client would not send (a malformed cursor, timeout=abc) and
+// quick status checks.
 func rawGet(t *testing.T, srv *Server, path string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL()+path, nil)

@@ -148,7 +148,8 @@ const routeMissing = "404 page not found"
 // TestEveryOperationIsServed: every operation is routed at its method and
 // path, and, given a plausible request on an app and a started Machine of
 // its own, answers without a 5xx (a 501 would be a stub); each answer
-// carries a fly-request-id no other answer has.
+// carries a fly-request-id no other answer has, as does the 404 of a path
+// no operation serves.
 func TestEveryOperationIsServed(t *testing.T) {
 	en := newEnv(t)
 	// Requests that would otherwise wait (Machines_wait defaults to 60s).
@@ -190,6 +191,10 @@ func TestEveryOperationIsServed(t *testing.T) {
 		}
 		seen[rid] = op.ID
 	}
+	// What no operation serves has a request id too.
+	if res := rawGet(t, en.srv, "/v1/no-such-thing"); res.StatusCode != http.StatusNotFound || res.Header.Get("fly-request-id") == "" {
+		t.Errorf("an unrouted path: HTTP %d, fly-request-id %q", res.StatusCode, res.Header.Get("fly-request-id"))
+	}
 }
 
 // TestEveryOperationRateClass: with Fly's limits on, every operation
@@ -220,6 +225,9 @@ func TestEveryOperationRateClass(t *testing.T) {
 		if ans.status != http.StatusTooManyRequests || ans.header.Get("Retry-After") == "" || !strings.Contains(ans.errorText(), op.ID) {
 			t.Errorf("%s: request %d: HTTP %d %s (Retry-After %q), want 429 past the %s burst",
 				op.ID, burst+1, ans.status, ans.body, ans.header.Get("Retry-After"), op.RateClass)
+		}
+		if ans.header.Get("fly-request-id") == "" {
+			t.Errorf("%s: 429 without a fly-request-id", op.ID)
 		}
 	}
 }
