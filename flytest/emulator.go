@@ -28,10 +28,11 @@ import (
 //   - 404 for any change to a destroyed Machine, so a repeated destroy
 //     reads as done. GET still shows it, in state destroyed, for an hour.
 //   - 409 "aborted: machine ID X lease currently held by OWNER, expires at
-//     T" for a change without the nonce of a lease someone holds (update,
-//     start, stop, restart, suspend, cordon, uncordon, signal, destroy and
-//     metadata writes; exec, ps and memory change no state and are not
-//     guarded). Update with a stale current_version is also a 409.
+//     T" for an operation the facts table (client/ops) marks LeaseNonce,
+//     sent without the nonce of the Machine's lease while one is held.
+//     Other operations are not refused for a lease, save taking or
+//     releasing the lease itself. Update with a stale current_version is
+//     also a 409.
 //   - 412 with status insufficient_capacity on create in a full region
 //     (WithCapacityError, SetRegionCapacity).
 //   - Update replaces the config under a new version. A running Machine

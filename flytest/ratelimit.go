@@ -12,7 +12,8 @@ import (
 
 // Fly's published Machines API limits: each action is limited per Machine
 // (or per app, for actions on an app) to 1 request per second with bursts
-// of 3, except getting a Machine: 5 per second with bursts of 10.
+// of 3, except getting a Machine (the operations the facts table puts in
+// RateClass get_machine): 5 per second with bursts of 10.
 const (
 	actionRate  = 1.0
 	actionBurst = 3
