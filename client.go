@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+
+	"github.com/flymachines/flymachines-go/client"
 )
 
 // Client is the Machines API client: every operation, one method each

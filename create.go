@@ -6,12 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"github.com/flymachines/flymachines-go/models"
 )

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"golang.org/x/sync/singleflight"
 

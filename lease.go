@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"github.com/flymachines/flymachines-go/client/leases"
 	"github.com/flymachines/flymachines-go/models"

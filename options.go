@@ -1,9 +1,10 @@
 package flymachines
 
 import (
-	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // An Option configures New.

@@ -3,11 +3,12 @@ package flymachines
 import (
 	"context"
 	"errors"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 // RetryPolicy bounds how a call is retried. Which failures are retried is

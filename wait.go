@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"

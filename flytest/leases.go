@@ -6,11 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/flymachines/flymachines-go/client/ops"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"github.com/flymachines/flymachines-go/models"
 )

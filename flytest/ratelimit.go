@@ -1,13 +1,14 @@
 package flytest
 
 import (
-	"github.com/flymachines/flymachines-go/client/ops"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 // Fly's published Machines API limits: each action is limited per Machine
