@@ -46,6 +46,7 @@ var fixups = []fixup{
 	{"known-fields-the-spec-lacks", knownFieldsTheSpecLacks},
 	{"persist-rootfs-int-or-none", persistRootfsIntOrNone},
 	{"error-status-error", errorStatusError},
+	{"machine-event-request", machineEventRequest},
 
 	// What Fly's own tools send or read (flytools.go). createAnswersApp
 	// stays last: it copies App as the fix-ups before it left it.
