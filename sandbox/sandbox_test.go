@@ -9,8 +9,6 @@ import (
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -52,7 +50,7 @@ func TestConnectStartsTheEmulatorWithoutAToken(t *testing.T) {
 	if !strings.HasPrefix(env.Endpoint, "http://127.0.0.1:") {
 		t.Errorf("endpoint %s, want loopback", env.Endpoint)
 	}
-	if _, err := env.Client.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(env.App), nil); err != nil {
+	if _, err := env.Client.Apps.Show(ctx, env.App); err != nil {
 		t.Errorf("the app is not there: %v", err)
 	}
 
@@ -64,7 +62,7 @@ func TestConnectStartsTheEmulatorWithoutAToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond) // the client retries refused connections
 	defer cancel()
-	_, err = env.Client.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(env.App), nil)
+	_, err = env.Client.Apps.Show(ctx, env.App)
 	if err == nil {
 		t.Error("the emulator still answers after Close")
 	}
@@ -128,7 +126,7 @@ func flyStandIn(t *testing.T) *flytest.Server {
 
 func appExists(t *testing.T, c *flymachines.Client, name string) bool {
 	t.Helper()
-	_, err := c.Apps.AppsShowContext(context.Background(), apps.NewAppsShowParams().WithAppName(name), nil)
+	_, err := c.Apps.Show(context.Background(), name)
 	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		t.Fatal(err)
 	}
@@ -263,12 +261,12 @@ func TestEmulatorRunsServicesUntilStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(4 * fast().JobRuntime)
-	got, err := env.Client.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(env.App).WithMachineID(m.ID), nil)
+	got, err := env.Client.Machines.Show(ctx, env.App, m.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GetPayload().State != flymachines.StateStarted {
-		t.Errorf("a service machine is %s after a while, want started", got.GetPayload().State)
+	if got.State != flymachines.StateStarted {
+		t.Errorf("a service machine is %s after a while, want started", got.State)
 	}
 }
 
@@ -292,12 +290,12 @@ func TestCommandExit(t *testing.T) {
 		{&models.FlyMachineInit{Exec: []string{"exit 9"}}, 9, true},
 		{&models.FlyMachineInit{Cmd: []string{"sh", "-c", "reexit 3"}}, 0, true},
 	} {
-		code, ok := CommandExit(&models.FlyMachineConfig{Init: tc.init})
+		code, ok := commandExit(&models.FlyMachineConfig{Init: tc.init})
 		if code != tc.code || ok != tc.hasCmd {
 			t.Errorf("%+v: got %d %v, want %d %v", tc.init, code, ok, tc.code, tc.hasCmd)
 		}
 	}
-	if _, ok := CommandExit(nil); ok {
+	if _, ok := commandExit(nil); ok {
 		t.Error("a nil config runs a command")
 	}
 }
