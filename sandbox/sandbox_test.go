@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,5 +306,43 @@ func TestNewAppName(t *testing.T) {
 	a, b := NewAppName("x"), NewAppName("x")
 	if a == b || len(a) != len("x-")+6 || !strings.HasPrefix(a, "x-") {
 		t.Errorf("names %q %q", a, b)
+	}
+}
+
+// countingTransport counts the requests that go through it.
+type countingTransport struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// Config.ClientOptions reach the client on either path, after Connect's
+// own (so that they win over them).
+func TestConnectAppliesClientOptions(t *testing.T) {
+	for _, onFly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "emulator", true: "token"}[onFly], func(t *testing.T) {
+			noToken(t)
+			if onFly {
+				flyStandIn(t)
+			}
+			rt := &countingTransport{next: http.DefaultTransport}
+			cfg := fast()
+			cfg.ClientOptions = []flymachines.Option{flymachines.WithHTTPClient(&http.Client{Transport: rt})}
+			env, err := Connect(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer env.Close()
+			if env.Emulator == onFly {
+				t.Fatalf("emulator %v, want %v", env.Emulator, !onFly)
+			}
+			if rt.n.Load() == 0 {
+				t.Error("the app was made without the HTTP client of the options")
+			}
+		})
 	}
 }
