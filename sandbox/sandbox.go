@@ -1,9 +1,20 @@
-// Package sandbox gives the examples and the command-line tool a Machines
-// API to talk to: Fly's own when an API token is set, or else the flytest
-// emulator served in this process, primed so that the flows behave as they
-// would on Fly (see EmulatorOptions). Either way the caller gets a
-// *flymachines.Client and an app to work in, and calls the same library
-// functions.
+// Package sandbox gives a program a Machines API to talk to: Fly's own when
+// an API token is set, or else the flytest emulator served in this
+// process, primed so that jobs behave as they would on Fly (see
+// EmulatorOptions). Either way the program gets a *flymachines.Client and
+// an app to work in, and makes the same calls: the examples and the
+// flymachines command run anywhere, with or without a Fly.io account.
+//
+//	env, err := sandbox.Connect(ctx, sandbox.FromEnv())
+//	if err != nil {
+//		return err
+//	}
+//	defer env.Close() // deletes the throwaway app, stops the emulator
+//	res, err := env.Client.RunJob(ctx, env.App, req)
+//
+// It is for demos, examples and development loops: a service that always
+// talks to Fly needs only flymachines.New. Package sandboxtest serves the
+// same emulator in tests, standing in for Fly.
 package sandbox
 
 import (
@@ -16,7 +27,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,35 +91,10 @@ type Config struct {
 	TransitionDelay time.Duration
 	JobRuntime      time.Duration
 
-	// ClientOptions are added to the client's options, e.g. a logger.
+	// ClientOptions are added to the client's options, last: a logger,
+	// say, or flymachines.WithoutRateLimits for a test against an
+	// emulator standing in for Fly.
 	ClientOptions []flymachines.Option
-}
-
-// Test settings: see SetClientOptionsForTest and SetEmulatorTimingForTest.
-var (
-	testOptions                     []flymachines.Option
-	testTransitionDelay, testJobRun time.Duration
-)
-
-// SetClientOptionsForTest adds opts to the options of every client
-// Connect makes, until the test ends (tb is a *testing.T or B). It is for
-// tests that run a whole program against a stand-in API, such as
-// sandboxtest.FlyStandIn, and like t.Setenv it does not mix with parallel
-// tests.
-func SetClientOptionsForTest(tb interface{ Cleanup(func()) }, opts ...flymachines.Option) {
-	saved := testOptions
-	testOptions = append(slices.Clip(testOptions), opts...)
-	tb.Cleanup(func() { testOptions = saved })
-}
-
-// SetEmulatorTimingForTest makes the emulators Connect starts use these
-// timings, where the Config gives none, until the test ends: for tests of
-// whole programs, which build their Config themselves. Like t.Setenv, it
-// does not mix with parallel tests.
-func SetEmulatorTimingForTest(tb interface{ Cleanup(func()) }, transitionDelay, jobRuntime time.Duration) {
-	savedDelay, savedRun := testTransitionDelay, testJobRun
-	testTransitionDelay, testJobRun = transitionDelay, jobRuntime
-	tb.Cleanup(func() { testTransitionDelay, testJobRun = savedDelay, savedRun })
 }
 
 // FromEnv is a Config with App, Org and Region from FLY_APP, FLY_ORG and
@@ -203,7 +188,7 @@ func tokenVariable() string {
 }
 
 func connectFly(cfg Config) (*Env, error) {
-	c, err := flymachines.New(append(slices.Clip(cfg.ClientOptions), testOptions...)...)
+	c, err := flymachines.New(cfg.ClientOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -211,12 +196,6 @@ func connectFly(cfg Config) (*Env, error) {
 }
 
 func startEmulator(cfg Config) (*Env, error) {
-	if cfg.TransitionDelay <= 0 {
-		cfg.TransitionDelay = testTransitionDelay
-	}
-	if cfg.JobRuntime <= 0 {
-		cfg.JobRuntime = testJobRun
-	}
 	emu := flytest.New(EmulatorOptions(cfg)...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -237,7 +216,7 @@ func startEmulator(cfg Config) (*Env, error) {
 		// the flows down.
 		flymachines.WithoutRateLimits(),
 	}, cfg.ClientOptions...)
-	c, err := flymachines.New(append(opts, testOptions...)...)
+	c, err := flymachines.New(opts...)
 	env := &Env{Client: c, App: cfg.App, Org: cfg.Org, Region: cfg.Region, Emulator: true,
 		Endpoint: base, server: srv, emulator: emu, transport: tr}
 	if err != nil {
@@ -253,7 +232,7 @@ func startEmulator(cfg Config) (*Env, error) {
 // prepareApp makes sure Env.App is there to work in.
 func (e *Env) prepareApp(ctx context.Context, cfg Config) error {
 	if e.App != "" && !e.Emulator {
-		_, err := e.Client.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(e.App), nil)
+		_, err := e.Client.Apps.Show(ctx, e.App)
 		if errors.Is(err, flymachines.ErrNotFound) {
 			return fmt.Errorf("app %q not found: create it (fly apps create %s) or leave the app empty to use a throwaway one", e.App, e.App)
 		}
@@ -281,8 +260,8 @@ func (e *Env) Close() error {
 		defer cancel()
 		if e.CreatedApp && !e.keepApp && e.Client != nil {
 			// force: the app's Machines go with it.
-			params := apps.NewAppsDeleteParams().WithAppName(e.App).WithForce(new(true))
-			if _, err := e.Client.Apps.AppsDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
+			err := e.Client.Apps.Delete(ctx, e.App, &apps.DeleteParams{Force: true})
+			if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 				e.closeErr = fmt.Errorf("deleting app %s: %w", e.App, err)
 			}
 		}

@@ -35,7 +35,7 @@ func EmulatorOptions(cfg Config) []flytest.Option {
 	// A Behavior has a fixed exit code, so there is one rule per code.
 	for code := range 256 {
 		isCode := func(c *models.FlyMachineConfig) bool {
-			n, ok := CommandExit(c)
+			n, ok := commandExit(c)
 			return ok && n == code
 		}
 		opts = append(opts, flytest.WithBehavior(isCode, flytest.ExitAfter(runtime, code)))
@@ -46,11 +46,11 @@ func EmulatorOptions(cfg Config) []flytest.Option {
 // exitAtEnd finds a trailing "exit N" in a shell command.
 var exitAtEnd = regexp.MustCompile(`(?:^|[\s;&|])exit\s+([0-9]{1,9})[\s;]*$`)
 
-// CommandExit reports whether config c runs a command of its own
+// commandExit reports whether config c runs a command of its own
 // (init.exec, else init.cmd) and, if so, the exit code the emulator gives
 // it: N, modulo 256 as in a shell, when the command line ends in "exit N",
 // else 0.
-func CommandExit(c *models.FlyMachineConfig) (code int, ok bool) {
+func commandExit(c *models.FlyMachineConfig) (code int, ok bool) {
 	if c == nil || c.Init == nil {
 		return 0, false
 	}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -52,7 +52,7 @@ func TestConnectStartsTheEmulatorWithoutAToken(t *testing.T) {
 	if !strings.HasPrefix(env.Endpoint, "http://127.0.0.1:") {
 		t.Errorf("endpoint %s, want loopback", env.Endpoint)
 	}
-	if _, err := env.Client.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(env.App), nil); err != nil {
+	if _, err := env.Client.Apps.Show(ctx, env.App); err != nil {
 		t.Errorf("the app is not there: %v", err)
 	}
 
@@ -64,7 +64,7 @@ func TestConnectStartsTheEmulatorWithoutAToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond) // the client retries refused connections
 	defer cancel()
-	_, err = env.Client.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(env.App), nil)
+	_, err = env.Client.Apps.Show(ctx, env.App)
 	if err == nil {
 		t.Error("the emulator still answers after Close")
 	}
@@ -128,7 +128,7 @@ func flyStandIn(t *testing.T) *flytest.Server {
 
 func appExists(t *testing.T, c *flymachines.Client, name string) bool {
 	t.Helper()
-	_, err := c.Apps.AppsShowContext(context.Background(), apps.NewAppsShowParams().WithAppName(name), nil)
+	_, err := c.Apps.Show(context.Background(), name)
 	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		t.Fatal(err)
 	}
@@ -263,12 +263,12 @@ func TestEmulatorRunsServicesUntilStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(4 * fast().JobRuntime)
-	got, err := env.Client.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(env.App).WithMachineID(m.ID), nil)
+	got, err := env.Client.Machines.Show(ctx, env.App, m.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GetPayload().State != flymachines.StateStarted {
-		t.Errorf("a service machine is %s after a while, want started", got.GetPayload().State)
+	if got.State != flymachines.StateStarted {
+		t.Errorf("a service machine is %s after a while, want started", got.State)
 	}
 }
 
@@ -292,12 +292,12 @@ func TestCommandExit(t *testing.T) {
 		{&models.FlyMachineInit{Exec: []string{"exit 9"}}, 9, true},
 		{&models.FlyMachineInit{Cmd: []string{"sh", "-c", "reexit 3"}}, 0, true},
 	} {
-		code, ok := CommandExit(&models.FlyMachineConfig{Init: tc.init})
+		code, ok := commandExit(&models.FlyMachineConfig{Init: tc.init})
 		if code != tc.code || ok != tc.hasCmd {
 			t.Errorf("%+v: got %d %v, want %d %v", tc.init, code, ok, tc.code, tc.hasCmd)
 		}
 	}
-	if _, ok := CommandExit(nil); ok {
+	if _, ok := commandExit(nil); ok {
 		t.Error("a nil config runs a command")
 	}
 }
@@ -306,5 +306,43 @@ func TestNewAppName(t *testing.T) {
 	a, b := NewAppName("x"), NewAppName("x")
 	if a == b || len(a) != len("x-")+6 || !strings.HasPrefix(a, "x-") {
 		t.Errorf("names %q %q", a, b)
+	}
+}
+
+// countingTransport counts the requests that go through it.
+type countingTransport struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// Config.ClientOptions reach the client on either path, after Connect's
+// own (so that they win over them).
+func TestConnectAppliesClientOptions(t *testing.T) {
+	for _, onFly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "emulator", true: "token"}[onFly], func(t *testing.T) {
+			noToken(t)
+			if onFly {
+				flyStandIn(t)
+			}
+			rt := &countingTransport{next: http.DefaultTransport}
+			cfg := fast()
+			cfg.ClientOptions = []flymachines.Option{flymachines.WithHTTPClient(&http.Client{Transport: rt})}
+			env, err := Connect(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer env.Close()
+			if env.Emulator == onFly {
+				t.Fatalf("emulator %v, want %v", env.Emulator, !onFly)
+			}
+			if rt.n.Load() == 0 {
+				t.Error("the app was made without the HTTP client of the options")
+			}
+		})
 	}
 }

@@ -1,6 +1,12 @@
 // Package sandboxtest helps test programs built on package sandbox: it
 // makes sure they reach no real API, and it stands an emulator in for Fly
 // so that their token path can be tested too.
+//
+//	func TestMyFlow(t *testing.T) {
+//		_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast())
+//		err := run(ctx, sandboxtest.Fast()) // the program under test calls sandbox.Connect
+//		// ... look with c at what it left behind
+//	}
 package sandboxtest
 
 import (
@@ -10,7 +16,7 @@ import (
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/flytest"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
 // standInToken is the token the stand-in accepts.
@@ -27,29 +33,24 @@ func NoToken(t testing.TB) {
 	t.Setenv(flymachines.EnvAPIHostname, "")
 }
 
-// FastEmulator is NoToken, and makes the emulators that sandbox.Connect
-// starts during the test as quick as Fast's.
-func FastEmulator(t testing.TB) {
-	t.Helper()
-	NoToken(t)
-	fast := Fast()
-	sandbox.SetEmulatorTimingForTest(t, fast.TransitionDelay, fast.JobRuntime)
-}
-
-// Fast is a sandbox.Config whose emulator moves quickly: 5ms transitions
-// and 60ms jobs.
+// Fast is a sandbox.Config for tests: its emulator moves quickly (5ms
+// transitions, 60ms jobs), and its client does not pace itself, since
+// neither the emulator Connect starts nor FlyStandIn's enforces rate
+// limits (Fly's would make a flow's test take seconds).
 func Fast() sandbox.Config {
-	return sandbox.Config{TransitionDelay: 5 * time.Millisecond, JobRuntime: 60 * time.Millisecond}
+	return sandbox.Config{
+		TransitionDelay: 5 * time.Millisecond,
+		JobRuntime:      60 * time.Millisecond,
+		ClientOptions:   []flymachines.Option{flymachines.WithoutRateLimits()},
+	}
 }
 
 // FlyStandIn serves an emulator primed as sandbox primes its own (with
 // cfg's timings) and points FLY_API_TOKEN and FLY_API_HOSTNAME at it: for
 // the rest of the test, sandbox.Connect takes its token path, as with
-// Fly, without leaving this host. The stand-in enforces no rate limits, so
-// the clients Connect makes meanwhile do not pace themselves either (Fly's
-// limits would make a flow's test take seconds). It returns the server and
-// a client of its own for looking at what the program under test left
-// behind.
+// Fly, without leaving this host. It returns the server and a client of
+// its own for looking at what the program under test left behind. Like
+// t.Setenv, it cannot be used in parallel tests.
 //
 // extra options go first, so that their behaviours (say, an image that
 // fails to start) win over sandbox's; settings that sandbox's options make
@@ -60,7 +61,6 @@ func FlyStandIn(t testing.TB, cfg sandbox.Config, extra ...flytest.Option) (*fly
 	srv := flytest.NewServer(t, append(slices.Clip(extra), sandbox.EmulatorOptions(cfg)...)...)
 	t.Setenv(flymachines.EnvAPIToken, standInToken)
 	t.Setenv(flymachines.EnvAPIHostname, srv.URL())
-	sandbox.SetClientOptionsForTest(t, flymachines.WithoutRateLimits())
 	c, err := flymachines.New(flymachines.WithToken(standInToken), flymachines.WithBaseURL(srv.URL()),
 		flymachines.WithoutRateLimits())
 	if err != nil {
