@@ -37,6 +37,7 @@ func runEmulator(ctx context.Context, cl *cli, args []string) error {
 	delay := fs.Duration("transition-delay", 0, fmt.Sprintf("how long each transient Machine state lasts (default %s)", sandbox.DefaultTransitionDelay))
 	jobRuntime := fs.Duration("job-runtime", 0, fmt.Sprintf("how long a Machine's command runs before it exits (default %s)", sandbox.DefaultJobRuntime))
 	rateLimits := fs.Bool("rate-limits", false, "enforce Fly's Machines API rate limits (429 with Retry-After)")
+	socket := fs.String("socket", "", "also serve on a Unix socket at `path`, as a Machine's /.fly/api: requests about a Machine need no token there")
 	region := fs.String("region", "", "region of Machines created without one (default "+sandbox.EmulatorRegion+")")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	usage := func(w io.Writer) {
@@ -45,7 +46,7 @@ Serves an in-memory emulator of the Fly.io Machines API, and prints the two
 variables that point a client at it. A Machine that runs a command exits
 after --job-runtime (with N when the command ends in "exit N"); other
 Machines run until stopped, as with the emulator built into demo and run.`,
-			"  flymachines emulator\n  flymachines emulator --addr 127.0.0.1:0 --tokens my-test-token --rate-limits -v")
+			"  flymachines emulator\n  flymachines emulator --addr 127.0.0.1:0 --tokens my-test-token --rate-limits -v\n  flymachines emulator --socket /tmp/fly-api.sock")
 	}
 	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
 	if err != nil {
@@ -86,8 +87,19 @@ Machines run until stopped, as with the emulator built into demo and run.`,
 		IdleTimeout:       2 * time.Minute,
 		// No write timeout: Machines_wait holds a request for up to 60s.
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var sockSrv *http.Server
+	if *socket != "" {
+		sl, err := net.Listen("unix", *socket)
+		if err != nil {
+			_ = srv.Close()
+			emu.Close()
+			return err
+		}
+		sockSrv = &http.Server{Handler: emu.MachineSocket("", ""), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() { serveErr <- sockSrv.Serve(sl) }()
+	}
 
 	base := "http://" + clientAddr(ln.Addr())
 	token := bannerToken
@@ -98,6 +110,10 @@ Machines run until stopped, as with the emulator built into demo and run.`,
 	fmt.Fprintln(cl.stdout, "Point a client at it:")
 	fmt.Fprintf(cl.stdout, "  export FLY_API_HOSTNAME=%s\n", base)
 	fmt.Fprintf(cl.stdout, "  export FLY_API_TOKEN=%s\n\n", shellQuote(token))
+	if sockSrv != nil {
+		fmt.Fprintln(cl.stdout, "Or, as a program on a Machine talks to its own API socket (no token needed):")
+		fmt.Fprintf(cl.stdout, "  export FLY_API_HOSTNAME=%s\n\n", shellQuote("unix://"+*socket))
+	}
 	fmt.Fprintln(cl.stdout, "Press Ctrl-C to stop.")
 
 	select {
@@ -110,6 +126,9 @@ Machines run until stopped, as with the emulator built into demo and run.`,
 	emu.Close()
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	if sockSrv != nil {
+		_ = sockSrv.Shutdown(shutCtx)
+	}
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
