@@ -143,3 +143,31 @@ func TestUndeclaredSuccessIsDecorated(t *testing.T) {
 		t.Errorf("%d requests, want 1: a 2xx is not retried", n)
 	}
 }
+
+// TestSuccessTheRuntimeCannotReadIsUnreadable: a declared success whose
+// content type go-openapi's runtime has no reader for (or cannot parse)
+// is refused before the generated reader sees it. It is an unreadable
+// answer that says why, not an "undeclared" one, and keeps no token.
+func TestSuccessTheRuntimeCannotReadIsUnreadable(t *testing.T) {
+	t.Parallel()
+	for _, ct := range []string{"application/x-weird", "this is not; a=content type;", "application/x-{TOKEN}", "{TOKEN}; x"} {
+		rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", strings.ReplaceAll(ct, "{TOKEN}", strings.TrimPrefix(r.Header.Get("Authorization"), "FlyV1 ")))
+			fmt.Fprintf(w, `{"id":%q}`, r.Header.Get("Authorization"))
+		})
+		c := newTestClient(t, rec.URL, WithToken(testMacaroon))
+		_, err := callShow(t, c, "a", "m")
+		if !errors.Is(err, ErrUnexpectedAnswer) {
+			t.Fatalf("%s: err = %v, want ErrUnexpectedAnswer", ct, err)
+		}
+		if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: unreadable answer of HTTP 200: ") {
+			t.Errorf("%s: error = %s", ct, err)
+		}
+		if out := fmt.Sprintf("%v|%+v", err, err); strings.Contains(out, "lJPEC") {
+			t.Errorf("token in the error: %s", out)
+		}
+		if n := len(rec.requests()); n != 1 {
+			t.Errorf("%s: %d requests, want 1", ct, n)
+		}
+	}
+}
