@@ -40,8 +40,8 @@ var (
 	// ErrRateLimited: HTTP 429; APIError.RetryAfter says how long to wait.
 	ErrRateLimited = errors.New("flymachines: rate limited")
 	// ErrTimeout: HTTP 408 or API status deadline_exceeded, or a call
-	// that ran out of time on this side (its context's deadline, the
-	// params' timeout, a network timeout). A wait helper whose context
+	// that ran out of time on this side (its context's deadline,
+	// call.WithTimeout, a network timeout). A wait helper whose context
 	// deadline passed matches it too.
 	ErrTimeout = errors.New("flymachines: timed out")
 	// ErrWrongState: the Machine's state forbids the call (HTTP 412
