@@ -12,7 +12,8 @@
 //     one call what its method has no argument for.
 //   - Every generated call goes through one submitter, which reads the
 //     operation's facts (client/ops, from gen/facts.yaml): it refuses an
-//     invalid body or an empty path parameter before sending, adds the
+//     invalid body or a path parameter that is empty or a dot segment
+//     before sending, adds the
 //     nonce of a lease the context carries (Lease.Context) to the
 //     operations marked LeaseNonce, gives a long poll an HTTP timeout
 //     longer than its wait, paces calls by their rate class, and retries

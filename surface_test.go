@@ -39,6 +39,11 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 // surfaceApp and surfaceMachine, the rest to "x", except empty ones),
 // succeeding with 200.
 func requestFor(op ops.Op, empty ...string) *call.Request {
+	return requestWith(op, "", empty...)
+}
+
+// requestWith is requestFor with the parameters named set to value.
+func requestWith(op ops.Op, value string, names ...string) *call.Request {
 	r := call.New(op.ID, op.Method, op.Path, http.StatusOK)
 	for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {
 		v := "x"
@@ -48,9 +53,9 @@ func requestFor(op ops.Op, empty ...string) *call.Request {
 		case "machine_id":
 			v = surfaceMachine
 		}
-		for _, e := range empty {
+		for _, e := range names {
 			if e == m[1] {
-				v = ""
+				v = value
 			}
 		}
 		r.PathParam(m[1], v)
@@ -436,7 +441,9 @@ func TestCaptureGivesRequestIDAndCursor(t *testing.T) {
 // TestEmptyPathParameterRefused: for every operation, a call with an
 // empty path parameter (which would be sent to another endpoint,
 // /v1/apps//machines) is refused with a *ValidationError naming it, and
-// nothing is sent.
+// nothing is sent. So is a parameter that is a dot segment: "." or ".."
+// go out as they are (/v1/apps/a/machines/..), and a server or proxy that
+// removes dot segments would delete the app where a Machine was meant.
 func TestEmptyPathParameterRefused(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, nil)
@@ -450,13 +457,21 @@ func TestEmptyPathParameterRefused(t *testing.T) {
 			if !ok || ve.Op != op.ID || !strings.Contains(err.Error(), "empty path parameter "+m[1]) || !errors.Is(err, ErrInvalidArgument) {
 				t.Errorf("%s with %s empty: err = %v", op.ID, m[1], err)
 			}
+			for _, dots := range []string{".", ".."} {
+				err := call.Do(context.Background(), c.sub, requestWith(op, dots, m[1]), nil, nil)
+				if ve, ok := errors.AsType[*ValidationError](err); !ok || ve.Op != op.ID || !strings.Contains(err.Error(), "path parameter "+m[1]+" is "+strconv.Quote(dots)) {
+					t.Errorf("%s with %s %q: err = %v", op.ID, m[1], dots, err)
+				}
+			}
 		}
 	}
 	// And through the generated client.
 	for name, do := range map[string]func() error{
-		"show":     func() error { _, err := c.Machines.Show(context.Background(), "", "m1", nil); return err },
-		"stop":     func() error { return c.Machines.Stop(context.Background(), "app", "", nil, nil) },
-		"metadata": func() error { return c.Metadata.Delete(context.Background(), "app", "m1", "", nil) },
+		"show":      func() error { _, err := c.Machines.Show(context.Background(), "", "m1", nil); return err },
+		"stop":      func() error { return c.Machines.Stop(context.Background(), "app", "", nil, nil) },
+		"metadata":  func() error { return c.Metadata.Delete(context.Background(), "app", "m1", "", nil) },
+		"delete ..": func() error { return c.Machines.Delete(context.Background(), "app", "..", nil) },
+		"delete .":  func() error { return c.Machines.Delete(context.Background(), "app", ".", nil) },
 	} {
 		if _, ok := errors.AsType[*ValidationError](do()); !ok {
 			t.Errorf("%s with an empty path parameter was not refused", name)
