@@ -511,6 +511,12 @@ func TestInvalidBodyRefused(t *testing.T) {
 				Image: "nginx", Restart: &models.FlyMachineRestart{Policy: "sometimes"}}}, nil)
 			return err
 		}},
+		{"a call with options", "config.restart.policy", func() error {
+			_, err := c.Machines.Create(ctx, "app", &models.CreateMachineRequest{Config: &models.FlyMachineConfig{
+				Image: "nginx", Restart: &models.FlyMachineRestart{Policy: "sometimes"}}},
+				call.WithQuery("x", "y"), call.WithHeader("X-Trace", "t"), call.WithTimeout(time.Second))
+			return err
+		}},
 		{"a bare call.Request", "org_slug", func() error {
 			r := requestFor(opFacts(ops.PlatformPlacements))
 			r.SetBody(&models.MainGetPlacementsRequest{Region: "ord"}, true)
@@ -524,5 +530,26 @@ func TestInvalidBodyRefused(t *testing.T) {
 	}
 	if n := len(rec.requests()); n != 0 {
 		t.Errorf("%d requests were sent", n)
+	}
+}
+
+// TestListMetadataOnTheWire: ListParams.Metadata (what MatchMetadata used
+// to add) sends one metadata.<key> parameter per key, escaped, and never
+// the spec's untemplated metadata.{key}.
+func TestListMetadataOnTheWire(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "[]")
+	})
+	c := newTestClient(t, rec.URL)
+	if _, err := c.Machines.List(context.Background(), "my-app", &machines.ListParams{
+		Metadata: map[string]string{"role": "worker", "launch id": "a&b"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := rec.last(t).Query
+	if q.Get("metadata.role") != "worker" || q.Get("metadata.launch id") != "a&b" || len(q) != 2 {
+		t.Errorf("query = %v, want metadata.role=worker and metadata.launch id=a&b", q)
 	}
 }
