@@ -31,8 +31,6 @@ import (
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -181,13 +179,11 @@ func BenchmarkGetMachine(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
-			p := machines.NewMachinesShowParams()
-			p.AppName, p.MachineID = "shop-web", "148ed193b95089"
-			ok, err := c.Machines.MachinesShowContext(ctx, p, nil)
+			m, err := c.Machines.Show(ctx, "shop-web", "148ed193b95089", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if m := ok.GetPayload(); m.ID != "148ed193b95089" || m.Config == nil || len(m.Config.Services) != 1 {
+			if m.ID != "148ed193b95089" || m.Config == nil || len(m.Config.Services) != 1 {
 				b.Fatalf("decoded %+v", m)
 			}
 		}
@@ -261,38 +257,31 @@ func newLatencyBench(b *testing.B, opts ...flytest.Option) *latencyBench {
 		b.Fatal(err)
 	}
 	lb.c = c
-	p := apps.NewAppsCreateParams()
-	p.Body = &models.CreateAppRequest{Name: benchApp, OrgSlug: "personal"}
-	if _, err := c.Apps.AppsCreateContext(context.Background(), p, nil); err != nil {
+	if _, err := c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: benchApp, OrgSlug: "personal"}); err != nil {
 		b.Fatal(err)
 	}
 	return lb
 }
 
 func (lb *latencyBench) create(image string) *models.Machine {
-	p := machines.NewMachinesCreateParams()
-	p.AppName = benchApp
-	p.Body = &models.CreateMachineRequest{Config: &models.FlyMachineConfig{
+	m, err := lb.c.Machines.Create(context.Background(), benchApp, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{
 		Image: image, Restart: &models.FlyMachineRestart{Policy: models.FlyMachineRestartPolicyNo},
-	}}
-	ok, err := lb.c.Machines.MachinesCreateContext(context.Background(), p, nil)
+	}})
 	if err != nil {
 		lb.b.Fatal(err)
 	}
 	lb.created++
-	return ok.GetPayload()
+	return m
 }
 
 // changedAt is the real instant of the Machine's newest event of type typ
 // that brought it to state.
 func (lb *latencyBench) changedAt(id, typ, state string) time.Time {
-	p := machines.NewMachinesListEventsParams()
-	p.AppName, p.MachineID = benchApp, id
-	ok, err := lb.c.Machines.MachinesListEventsContext(context.Background(), p, nil)
+	events, err := lb.c.Machines.ListEvents(context.Background(), benchApp, id, nil)
 	if err != nil {
 		lb.b.Fatal(err)
 	}
-	for _, ev := range ok.GetPayload() { // newest first
+	for _, ev := range events { // newest first
 		if ev.Type == typ && ev.Status == state {
 			return lb.clock.realAt(lb.b, ev.Timestamp)
 		}
@@ -347,13 +336,7 @@ func (lb *latencyBench) poll(id string, interval time.Duration, done func(*model
 }
 
 func showBench(c *flymachines.Client, id string) (*models.Machine, error) {
-	p := machines.NewMachinesShowParams()
-	p.AppName, p.MachineID = benchApp, id
-	ok, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
-	if err != nil {
-		return nil, err
-	}
-	return ok.GetPayload(), nil
+	return c.Machines.Show(context.Background(), benchApp, id, nil)
 }
 
 // pollIntervals are the poll intervals measured: 10 s and 1 s scaled down
@@ -421,13 +404,11 @@ func BenchmarkWaitForExit(b *testing.B) {
 				m := lb.create("job")
 				lb.measure(m.ID, "exit", flymachines.StateStopped, func() {
 					lb.poll(m.ID, interval, func(m *models.Machine) bool { return m.State == flymachines.StateStopped })
-					p := machines.NewMachinesListEventsParams()
-					p.AppName, p.MachineID = benchApp, m.ID
-					ok, err := lb.c.Machines.MachinesListEventsContext(context.Background(), p, nil)
+					events, err := lb.c.Machines.ListEvents(context.Background(), benchApp, m.ID, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, ev := range ok.GetPayload() {
+					for _, ev := range events {
 						if ev.Type == "exit" {
 							var req struct {
 								ExitEvent struct {

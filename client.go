@@ -30,6 +30,7 @@ type Client struct {
 	waitPace   time.Duration // least time between two server-side wait calls
 	launches   *launches     // CreateMachine's launch ids
 	maxBody    int64         // most of a success answer read
+	sub        *submitter    // what every generated call is sent through
 }
 
 // defaultWaitPace keeps a server that answers 408 at once from turning a
@@ -133,6 +134,7 @@ func New(opts ...Option) (*Client, error) {
 		waitPace:   defaultWaitPace,
 		launches:   newLaunches(),
 		maxBody:    maxBody,
+		sub:        sub,
 	}, nil
 }
 

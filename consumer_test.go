@@ -12,7 +12,8 @@ import (
 )
 
 // TestConsumersDoNotPullTheGenerator builds a throwaway module that imports
-// the facade, client, models and flytest, tidies and vendors it, and fails
+// the facade, client (its facts table too), call, models and flytest,
+// tidies and vendors it, and fails
 // if any module only the generator needs (go-swagger and its dependencies
 // that the library does not share) lands in its go.mod or vendor/.
 func TestConsumersDoNotPullTheGenerator(t *testing.T) {
@@ -40,13 +41,15 @@ import (
 	"fmt"
 
 	_ "github.com/flymachines/flymachines-go"
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client"
+	"github.com/flymachines/flymachines-go/client/ops"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 func main() {
-	fmt.Println(client.DefaultHost, models.MainStatusCodeNameTaken, flytest.New())
+	fmt.Println(client.New(nil) != nil, ops.MachinesShow, call.ErrEmptyAnswer, models.MainStatusCodeNameTaken, flytest.New())
 }
 `)
 	run(t, dir, "go", "mod", "tidy")

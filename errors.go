@@ -40,8 +40,8 @@ var (
 	// ErrRateLimited: HTTP 429; APIError.RetryAfter says how long to wait.
 	ErrRateLimited = errors.New("flymachines: rate limited")
 	// ErrTimeout: HTTP 408 or API status deadline_exceeded, or a call
-	// that ran out of time on this side (its context's deadline, the
-	// params' timeout, a network timeout). A wait helper whose context
+	// that ran out of time on this side (its context's deadline,
+	// call.WithTimeout, a network timeout). A wait helper whose context
 	// deadline passed matches it too.
 	ErrTimeout = errors.New("flymachines: timed out")
 	// ErrWrongState: the Machine's state forbids the call (HTTP 412
@@ -198,7 +198,8 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	}
 	code := 0
 	var body []byte
-	if ce, ok := errors.AsType[*call.Error](err); ok {
+	ce, read := errors.AsType[*call.Error](err)
+	if read {
 		code, body = ce.StatusCode, ce.Body
 	} else if x != nil {
 		// The runtime refused the answer before reading it (a content
@@ -210,8 +211,11 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))}
 	case code == 0:
 		return fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))
-	case code/100 == 2:
+	case code/100 == 2 && read:
 		return &answerError{op: op, code: code, what: "undeclared answer"}
+	case code/100 == 2:
+		// A declared success the runtime could not hand to the reader.
+		return &answerError{op: op, code: code, what: "unreadable answer", err: scrub(err, tok)}
 	}
 
 	// The APIError keeps what it read of the body, redacted, and wraps

@@ -12,8 +12,9 @@ import (
 )
 
 // RetryPolicy bounds how a call is retried. Which failures are retried is
-// not configurable: it follows from the operation (see retryPolicy) and
-// from whether the failed attempt can have taken effect.
+// not configurable: it follows from the operation (its Repeatable and
+// LongPoll facts in client/ops) and from whether the failed attempt can
+// have taken effect.
 type RetryPolicy struct {
 	// MaxAttempts counts every attempt of a call, the first included.
 	// 1 turns retries off.

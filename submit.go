@@ -139,9 +139,10 @@ type validatable interface {
 // check refuses, before anything is sent, a call the generated client did
 // not build, one of an operation the facts table does not know, one whose
 // path has an empty parameter (go-openapi would send "/v1/apps//machines"
-// to some other endpoint), and one whose body fails its model's
-// validation. It returns the request, its operation's facts and what the
-// call is about.
+// to some other endpoint) or a dot segment ("/v1/apps/a/machines/.." is
+// the app itself to a server that removes dot segments), and one whose
+// body fails its model's validation. It returns the request, its
+// operation's facts and what the call is about.
 func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *callInfo, error) {
 	r, ok := op.Params.(*call.Request)
 	if !ok {
@@ -153,8 +154,11 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 	}
 	var empty []string
 	for _, p := range r.PathParams() {
-		if p.Value == "" {
+		switch p.Value {
+		case "":
 			empty = append(empty, p.Name)
+		case ".", "..":
+			return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("path parameter %s is %q: it would name another endpoint", p.Name, p.Value)}
 		}
 	}
 	if len(empty) > 0 {
