@@ -81,16 +81,15 @@ func exitStatusFrom(events []*models.MachineEvent) (*ExitStatus, error) {
 	return st, nil
 }
 
-// exitEventOf is the exit event a request carries, as flyd or as the
-// Machine's monitor reported it.
+// exitEventOf is the exit event a request carries: the one the Machine's
+// monitor reported, else flyd's (fly-go's MachineRequest.GetExitCode reads
+// them in this order).
 func exitEventOf(req *models.FlyMachineEventRequest) *models.FlyMachineExitEvent {
 	switch {
 	case req == nil:
 		return nil
-	case req.ExitEvent != nil:
-		return req.ExitEvent
-	case req.MonitorEvent != nil:
+	case req.MonitorEvent != nil && req.MonitorEvent.ExitEvent != nil:
 		return req.MonitorEvent.ExitEvent
 	}
-	return nil
+	return req.ExitEvent
 }
