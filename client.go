@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
 
@@ -109,6 +110,13 @@ func New(opts ...Option) (*Client, error) {
 	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
 	// WithLogger is the way to watch traffic here.
 	rt.Debug = false
+	// Every Machines API body is JSON, and a few answers are a bare token
+	// as text. go-openapi would also decode XML, YAML, CSV and bytes into
+	// a model; an answer in any other type is refused instead.
+	rt.Consumers = map[string]runtime.Consumer{
+		runtime.JSONMime: runtime.JSONConsumer(),
+		runtime.TextMime: runtime.TextConsumer(),
+	}
 	retry := DefaultRetryPolicy()
 	if cfg.retry != nil {
 		retry = cfg.retry.normalized()
