@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
@@ -171,8 +173,8 @@ func BenchmarkGetMachine(b *testing.B) {
 			}
 		}
 	})
-	b.Run("facade", func(b *testing.B) {
-		c, err := flymachines.New(flymachines.WithToken(token), flymachines.WithBaseURL(base), flymachines.WithoutRateLimits())
+	facade := func(b *testing.B, opts ...flymachines.Option) {
+		c, err := flymachines.New(append([]flymachines.Option{flymachines.WithToken(token), flymachines.WithBaseURL(base), flymachines.WithoutRateLimits()}, opts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -187,6 +189,14 @@ func BenchmarkGetMachine(b *testing.B) {
 				b.Fatalf("decoded %+v", m)
 			}
 		}
+	}
+	b.Run("facade", func(b *testing.B) { facade(b) })
+	// Tracing on, spans recorded and dropped (no exporter): what a span
+	// per call costs.
+	b.Run("facade-traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider()
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		facade(b, flymachines.WithTracerProvider(tp))
 	})
 }
 
