@@ -34,6 +34,7 @@ import (
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -471,5 +472,43 @@ func BenchmarkLongWait(b *testing.B) {
 			})
 		}
 		lb.report()
+	})
+}
+
+// BenchmarkCallOverhead: one GET machine through the whole facade and
+// go-openapi's runtime, answered in memory (internal/inmem) by a handler
+// that writes a canned Machine: what the client itself costs per call,
+// without a network's noise. "untraced" is the default; "traced" records
+// a span per call into a provider with no exporter.
+func BenchmarkCallOverhead(b *testing.B) {
+	body := []byte(benchMachineJSON)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("fly-request-id", "01J9ZQ8A0B1C2D3E4F5G6H7J8K-cdg")
+		_, _ = w.Write(body)
+	})
+	run := func(b *testing.B, opts ...flymachines.Option) {
+		c, err := flymachines.New(append([]flymachines.Option{
+			flymachines.WithToken("fm2_lJPECAAAAAAAAbenchmarkMacaroonToken0123456789=="),
+			flymachines.WithBaseURL("http://bench.internal"),
+			flymachines.WithHTTPClient(&http.Client{Transport: inmem.Transport(h)}),
+			flymachines.WithoutRateLimits(),
+		}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Machines.Show(ctx, "shop-web", "148ed193b95089", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("untraced", func(b *testing.B) { run(b) })
+	b.Run("traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider()
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		run(b, flymachines.WithTracerProvider(tp))
 	})
 }
