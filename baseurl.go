@@ -21,7 +21,19 @@ const (
 	// APIProxyBaseURL is `fly machines api-proxy` on this host, which
 	// forwards to the private network.
 	APIProxyBaseURL = "http://127.0.0.1:4280"
+	// MachineSocketBaseURL is the API socket every Fly Machine has at
+	// MachineSocketPath. It answers requests about the Machine itself
+	// without a token (others need one, as anywhere), so on this base URL
+	// alone the token is optional. See also PreferMachineSocket.
+	MachineSocketBaseURL = "unix://" + MachineSocketPath
 )
+
+// MachineSocketPath is where a Fly Machine finds its API socket.
+const MachineSocketPath = "/.fly/api"
+
+// socketHost is the host name requests over a Unix socket carry, as Fly's
+// own examples send them (curl --unix-socket /.fly/api http://flaps/v1/...).
+const socketHost = "flaps"
 
 // ErrInsecureBaseURL means a base URL asked for plain HTTP to a host outside
 // the Fly private network and loopback: the token would cross the internet
@@ -57,7 +69,34 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidBaseURL, err)
 	}
+	if strings.EqualFold(u.Scheme, "unix") {
+		return checkSocketURL(u)
+	}
 	return checkBaseURL(u)
+}
+
+// checkSocketURL accepts unix:///absolute/path: a Unix socket on this host,
+// which no network sees, so plain HTTP is fine over it.
+func checkSocketURL(u *url.URL) (*url.URL, error) {
+	switch {
+	case u.Host != "" || u.User != nil:
+		return nil, fmt.Errorf("%w: a unix socket URL has no host (unix:///path)", ErrInvalidBaseURL)
+	case !strings.HasPrefix(u.Path, "/") || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%w: want unix:///absolute/path/of/socket", ErrInvalidBaseURL)
+	}
+	return &url.URL{Scheme: "unix", Path: path.Clean(u.Path)}, nil
+}
+
+// isSocket reports a base URL of a Unix socket.
+func isSocket(u *url.URL) bool { return u.Scheme == "unix" }
+
+// requestOrigin is where requests to base go on the wire: base itself, or
+// for a Unix socket the http://flaps every request over it carries.
+func requestOrigin(base *url.URL) *url.URL {
+	if isSocket(base) {
+		return &url.URL{Scheme: "http", Host: socketHost}
+	}
+	return base
 }
 
 func checkBaseURL(u *url.URL) (*url.URL, error) {

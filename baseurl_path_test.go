@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/flymachines/flymachines-go/client/machines"
 )
 
 // requestTap answers every request with 200 {} and remembers the last one
@@ -48,9 +46,7 @@ func TestBaseURLPathReachesRequests(t *testing.T) {
 			if c.BaseURL() != tc.base {
 				t.Errorf("BaseURL() = %q, want %q", c.BaseURL(), tc.base)
 			}
-			p := machines.NewMachinesShowParams()
-			p.AppName, p.MachineID = "app", "m1"
-			if _, err := c.Machines.MachinesShowContext(context.Background(), p, nil); err != nil {
+			if _, err := c.Machines.Show(context.Background(), "app", "m1", nil); err != nil {
 				t.Fatal(err)
 			}
 			if got := tap.last.URL.EscapedPath(); got != tc.path || tap.last.URL.RawQuery != "" {

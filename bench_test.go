@@ -30,10 +30,11 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -173,24 +174,30 @@ func BenchmarkGetMachine(b *testing.B) {
 			}
 		}
 	})
-	b.Run("facade", func(b *testing.B) {
-		c, err := flymachines.New(flymachines.WithToken(token), flymachines.WithBaseURL(base), flymachines.WithoutRateLimits())
+	facade := func(b *testing.B, opts ...flymachines.Option) {
+		c, err := flymachines.New(append([]flymachines.Option{flymachines.WithToken(token), flymachines.WithBaseURL(base), flymachines.WithoutRateLimits()}, opts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
-			p := machines.NewMachinesShowParams()
-			p.AppName, p.MachineID = "shop-web", "148ed193b95089"
-			ok, err := c.Machines.MachinesShowContext(ctx, p, nil)
+			m, err := c.Machines.Show(ctx, "shop-web", "148ed193b95089", nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if m := ok.GetPayload(); m.ID != "148ed193b95089" || m.Config == nil || len(m.Config.Services) != 1 {
+			if m.ID != "148ed193b95089" || m.Config == nil || len(m.Config.Services) != 1 {
 				b.Fatalf("decoded %+v", m)
 			}
 		}
+	}
+	b.Run("facade", func(b *testing.B) { facade(b) })
+	// Tracing on, spans recorded and dropped (no exporter): what a span
+	// per call costs.
+	b.Run("facade-traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider()
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		facade(b, flymachines.WithTracerProvider(tp))
 	})
 }
 
@@ -261,38 +268,31 @@ func newLatencyBench(b *testing.B, opts ...flytest.Option) *latencyBench {
 		b.Fatal(err)
 	}
 	lb.c = c
-	p := apps.NewAppsCreateParams()
-	p.Body = &models.CreateAppRequest{Name: benchApp, OrgSlug: "personal"}
-	if _, err := c.Apps.AppsCreateContext(context.Background(), p, nil); err != nil {
+	if _, err := c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: benchApp, OrgSlug: "personal"}); err != nil {
 		b.Fatal(err)
 	}
 	return lb
 }
 
 func (lb *latencyBench) create(image string) *models.Machine {
-	p := machines.NewMachinesCreateParams()
-	p.AppName = benchApp
-	p.Body = &models.CreateMachineRequest{Config: &models.FlyMachineConfig{
+	m, err := lb.c.Machines.Create(context.Background(), benchApp, &models.CreateMachineRequest{Config: &models.FlyMachineConfig{
 		Image: image, Restart: &models.FlyMachineRestart{Policy: models.FlyMachineRestartPolicyNo},
-	}}
-	ok, err := lb.c.Machines.MachinesCreateContext(context.Background(), p, nil)
+	}})
 	if err != nil {
 		lb.b.Fatal(err)
 	}
 	lb.created++
-	return ok.GetPayload()
+	return m
 }
 
 // changedAt is the real instant of the Machine's newest event of type typ
 // that brought it to state.
 func (lb *latencyBench) changedAt(id, typ, state string) time.Time {
-	p := machines.NewMachinesListEventsParams()
-	p.AppName, p.MachineID = benchApp, id
-	ok, err := lb.c.Machines.MachinesListEventsContext(context.Background(), p, nil)
+	events, err := lb.c.Machines.ListEvents(context.Background(), benchApp, id, nil)
 	if err != nil {
 		lb.b.Fatal(err)
 	}
-	for _, ev := range ok.GetPayload() { // newest first
+	for _, ev := range events { // newest first
 		if ev.Type == typ && ev.Status == state {
 			return lb.clock.realAt(lb.b, ev.Timestamp)
 		}
@@ -347,13 +347,7 @@ func (lb *latencyBench) poll(id string, interval time.Duration, done func(*model
 }
 
 func showBench(c *flymachines.Client, id string) (*models.Machine, error) {
-	p := machines.NewMachinesShowParams()
-	p.AppName, p.MachineID = benchApp, id
-	ok, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
-	if err != nil {
-		return nil, err
-	}
-	return ok.GetPayload(), nil
+	return c.Machines.Show(context.Background(), benchApp, id, nil)
 }
 
 // pollIntervals are the poll intervals measured: 10 s and 1 s scaled down
@@ -421,13 +415,11 @@ func BenchmarkWaitForExit(b *testing.B) {
 				m := lb.create("job")
 				lb.measure(m.ID, "exit", flymachines.StateStopped, func() {
 					lb.poll(m.ID, interval, func(m *models.Machine) bool { return m.State == flymachines.StateStopped })
-					p := machines.NewMachinesListEventsParams()
-					p.AppName, p.MachineID = benchApp, m.ID
-					ok, err := lb.c.Machines.MachinesListEventsContext(context.Background(), p, nil)
+					events, err := lb.c.Machines.ListEvents(context.Background(), benchApp, m.ID, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					for _, ev := range ok.GetPayload() {
+					for _, ev := range events {
 						if ev.Type == "exit" {
 							var req struct {
 								ExitEvent struct {
@@ -480,5 +472,43 @@ func BenchmarkLongWait(b *testing.B) {
 			})
 		}
 		lb.report()
+	})
+}
+
+// BenchmarkCallOverhead: one GET machine through the whole facade and
+// go-openapi's runtime, answered in memory (internal/inmem) by a handler
+// that writes a canned Machine: what the client itself costs per call,
+// without a network's noise. "untraced" is the default; "traced" records
+// a span per call into a provider with no exporter.
+func BenchmarkCallOverhead(b *testing.B) {
+	body := []byte(benchMachineJSON)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("fly-request-id", "01J9ZQ8A0B1C2D3E4F5G6H7J8K-cdg")
+		_, _ = w.Write(body)
+	})
+	run := func(b *testing.B, opts ...flymachines.Option) {
+		c, err := flymachines.New(append([]flymachines.Option{
+			flymachines.WithToken("fm2_lJPECAAAAAAAAbenchmarkMacaroonToken0123456789=="),
+			flymachines.WithBaseURL("http://bench.internal"),
+			flymachines.WithHTTPClient(&http.Client{Transport: inmem.Transport(h)}),
+			flymachines.WithoutRateLimits(),
+		}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Machines.Show(ctx, "shop-web", "148ed193b95089", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("untraced", func(b *testing.B) { run(b) })
+	b.Run("traced", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider()
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		run(b, flymachines.WithTracerProvider(tp))
 	})
 }

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/flymachines/flymachines-go/client/machines"
 )
 
 // endlessBody is a 200 whose JSON never ends: {"id":"aaaa... It counts
@@ -82,7 +80,7 @@ func TestSuccessBodyIsCapped(t *testing.T) {
 			Body: io.NopCloser(strings.NewReader(js)), ContentLength: int64(len(js)), Request: r}, nil
 	})
 	c = newTestClient(t, "https://api.machines.dev", WithHTTPClient(&http.Client{Transport: exact}), WithMaxResponseBytes(limit))
-	if ok, err := callShow(t, c, "a", "m"); err != nil || len(ok.GetPayload().ID) != limit-len(`{"id":""}`) {
+	if m, err := callShow(t, c, "a", "m"); err != nil || len(m.ID) != limit-len(`{"id":""}`) {
 		t.Errorf("a body of exactly the cap: %v", err)
 	}
 }
@@ -104,8 +102,7 @@ func BenchmarkEndlessBody(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		done := make(chan error, 1)
 		go func() {
-			p := machines.NewMachinesShowParams().WithAppName("a").WithMachineID("m")
-			_, err := c.Machines.MachinesShowContext(ctx, p, nil)
+			_, err := c.Machines.Show(ctx, "a", "m", nil)
 			done <- err
 		}()
 		var peak uint64

@@ -1,6 +1,7 @@
 package flymachines
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,17 +10,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client"
+	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
+
+	"github.com/flymachines/flymachines-go/client"
 )
 
-// Client is the Machines API client: the whole generated API, embedded, so
-// c.Machines.MachinesShowContext(ctx, params, nil) works, plus the helpers
-// of this package. Pass nil as the generated methods' authInfo: the token
-// is added by the client's transport. It is safe for concurrent use.
+// Client is the Machines API client: every operation, one method each
+// (c.Machines.Show(ctx, app, id), c.Apps.List(ctx, org, nil), ...: the
+// generated client.API, embedded), plus the helpers of this package. Every
+// call goes through the same transport: checks, auth, rate limits,
+// retries and typed errors. It is safe for concurrent use.
 type Client struct {
-	*client.MachinesAPI
+	*client.API
 
 	baseURL    *url.URL
 	httpClient *http.Client
@@ -27,6 +31,7 @@ type Client struct {
 	waitPace   time.Duration // least time between two server-side wait calls
 	launches   *launches     // CreateMachine's launch ids
 	maxBody    int64         // most of a success answer read
+	sub        *submitter    // what every generated call is sent through
 }
 
 // defaultWaitPace keeps a server that answers 408 at once from turning a
@@ -60,11 +65,14 @@ func New(opts ...Option) (*Client, error) {
 		}
 	}
 
-	tok, err := resolveToken(cfg.token)
+	base, err := resolveBaseURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	base, err := resolveBaseURL(cfg.baseURL)
+	tok, err := resolveToken(cfg.token)
+	if errors.Is(err, ErrNoToken) && isSocket(base) {
+		err = nil // a Machine's own socket answers about the Machine without one
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -84,22 +92,31 @@ func New(opts ...Option) (*Client, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxResponseBytes
 	}
-	chain := func(next http.RoundTripper) http.RoundTripper {
-		return newChain(next, chainSettings{token: tok, origin: base, userAgent: ua, logger: logger, maxBody: maxBody})
-	}
-	bases := newBaseTransports(base)
 	hc := &http.Client{}
 	if cfg.httpClient != nil {
 		cp := *cfg.httpClient
 		hc = &cp
 	}
-	hc.Transport = chain(bases.under(hc.Transport))
+	origin := requestOrigin(base)
+	under, err := baseTransport(base, hc.Transport)
+	if err != nil {
+		return nil, err
+	}
+	hc.Transport = newChain(under, chainSettings{token: tok, origin: origin, socket: isSocket(base),
+		userAgent: ua, logger: logger, maxBody: maxBody})
 
-	rt := httptransport.NewWithClient(base.Host, basePath(base), []string{base.Scheme}, hc)
+	rt := httptransport.NewWithClient(origin.Host, basePath(origin), []string{origin.Scheme}, hc)
 	// go-openapi turns on dumps of whole requests and responses to stdout
 	// when DEBUG or SWAGGER_DEBUG is set; bodies can hold secrets, and
 	// WithLogger is the way to watch traffic here.
 	rt.Debug = false
+	// Every Machines API body is JSON, and a few answers are a bare token
+	// as text. go-openapi would also decode XML, YAML, CSV and bytes into
+	// a model; an answer in any other type is refused instead.
+	rt.Consumers = map[string]runtime.Consumer{
+		runtime.JSONMime: runtime.JSONConsumer(),
+		runtime.TextMime: runtime.TextConsumer(),
+	}
 	retry := DefaultRetryPolicy()
 	if cfg.retry != nil {
 		retry = cfg.retry.normalized()
@@ -112,16 +129,20 @@ func New(opts ...Option) (*Client, error) {
 		}
 		limits = newLimiter(rl, retry.MaxDelay)
 	}
-	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, chain: chain, bases: bases, now: time.Now,
+	sub := &submitter{next: rt, formats: strfmt.Default, token: tok, now: time.Now,
 		retry: retry, limits: limits, logger: logger}
+	if cfg.tracer != nil {
+		sub.tracer = cfg.tracer.Tracer(tracerName)
+	}
 	return &Client{
-		MachinesAPI: client.New(sub, strfmt.Default),
-		baseURL:     base,
-		httpClient:  hc,
-		logger:      logger,
-		waitPace:    defaultWaitPace,
-		launches:    newLaunches(),
-		maxBody:     maxBody,
+		API:        client.New(sub),
+		baseURL:    base,
+		httpClient: hc,
+		logger:     logger,
+		waitPace:   defaultWaitPace,
+		launches:   newLaunches(),
+		maxBody:    maxBody,
+		sub:        sub,
 	}, nil
 }
 
@@ -141,9 +162,15 @@ func resolveToken(explicit *string) (Token, error) {
 	return Token{}, ErrNoToken
 }
 
-func resolveBaseURL(explicit *string) (*url.URL, error) {
-	if explicit != nil {
-		return parseBaseURL(*explicit)
+// resolveBaseURL picks the base URL: WithBaseURL's; else, with
+// PreferMachineSocket on a Fly Machine, its API socket; else
+// FLY_API_HOSTNAME's; else the public API.
+func resolveBaseURL(cfg config) (*url.URL, error) {
+	if cfg.baseURL != nil {
+		return parseBaseURL(*cfg.baseURL)
+	}
+	if cfg.socketPath != "" && onMachine(cfg.socketPath) {
+		return parseBaseURL("unix://" + cfg.socketPath)
 	}
 	if v := strings.TrimSpace(os.Getenv(EnvAPIHostname)); v != "" {
 		u, err := parseBaseURL(v)
@@ -155,6 +182,18 @@ func resolveBaseURL(explicit *string) (*url.URL, error) {
 	return parseBaseURL(PublicBaseURL)
 }
 
+// EnvMachineID is set on every Fly Machine to its id.
+const EnvMachineID = "FLY_MACHINE_ID"
+
+// onMachine reports running on a Fly Machine whose API socket is at path.
+func onMachine(path string) bool {
+	if os.Getenv(EnvMachineID) == "" {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
 // basePath is the runtime's base path: the generated paths start with /v1.
 func basePath(u *url.URL) string {
 	if u.Path == "" {
@@ -163,7 +202,8 @@ func basePath(u *url.URL) string {
 	return u.Path
 }
 
-// BaseURL is the endpoint the client talks to, e.g. "https://api.machines.dev".
+// BaseURL is the endpoint the client talks to, e.g. "https://api.machines.dev"
+// or "unix:///.fly/api".
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
 // String describes the client without anything secret.

@@ -10,21 +10,21 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/apps"
+	"github.com/flymachines/flymachines-go/call"
+	"github.com/flymachines/flymachines-go/client"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-// showMachine calls Machines_show straight through the generated client.
-func callShow(t *testing.T, c *Client, app, id string) (*machines.MachinesShowOK, error) {
+// callShow calls Machines_show straight through the generated client.
+func callShow(t *testing.T, c *Client, app, id string, opts ...call.Option) (*models.Machine, error) {
 	t.Helper()
-	p := machines.NewMachinesShowParams()
-	p.AppName, p.MachineID = app, id
-	return c.Machines.MachinesShowContext(ctxTimeout(t, 10*time.Second), p, nil)
+	return c.Machines.Show(ctxTimeout(t, 10*time.Second), app, id, nil, opts...)
 }
 
 // clearEnv unsets the variables New reads, for the duration of the test.
@@ -249,19 +249,23 @@ func TestRedirectKeepsToken(t *testing.T) {
 	}
 }
 
-// TestPerCallHTTPClient: a params.HTTPClient still goes through the chain.
-func TestPerCallHTTPClient(t *testing.T) {
+// TestPerCallOptionsKeepTheChain: what a call adds for itself (a header,
+// a query parameter, a timeout) goes through the client's chain like the
+// rest: the token and the user agent are on the request too.
+func TestPerCallOptionsKeepTheChain(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL)
-	p := machines.NewMachinesShowParams().WithHTTPClient(&http.Client{})
-	p.AppName, p.MachineID = "a", "m"
-	if _, err := c.Machines.MachinesShowContext(context.Background(), p, nil); err != nil {
+	if _, err := callShow(t, c, "a", "m", call.WithHeader("X-Trace", "t1"), call.WithQuery("extra", "1"),
+		call.WithTimeout(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	r := rec.last(t)
 	if r.Header.Get("Authorization") != "Bearer "+testBearer || r.Header.Get("User-Agent") != DefaultUserAgent {
-		t.Errorf("per-call client skipped the chain: %v", r.Header)
+		t.Errorf("a call with options skipped the chain: %v", r.Header)
+	}
+	if r.Header.Get("X-Trace") != "t1" || r.Query.Get("extra") != "1" {
+		t.Errorf("the call's own header or query is missing: %v %v", r.Header, r.Query)
 	}
 }
 
@@ -333,8 +337,8 @@ func TestClientFormatting(t *testing.T) {
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d"} {
 		fmt.Fprintf(&out, verb+"\n", c)
 		fmt.Fprintf(&out, verb+"\n", *c)
-		fmt.Fprintf(&out, verb+"\n", c.MachinesAPI)
-		fmt.Fprintf(&out, verb+"\n", c.Transport)
+		fmt.Fprintf(&out, verb+"\n", c.API)
+		fmt.Fprintf(&out, verb+"\n", c.Machines)
 		fmt.Fprintf(&out, verb+"\n", c.httpClient)
 	}
 	if strings.Contains(out.String(), "lJPEC") {
@@ -342,7 +346,9 @@ func TestClientFormatting(t *testing.T) {
 	}
 }
 
-// TestEmbeddedAPI: every generated service is reachable on *Client.
+// TestEmbeddedAPI: every generated group is reachable on *Client, and
+// nothing that goes around the facade is: the runtime's SetTransport and
+// Transport are not promoted.
 func TestEmbeddedAPI(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
@@ -350,24 +356,31 @@ func TestEmbeddedAPI(t *testing.T) {
 		_, _ = w.Write([]byte(`{"name":"my-app","organization":{"slug":"personal"}}`))
 	})
 	c := newTestClient(t, rec.URL)
-	p := apps.NewAppsShowParams()
-	p.AppName = "my-app"
-	ok, err := c.Apps.AppsShowContext(context.Background(), p, nil)
+	app, err := c.Apps.Show(context.Background(), "my-app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok.GetPayload().Name != "my-app" || rec.last(t).Path != "/v1/apps/my-app" {
-		t.Errorf("got %+v via %s", ok.GetPayload(), rec.last(t).Path)
+	if app.Name != "my-app" || rec.last(t).Path != "/v1/apps/my-app" {
+		t.Errorf("got %+v via %s", app, rec.last(t).Path)
 	}
-	for name, svc := range map[string]any{
-		"Apps": c.Apps, "Machines": c.Machines, "Volumes": c.Volumes, "Secrets": c.Secrets,
-		"TLSCertificates": c.TLSCertificates, "Tokens": c.Tokens, "Organizations": c.Organizations,
-		"Platform": c.Platform, "PostgresClusters": c.PostgresClusters,
-	} {
-		if svc == nil {
-			t.Errorf("%s is nil", name)
+	api := reflect.ValueOf(c.API).Elem()
+	if api.NumField() < 13 {
+		t.Errorf("client.API has %d groups", api.NumField())
+	}
+	for i := range api.NumField() {
+		if api.Field(i).IsNil() {
+			t.Errorf("c.%s is nil", api.Type().Field(i).Name)
 		}
 	}
+	for _, name := range []string{"SetTransport", "Transport", "Submit", "SubmitContext"} {
+		if _, ok := reflect.TypeOf(c).MethodByName(name); ok {
+			t.Errorf("*Client has %s: a way around the facade", name)
+		}
+		if _, ok := reflect.TypeOf(*c).FieldByName(name); ok {
+			t.Errorf("Client has a field %s: a way around the facade", name)
+		}
+	}
+	var _ *client.API = c.API
 }
 
 // TestNoDebugDumps: DEBUG or SWAGGER_DEBUG in the environment does not make
@@ -394,7 +407,7 @@ func TestNoDebugDumps(t *testing.T) {
 }
 
 // TestPlainHTTPNeverGoesThroughAProxy: whatever transport the caller
-// brings (none, a per-call client without one, an *http.Transport that
+// brings (none, an *http.Transport that
 // reads HTTP_PROXY), a plain-HTTP request to the private network is not
 // handed to HTTP_PROXY, where it would carry the token in clear text. (The
 // rule is the scheme's, so a *.internal name stands for fdaa:: too.)
@@ -408,14 +421,9 @@ func TestPlainHTTPNeverGoesThroughAProxy(t *testing.T) {
 			return nil, errors.New("no DNS in tests")
 		}}
 		for _, base := range []string{"http://api.flytest.internal:4280"} {
-			perCall := machines.NewMachinesShowParams().WithAppName("a").WithMachineID("m").WithHTTPClient(&http.Client{})
 			for name, call := range map[string]func() error{
 				"WithHTTPClient, nil Transport": func() error {
 					_, err := callShow(t, newTestClient(t, base, WithHTTPClient(&http.Client{}), WithoutRetries()), "a", "m")
-					return err
-				},
-				"per-call client, nil Transport": func() error {
-					_, err := newTestClient(t, base, WithoutRetries()).Machines.MachinesShowContext(ctxTimeout(t, 2*time.Second), perCall, nil)
 					return err
 				},
 				"a Transport that reads HTTP_PROXY": func() error {
@@ -459,16 +467,14 @@ func TestRedirectToAnotherOriginCarriesNoBodyNorNonce(t *testing.T) {
 	c := newTestClient(t, api.URL, WithoutRetries())
 	ctx := ctxTimeout(t, 10*time.Second)
 
-	create := machines.NewMachinesCreateParams().WithAppName("a").WithBody(&models.CreateMachineRequest{
-		Config: &models.FlyMachineConfig{Image: "nginx", Env: map[string]string{"DATABASE_URL": "postgres://secret"}}})
-	if _, err := c.Machines.MachinesCreateContext(ctx, create, nil); err == nil {
+	create := &models.CreateMachineRequest{
+		Config: &models.FlyMachineConfig{Image: "nginx", Env: map[string]string{"DATABASE_URL": "postgres://secret"}}}
+	if _, err := c.Machines.Create(ctx, "a", create); err == nil {
 		t.Error("a create redirected to another origin succeeded")
 	}
 	nonce := "lease-nonce-0123456789"
-	stop := machines.NewMachinesStopParams().WithAppName("a").WithMachineID("m").WithFlyMachineLeaseNonce(&nonce)
-	_, _ = c.Machines.MachinesStopContext(ctx, stop, nil)
-	restart := machines.NewMachinesRestartParams().WithAppName("a").WithMachineID("m")
-	_, _ = c.Machines.MachinesRestartContext(ctx, restart, nil)
+	_ = c.Machines.Stop(ctx, "a", "m", nil, &machines.StopParams{LeaseNonce: nonce})
+	_ = c.Machines.Restart(ctx, "a", "m", nil)
 	if _, err := callShow(t, c, "a", "m"); err != nil {
 		t.Errorf("a GET redirected to another origin: %v", err)
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // TestConsumersDoNotPullTheGenerator builds a throwaway module that imports
-// the facade, client, models and flytest, tidies and vendors it, and fails
+// the facade, client (its facts table too), call, models and flytest,
+// tidies and vendors it, and fails
 // if any module only the generator needs (go-swagger and its dependencies
 // that the library does not share) lands in its go.mod or vendor/.
 func TestConsumersDoNotPullTheGenerator(t *testing.T) {
@@ -40,13 +41,15 @@ import (
 	"fmt"
 
 	_ "github.com/flymachines/flymachines-go"
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client"
+	"github.com/flymachines/flymachines-go/client/ops"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 func main() {
-	fmt.Println(client.DefaultHost, models.MainStatusCodeNameTaken, flytest.New())
+	fmt.Println(client.New(nil) != nil, ops.MachinesShow, call.ErrEmptyAnswer, models.MainStatusCodeNameTaken, flytest.New())
 }
 `)
 	run(t, dir, "go", "mod", "tidy")
@@ -74,9 +77,20 @@ func main() {
 }
 
 // listModules lists the modules in the build graph of the module at dir.
+// It lists from a copy of go.mod and go.sum: listing the whole graph adds
+// the go.mod sums of every module in it to go.sum, which would leave the
+// repository's go.sum untidy after every test run.
 func listModules(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	out := run(t, dir, "go", "list", "-m", "all")
+	tmp := t.TempDir()
+	for _, name := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(tmp, name), string(data))
+	}
+	out := run(t, tmp, "go", "list", "-mod=mod", "-m", "all")
 	mods := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {

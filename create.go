@@ -12,8 +12,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/client/ops"
+
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -90,10 +90,10 @@ func (c *Client) CreateMachine(ctx context.Context, app string, req *models.Crea
 		}
 	}
 	if req == nil || req.Config == nil || req.Config.Image == "" {
-		return nil, &ValidationError{Op: "Machines_create", Err: errors.New("a machine needs a config with an image")}
+		return nil, &ValidationError{Op: ops.MachinesCreate, Err: errors.New("a machine needs a config with an image")}
 	}
 	if app == "" {
-		return nil, &ValidationError{Op: "Machines_create", Err: errors.New("empty app name")}
+		return nil, &ValidationError{Op: ops.MachinesCreate, Err: errors.New("empty app name")}
 	}
 	if cfg.launchID == "" {
 		// A fresh launch id: nobody can have used it yet.
@@ -107,7 +107,7 @@ func (c *Client) CreateMachine(ctx context.Context, app string, req *models.Crea
 		ch := c.launches.flight.DoChan(key, func() (any, error) { return c.createOrRecall(ctx, app, req, cfg) })
 		select {
 		case <-ctx.Done():
-			return nil, &CreateUnresolvedError{Op: "Machines_create", App: app, LaunchID: cfg.launchID, LookupErr: ctx.Err()}
+			return nil, &CreateUnresolvedError{Op: ops.MachinesCreate, App: app, LaunchID: cfg.launchID, LookupErr: ctx.Err()}
 		case res := <-ch:
 			if res.Shared && res.Err != nil && ctx.Err() == nil && isContextEnd(res.Err) {
 				continue // the caller whose create this was gave up; carry on with ours
@@ -144,7 +144,7 @@ func (c *Client) createOrRecall(ctx context.Context, app string, req *models.Cre
 		if known {
 			c.launches.remember(key, rec)
 		}
-		return nil, &CreateUnresolvedError{Op: "Machines_create", App: app, LaunchID: cfg.launchID, LookupErr: err, since: rec.inDoubtSince}
+		return nil, &CreateUnresolvedError{Op: ops.MachinesCreate, App: app, LaunchID: cfg.launchID, LookupErr: err, since: rec.inDoubtSince}
 	}
 	if m == nil {
 		m, err = c.createMachine(ctx, app, req, cfg)
@@ -220,7 +220,7 @@ func classifyCreate(ctx context.Context, err error) createOutcome {
 		switch {
 		case apiErr.StatusCode == http.StatusInternalServerError, apiErr.StatusCode == http.StatusBadRequest:
 			return maybeFailed
-		case classifyFailure(ctx, "Machines_create", err) == ambiguous:
+		case classifyFailure(ctx, opFacts(ops.MachinesCreate), err) == ambiguous:
 			return maybeRetry
 		case apiErr.StatusCode >= 500:
 			return maybeFailed
@@ -240,13 +240,12 @@ func (c *Client) createIn(ctx context.Context, app string, body *models.CreateMa
 	var firstDoubt time.Time
 	var lastErr error
 	for attempt := 1; attempt <= cfg.attempts; attempt++ {
-		params := machines.NewMachinesCreateParamsWithContext(ctx).WithAppName(app).WithBody(body)
-		created, err := c.Machines.MachinesCreateContext(ctx, params, nil)
+		m, err := c.Machines.Create(ctx, app, body)
 		if err == nil {
-			if m := created.GetPayload(); m != nil && m.ID != "" {
+			if m.ID != "" {
 				return m, nil
 			}
-			err = emptyAnswer("Machines_create", "holds no machine")
+			err = emptyAnswer(ops.MachinesCreate, "holds no machine")
 		}
 		outcome := classifyCreate(ctx, err)
 		if outcome == notCreated {
@@ -256,7 +255,7 @@ func (c *Client) createIn(ctx context.Context, app string, body *models.CreateMa
 		if firstDoubt.IsZero() {
 			firstDoubt = failedAt
 		}
-		unresolved := &CreateUnresolvedError{Op: "Machines_create", App: app, LaunchID: launchID, Err: err, since: firstDoubt}
+		unresolved := &CreateUnresolvedError{Op: ops.MachinesCreate, App: app, LaunchID: launchID, Err: err, since: firstDoubt}
 		if outcome == maybeUnknown {
 			unresolved.LookupErr = ctx.Err()
 			return nil, unresolved
@@ -294,14 +293,14 @@ func (c *Client) CreateApp(ctx context.Context, req *models.CreateAppRequest, op
 		}
 	}
 	if req == nil || req.Name == "" {
-		return nil, &ValidationError{Op: "Apps_create", Err: errors.New("an app needs a name")}
+		return nil, &ValidationError{Op: ops.AppsCreate, Err: errors.New("an app needs a name")}
 	}
 	body := *req
 	if body.IdempotencyKey == "" {
 		body.IdempotencyKey = randomID()
 	}
 	unresolved := func(err error) error {
-		return &CreateUnresolvedError{Op: "Apps_create", App: body.Name, IdempotencyKey: body.IdempotencyKey, Err: err}
+		return &CreateUnresolvedError{Op: ops.AppsCreate, App: body.Name, IdempotencyKey: body.IdempotencyKey, Err: err}
 	}
 	inDoubt := false
 	for attempt := 1; attempt <= cfg.attempts; attempt++ {
@@ -310,12 +309,12 @@ func (c *Client) CreateApp(ctx context.Context, req *models.CreateAppRequest, op
 				return nil, unresolved(err)
 			}
 		}
-		created, err := c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParamsWithContext(ctx).WithBody(&body), nil)
+		created, err := c.Apps.Create(ctx, &body)
 		if err == nil {
-			if p := created.GetPayload(); p != nil && p.ID != "" {
-				return p, nil
+			if created.ID != "" {
+				return created, nil
 			}
-			err = emptyAnswer("Apps_create", "holds no app")
+			err = emptyAnswer(ops.AppsCreate, "holds no app")
 		}
 		switch {
 		case inDoubt && errors.Is(err, ErrConflict):
@@ -325,7 +324,7 @@ func (c *Client) CreateApp(ctx context.Context, req *models.CreateAppRequest, op
 				return nil, unresolved(err)
 			}
 			return nil, err
-		case errors.Is(err, ErrUnexpectedAnswer), classifyFailure(ctx, "Apps_create", err) == ambiguous:
+		case errors.Is(err, ErrUnexpectedAnswer), classifyFailure(ctx, opFacts(ops.AppsCreate), err) == ambiguous:
 			inDoubt = true // resent with the same key: the API answers with the app if it made it
 			if attempt == cfg.attempts {
 				return nil, unresolved(err)

@@ -12,10 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-openapi/runtime"
-
-	"github.com/flymachines/flymachines-go/client/machines"
 )
 
 // Errors that are not *APIError can quote the server too. These were
@@ -114,9 +110,9 @@ func TestRedactedErrorKeepsItsChain(t *testing.T) {
 }
 
 // TestUndeclaredSuccessIsDecorated: a 2xx status the spec does not declare
-// is read as the operation's default response, which the generated method
-// turns into an error after Submit; it now goes through decorate like any
-// other, redacted (found by FuzzDecorate: the body was in Error()).
+// is a *call.Error of the generated reader; decorate makes it an answer
+// this side cannot use (ErrUnexpectedAnswer), not an *APIError, and keeps
+// nothing of its body (found by FuzzDecorate: the body was in Error()).
 func TestUndeclaredSuccessIsDecorated(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
@@ -134,16 +130,44 @@ func TestUndeclaredSuccessIsDecorated(t *testing.T) {
 	if strings.Contains(out, "lJPEC") {
 		t.Errorf("token in the error: %s", out)
 	}
-	if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: unreadable answer of HTTP 202") {
+	if err.Error() != "flymachines: Machines_show: undeclared answer of HTTP 202" {
 		t.Errorf("error = %s", err)
 	}
-	var def *machines.MachinesShowDefault
-	if rerr, ok := errors.AsType[*runtime.APIError](err); !ok || rerr.Code != http.StatusAccepted {
-		t.Errorf("err = %v, want the runtime's error underneath", err)
-	} else if def, ok = rerr.Response.(*machines.MachinesShowDefault); !ok || def.Code() != http.StatusAccepted {
-		t.Errorf("response %T, want the default response", rerr.Response)
+	if !errors.Is(err, ErrUnexpectedAnswer) {
+		t.Errorf("err = %v, want ErrUnexpectedAnswer", err)
+	}
+	if _, ok := errors.AsType[*APIError](err); ok {
+		t.Errorf("err = %v: a 2xx is no *APIError", err)
 	}
 	if n := len(rec.requests()); n != 1 {
 		t.Errorf("%d requests, want 1: a 2xx is not retried", n)
+	}
+}
+
+// TestSuccessTheRuntimeCannotReadIsUnreadable: a declared success whose
+// content type go-openapi's runtime has no reader for (or cannot parse)
+// is refused before the generated reader sees it. It is an unreadable
+// answer that says why, not an "undeclared" one, and keeps no token.
+func TestSuccessTheRuntimeCannotReadIsUnreadable(t *testing.T) {
+	t.Parallel()
+	for _, ct := range []string{"application/x-weird", "this is not; a=content type;", "application/x-{TOKEN}", "{TOKEN}; x"} {
+		rec := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", strings.ReplaceAll(ct, "{TOKEN}", strings.TrimPrefix(r.Header.Get("Authorization"), "FlyV1 ")))
+			fmt.Fprintf(w, `{"id":%q}`, r.Header.Get("Authorization"))
+		})
+		c := newTestClient(t, rec.URL, WithToken(testMacaroon))
+		_, err := callShow(t, c, "a", "m")
+		if !errors.Is(err, ErrUnexpectedAnswer) {
+			t.Fatalf("%s: err = %v, want ErrUnexpectedAnswer", ct, err)
+		}
+		if !strings.HasPrefix(err.Error(), "flymachines: Machines_show: unreadable answer of HTTP 200: ") {
+			t.Errorf("%s: error = %s", ct, err)
+		}
+		if out := fmt.Sprintf("%v|%+v", err, err); strings.Contains(out, "lJPEC") {
+			t.Errorf("token in the error: %s", out)
+		}
+		if n := len(rec.requests()); n != 1 {
+			t.Errorf("%s: %d requests, want 1", ct, n)
+		}
 	}
 }

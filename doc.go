@@ -5,13 +5,25 @@
 // top of them:
 //
 //   - New builds a Client from options and Fly's environment variables; the
-//     Client embeds the generated API, so every operation is reachable
-//     (c.Machines.MachinesShowContext(ctx, params, nil)).
+//     Client embeds the generated API, one method per operation:
+//     c.Machines.Show(ctx, app, id, nil), c.Machines.List(ctx, app,
+//     &machines.ListParams{Metadata: ...}), c.Leases.Create(ctx, app, id,
+//     body, nil). Options of package call (Capture, WithTimeout, ...) give
+//     one call what its method has no argument for.
+//   - Every generated call goes through one submitter, which reads the
+//     operation's facts (client/ops, from gen/facts.yaml): it refuses an
+//     invalid body or a path parameter that is empty or a dot segment
+//     before sending, adds the
+//     nonce of a lease the context carries (Lease.Context) to the
+//     operations marked LeaseNonce, gives a long poll an HTTP timeout
+//     longer than its wait, paces calls by their rate class, and retries
+//     an ambiguous failure only for operations marked Repeatable.
 //   - The token (see ParseToken) is sent as Bearer or FlyV1 as its kind
 //     requires, only to the base URL's origin, and plain HTTP is allowed only
 //     to loopback and the Fly private network.
 //   - Every non-2xx answer is an *APIError matching sentinels such as
-//     ErrNotFound or ErrLeaseHeld with errors.Is.
+//     ErrNotFound or ErrLeaseHeld with errors.Is; a success that cannot be
+//     used matches ErrUnexpectedAnswer.
 //   - WaitForState and WaitForExit wait on the server-side wait.
 //   - CreateMachine never makes two Machines: a failure that leaves open
 //     whether it took effect is settled by its launch id before anything is
@@ -21,9 +33,9 @@
 //
 // Files: client.go (Client, New), options.go, token.go, redact.go and
 // scrub.go (the token kept out of text and errors), baseurl.go (host
-// policy), transport.go (the http.RoundTripper chain), submit.go (checks and
-// error decoration for every call), errors.go, retry.go, ratelimit.go and
-// recent.go (buckets forgotten oldest first), create.go and launch.go
+// policy), transport.go (the http.RoundTripper chain), submit.go (the
+// submitter every call goes through), errors.go, retry.go, ratelimit.go
+// and recent.go (buckets forgotten oldest first), create.go and launch.go
 // (duplicate-free creates), lease.go, wait.go, exit.go, job.go.
 package flymachines
 

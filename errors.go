@@ -15,8 +15,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/models"
-	"github.com/go-openapi/runtime"
 )
 
 // Sentinels for the kinds of failure callers branch on. Every error from a
@@ -40,8 +40,8 @@ var (
 	// ErrRateLimited: HTTP 429; APIError.RetryAfter says how long to wait.
 	ErrRateLimited = errors.New("flymachines: rate limited")
 	// ErrTimeout: HTTP 408 or API status deadline_exceeded, or a call
-	// that ran out of time on this side (its context's deadline, the
-	// params' timeout, a network timeout). A wait helper whose context
+	// that ran out of time on this side (its context's deadline,
+	// call.WithTimeout, a network timeout). A wait helper whose context
 	// deadline passed matches it too.
 	ErrTimeout = errors.New("flymachines: timed out")
 	// ErrWrongState: the Machine's state forbids the call (HTTP 412
@@ -92,9 +92,8 @@ func emptyAnswer(op, what string) error {
 	return &answerError{op: op, what: "the answer " + what}
 }
 
-// APIError is a non-2xx answer of the Machines API. It wraps the generated
-// response error (e.g. *machines.MachinesShowDefault), still reachable with
-// errors.As, and matches the sentinels that fit with errors.Is.
+// APIError is a non-2xx answer of the Machines API. It matches the
+// sentinels that fit with errors.Is (and a *LeaseHeldError with errors.As).
 type APIError struct {
 	Op         string          // operation id, e.g. "Machines_show"
 	StatusCode int             // HTTP status
@@ -105,7 +104,6 @@ type APIError struct {
 	RetryAfter time.Duration   // from Retry-After (seconds or HTTP date), zero when absent
 
 	kinds []error // sentinels and typed details this error matches
-	err   error   // what the generated client returned
 }
 
 func (e *APIError) Error() string {
@@ -126,16 +124,9 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Unwrap gives the sentinels this error matches, a *LeaseHeldError when
-// there is one, and the generated client's error.
-func (e *APIError) Unwrap() []error {
-	out := make([]error, 0, len(e.kinds)+1)
-	out = append(out, e.kinds...)
-	if e.err != nil {
-		out = append(out, e.err)
-	}
-	return out
-}
+// Unwrap gives the sentinels this error matches, and a *LeaseHeldError
+// when there is one.
+func (e *APIError) Unwrap() []error { return e.kinds }
 
 // LeaseHeldError details ErrLeaseHeld: who holds the Machine's lease and
 // until when, as read from the API's message.
@@ -179,11 +170,13 @@ const (
 )
 
 // decorate is the one place where errors of calls are turned into this
-// package's errors. err is what the generated client's transport returned
-// for operation op; x is what the transport chain saw of the response (nil
-// if nothing). Errors without an HTTP response (transport, context) are
-// wrapped with the operation and stay inspectable; a non-2xx answer becomes
-// an *APIError. No text from the server reaches the error unredacted.
+// package's errors. err is what go-openapi's runtime returned for
+// operation op (the generated client's reader makes a *call.Error of an
+// answer the operation does not declare a success); x is what the
+// transport chain saw of the response (nil if nothing). Errors without an
+// HTTP response (transport, context) are wrapped with the operation and
+// stay inspectable; a non-2xx answer becomes an *APIError. No text from the
+// server reaches the error unredacted.
 func decorate(op string, x *exchange, err error, tok Token, now time.Time) error {
 	if err == nil {
 		return nil
@@ -200,46 +193,36 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	if _, ok := errors.AsType[*answerError](err); ok {
 		return err
 	}
-	code := 0
-	if rerr, ok := errors.AsType[*runtime.APIError](err); ok {
-		code = rerr.Code
-	} else if c, ok := errors.AsType[codedError](err); ok {
-		code = c.Code()
+	if d, ok := errors.AsType[*call.DecodeError](err); ok {
+		return &answerError{op: op, code: d.StatusCode, what: "unreadable answer", err: scrub(d.Err, tok)}
 	}
-	if code == 0 && x != nil {
-		code = x.status
+	code := 0
+	var body []byte
+	ce, read := errors.AsType[*call.Error](err)
+	if read {
+		code, body = ce.StatusCode, ce.Body
+	} else if x != nil {
+		// The runtime refused the answer before reading it (a content
+		// type it has no consumer for): the chain saw it.
+		code, body = x.status, x.body
 	}
 	switch {
 	case code == 0 && isTimeout(err):
 		return &timeoutError{fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))}
 	case code == 0:
 		return fmt.Errorf("flymachines: %s: %w", op, scrub(err, tok))
+	case code/100 == 2 && read:
+		return &answerError{op: op, code: code, what: "undeclared answer"}
 	case code/100 == 2:
+		// A declared success the runtime could not hand to the reader.
 		return &answerError{op: op, code: code, what: "unreadable answer", err: scrub(err, tok)}
 	}
 
-	e := &APIError{Op: op, StatusCode: code, err: scrub(err, tok)}
+	// The APIError keeps what it read of the body, redacted, and wraps
+	// nothing of it: what errors.Unwrap reaches never holds the token.
+	e := &APIError{Op: op, StatusCode: code}
 	var details any
-	switch p := payloadOf(err).(type) {
-	case *models.ErrorResponse:
-		e.Message, e.Status, details = p.Error, string(p.Status), p.Details
-	case *models.PostgresErrorResponse:
-		e.Message = p.Error
-	}
-	if x != nil && (e.Message == "" || e.Status == otherShapeStatus) {
-		// Not the API's JSON, not decoded, or its other shape: read the
-		// raw body.
-		msg, status, d := fromSnippet(x.body)
-		if e.Message == "" {
-			e.Message = msg
-		}
-		if e.Status == "" || e.Status == otherShapeStatus {
-			e.Status = status
-		}
-		if details == nil {
-			details = d
-		}
-	}
+	e.Message, e.Status, details = fromSnippet(body[:min(len(body), maxErrorSnippet)])
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(code))
 	}
@@ -259,22 +242,6 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 	return e
 }
 
-// The shapes of the generated response errors decorate reads.
-type (
-	codedError interface {
-		error
-		Code() int
-	}
-	apiPayloadError interface {
-		error
-		GetPayload() *models.ErrorResponse
-	}
-	postgresPayloadError interface {
-		error
-		GetPayload() *models.PostgresErrorResponse
-	}
-)
-
 // isTimeout reports a call that ran out of time on this side.
 func isTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -290,29 +257,13 @@ type timeoutError struct{ err error }
 func (e *timeoutError) Error() string   { return e.err.Error() }
 func (e *timeoutError) Unwrap() []error { return []error{e.err, ErrTimeout} }
 
-// payloadOf returns the decoded error body a generated response carries.
-func payloadOf(err error) any {
-	if p, ok := errors.AsType[apiPayloadError](err); ok {
-		if v := p.GetPayload(); v != nil {
-			return v
-		}
-	}
-	if p, ok := errors.AsType[postgresPayloadError](err); ok {
-		if v := p.GetPayload(); v != nil {
-			return v
-		}
-	}
-	return nil
-}
-
 // otherShapeStatus marks the API's second error shape,
 // {"status":"error","message":...,"code":...}, as Fly's docs show it for a
 // held lease: its message is the error's, its code the error's status.
 const otherShapeStatus = "error"
 
-// fromSnippet reads a body the generated client could not decode, or
-// decoded only in part: the API's JSON (either shape) if it is there with
-// the right types, else the text.
+// fromSnippet reads an error body: the API's JSON (either shape) if it is
+// there with the right types, else the text.
 func fromSnippet(body []byte) (msg, status string, details any) {
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {

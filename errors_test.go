@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -13,9 +14,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/client/platform"
+	"github.com/flymachines/flymachines-go/call"
+	"github.com/flymachines/flymachines-go/client/ops"
 	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
 	oaerrors "github.com/go-openapi/errors"
@@ -130,9 +130,16 @@ func (tc sentinelCase) check(t *testing.T) {
 	if e.Message == "" || !strings.Contains(err.Error(), e.Message) || !strings.Contains(err.Error(), e.RequestID) {
 		t.Errorf("Error() = %q", err.Error())
 	}
-	// The generated error stays reachable.
-	if d, ok := errors.AsType[*machines.MachinesShowDefault](err); !ok || d.Code() != tc.status {
-		t.Errorf("generated default response not reachable: %v", err)
+	// The APIError keeps what it read, redacted, and wraps nothing but its
+	// sentinels: the raw answer (*call.Error, its body unredacted) is not
+	// reachable.
+	if _, ok := errors.AsType[*call.Error](err); ok {
+		t.Errorf("the raw *call.Error is reachable: %v", err)
+	}
+	for _, k := range e.Unwrap() {
+		if _, isLease := k.(*LeaseHeldError); !isLease && !slices.Contains(slices.Collect(maps.Values(sentinels)), k) {
+			t.Errorf("the APIError wraps %T %v", k, k)
+		}
 	}
 	if tc.more != nil {
 		tc.more(t, e)
@@ -146,19 +153,18 @@ func wantEq[T comparable](t *testing.T, what string, got, want T) {
 	}
 }
 
-// TestDeclaredErrorResponse: an explicitly declared 4xx (not the default)
-// is decorated the same way and stays reachable.
+// TestDeclaredErrorResponse: a 4xx the spec declares with a body of its
+// own is decorated the same way: the APIError carries the API's status
+// and message.
 func TestDeclaredErrorResponse(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, answer(422, `{"error":"name has already been taken","status":"name_taken"}`))
 	c := newTestClient(t, rec.URL)
-	p := apps.NewAppsCreateParams()
-	p.Body = &models.CreateAppRequest{Name: "taken", OrgSlug: "personal"}
-	_, err := c.Apps.AppsCreateContext(context.Background(), p, nil)
+	_, err := c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: "taken", OrgSlug: "personal"})
 	checkSentinels(t, err, "ErrConflict", "ErrInvalidArgument")
-	ue, ok := errors.AsType[*apps.AppsCreateUnprocessableEntity](err)
-	if !ok || ue.GetPayload().Status != models.MainStatusCodeNameTaken {
-		t.Errorf("generated 422 not reachable: %v", err)
+	e, ok := errors.AsType[*APIError](err)
+	if !ok || e.Status != string(models.MainStatusCodeNameTaken) || e.Message != "name has already been taken" || e.Op != ops.AppsCreate {
+		t.Errorf("err = %#v", err)
 	}
 }
 
@@ -238,47 +244,53 @@ func TestTransportErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	p := machines.NewMachinesShowParams()
-	p.AppName, p.MachineID = "a", "m"
-	_, err = c.Machines.MachinesShowContext(ctx, p, nil)
+	_, err = c.Machines.Show(ctx, "a", "m", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
 
-// TestRuntimeAPIError: an operation whose reader answers with go-openapi's
-// runtime.APIError (what readers without a default response do) is
-// decorated too, and the runtime error stays reachable.
-func TestRuntimeAPIError(t *testing.T) {
+// TestSubmitterSendsOnlyKnownCalls: the submitter sends what the generated
+// client builds (a *call.Request) of an operation the facts table knows,
+// and refuses anything else before sending: a hand-made go-openapi
+// operation would skip the checks, and an unknown operation has no facts
+// to retry or limit it by. A call.Request of a known operation, made by
+// hand, is sent and decorated like the generated ones.
+func TestSubmitterSendsOnlyKnownCalls(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, answer(404, `{"error":"gone"}`, "fly-request-id", "req-9"))
 	c := newTestClient(t, rec.URL)
-	op := &runtime.ClientOperation{
-		ID:                 "Custom_op",
-		Method:             http.MethodGet,
-		PathPattern:        "/v1/custom/{name}",
-		ProducesMediaTypes: []string{"application/json"},
-		ConsumesMediaTypes: []string{"application/json"},
-		Schemes:            []string{"https"},
-		Params: runtime.ClientRequestWriterFunc(func(r runtime.ClientRequest, _ strfmt.Registry) error {
-			return r.SetPathParam("name", "x")
-		}),
-		Reader: runtime.ClientResponseReaderFunc(func(r runtime.ClientResponse, _ runtime.Consumer) (any, error) {
-			return nil, runtime.NewAPIError("unknown error", r, r.Code())
-		}),
+	ctx := context.Background()
+
+	foreign := &runtime.ClientOperation{
+		ID: "Custom_op", Method: http.MethodGet, PathPattern: "/v1/custom",
+		Params: runtime.ClientRequestWriterFunc(func(runtime.ClientRequest, strfmt.Registry) error { return nil }),
+		Reader: runtime.ClientResponseReaderFunc(func(runtime.ClientResponse, runtime.Consumer) (any, error) { return nil, nil }),
 	}
-	_, err := c.Transport.SubmitContext(context.Background(), op)
+	_, err := c.sub.SubmitContext(ctx, foreign)
+	if ve, ok := errors.AsType[*ValidationError](err); !ok || ve.Op != "Custom_op" {
+		t.Errorf("a foreign operation: err = %v, want a *ValidationError", err)
+	}
+	err = call.Do(ctx, c.sub, call.New("Custom_op", http.MethodGet, "/v1/custom", 200), nil, nil)
+	if _, ok := errors.AsType[*ValidationError](err); !ok || !strings.Contains(err.Error(), "unknown operation") {
+		t.Errorf("an unknown operation: err = %v, want a *ValidationError", err)
+	}
+	if n := len(rec.requests()); n != 0 {
+		t.Fatalf("%d requests were sent", n)
+	}
+
+	r := call.New(ops.AppsShow, http.MethodGet, "/v1/apps/{app_name}", 200)
+	r.PathParam("app_name", "x")
+	err = call.Do(ctx, c.sub, r, nil, nil)
 	e, ok := errors.AsType[*APIError](err)
 	if !ok {
 		t.Fatalf("err = %T %v", err, err)
 	}
 	checkSentinels(t, err, "ErrNotFound")
-	wantEq(t, "Op", e.Op, "Custom_op")
+	wantEq(t, "Op", e.Op, ops.AppsShow)
 	wantEq(t, "Message", e.Message, "gone")
 	wantEq(t, "RequestID", e.RequestID, "req-9")
-	if _, ok := errors.AsType[*runtime.APIError](err); !ok {
-		t.Error("runtime.APIError not reachable")
-	}
+	wantEq(t, "path", rec.last(t).Path, "/v1/apps/x")
 }
 
 // TestValidationBeforeSending: invalid bodies and empty path parameters
@@ -289,9 +301,8 @@ func TestValidationBeforeSending(t *testing.T) {
 	c := newTestClient(t, rec.URL)
 	ctx := context.Background()
 
-	pp := platform.NewPlatformPlacementsPostParams()
-	pp.Body = &models.MainGetPlacementsRequest{Region: "ord"} // org_slug is required
-	_, err := c.Platform.PlatformPlacementsPostContext(ctx, pp, nil)
+	body := &models.MainGetPlacementsRequest{Region: "ord"} // org_slug is required
+	_, err := c.Platform.Placements(ctx, body)
 	checkSentinels(t, err, "ErrInvalidArgument")
 	if _, ok := errors.AsType[*ValidationError](err); !ok || !strings.Contains(err.Error(), "org_slug") {
 		t.Errorf("err = %v", err)
@@ -312,8 +323,8 @@ func TestValidationBeforeSending(t *testing.T) {
 	}
 
 	// A valid body goes out.
-	pp.Body.OrgSlug = new("personal")
-	if _, err := c.Platform.PlatformPlacementsPostContext(ctx, pp, nil); err != nil {
+	body.OrgSlug = new("personal")
+	if _, err := c.Platform.Placements(ctx, body); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.requests()) != 1 {
@@ -401,9 +412,7 @@ func TestClientSideTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 		c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(hang)}))
-		p := machines.NewMachinesShowParamsWithTimeout(200 * time.Millisecond)
-		p.AppName, p.MachineID = "a", "m"
-		_, err := c.Machines.MachinesShowContext(context.Background(), p, nil)
+		_, err := c.Machines.Show(context.Background(), "a", "m", nil, call.WithTimeout(200*time.Millisecond))
 		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want ErrTimeout and DeadlineExceeded", err)
 		}
@@ -464,7 +473,7 @@ func TestBothErrorShapes(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(answer(409, tc.body))}), WithoutRetries())
-				_, err := c.Machines.MachinesShowContext(context.Background(), machines.NewMachinesShowParams().WithAppName("a").WithMachineID("3d8d413b29d089"), nil)
+				_, err := c.Machines.Show(context.Background(), "a", "3d8d413b29d089", nil)
 				e, ok := errors.AsType[*APIError](err)
 				if !ok || e.Message != tc.message || e.Status != tc.status {
 					t.Fatalf("err = %#v, want message %q and status %q", err, tc.message, tc.status)

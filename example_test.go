@@ -10,6 +10,7 @@ import (
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client/machines"
 )
 
@@ -47,14 +48,12 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 
-	// The whole generated API is there; authInfo nil means "the client's token".
-	params := machines.NewMachinesShowParams()
-	params.AppName, params.MachineID = "my-app", "148ed726c24e89"
-	ok, err := c.Machines.MachinesShowContext(context.Background(), params, nil)
+	// Every operation of the API is a method: path parameters in order,
+	// then the body or the optional parameters (nil for none).
+	m, err := c.Machines.Show(context.Background(), "my-app", "148ed726c24e89", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	m := ok.GetPayload()
 	fmt.Println(m.ID, m.State, m.Region)
 	// Output: 148ed726c24e89 started ord
 }
@@ -177,9 +176,7 @@ func ExampleAPIError() {
 		log.Fatal(err)
 	}
 
-	params := machines.NewMachinesStopParams()
-	params.AppName, params.MachineID = "my-app", "148ed726c24e89"
-	_, err = c.Machines.MachinesStopContext(context.Background(), params, nil)
+	err = c.Machines.Stop(context.Background(), "my-app", "148ed726c24e89", nil, nil)
 
 	fmt.Println(errors.Is(err, flymachines.ErrConflict), errors.Is(err, flymachines.ErrLeaseHeld))
 	if lease, ok := errors.AsType[*flymachines.LeaseHeldError](err); ok {
@@ -192,4 +189,44 @@ func ExampleAPIError() {
 	// true true
 	// held by ci@tokens.fly.io until 10:41AM
 	// Machines_stop 409 01HEXAMPLEREQUEST
+}
+
+// Listing page by page: call.Capture gives what the answer said besides
+// its body, here the paging cursor and the request id.
+func ExampleClient_paging() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("fly-request-id", "01HEXAMPLEREQUEST")
+		if r.URL.Query().Get("cursor") == "" {
+			w.Header().Set("fly-next-cursor", "page-2")
+			fmt.Fprint(w, `[{"id":"148ed726c24e89"},{"id":"9080e6f3a0d187"}]`)
+			return
+		}
+		fmt.Fprint(w, `[{"id":"e82d921b4d3e68"}]`)
+	}))
+	defer api.Close()
+	c, err := flymachines.New(flymachines.WithToken("fm2_lJPECAAAAAAAAExampleToken"), flymachines.WithBaseURL(api.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	params := &machines.ListParams{Limit: 2, Metadata: map[string]string{"role": "worker"}}
+	for {
+		var meta call.Meta
+		page, err := c.Machines.List(context.Background(), "my-app", params, call.Capture(&meta))
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, m := range page {
+			fmt.Println(m.ID)
+		}
+		if meta.NextCursor() == "" {
+			break
+		}
+		params.Cursor = meta.NextCursor()
+	}
+	// Output:
+	// 148ed726c24e89
+	// 9080e6f3a0d187
+	// e82d921b4d3e68
 }

@@ -2,14 +2,9 @@ package flymachines
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -41,13 +36,11 @@ func (c *Client) WaitForExit(ctx context.Context, app, machineID string) (*ExitS
 	if err != nil {
 		return nil, err
 	}
-	params := machines.NewMachinesListEventsParams()
-	params.AppName, params.MachineID = app, machineID
-	ok, err := c.Machines.MachinesListEventsContext(ctx, params, nil)
+	events, err := c.Machines.ListEvents(ctx, app, machineID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: machine %s: %w", ErrNoExitEvent, machineID, err)
 	}
-	st, err := exitStatusFrom(ok.GetPayload())
+	st, err := exitStatusFrom(events)
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", machineID, err)
 	}
@@ -55,9 +48,8 @@ func (c *Client) WaitForExit(ctx context.Context, app, machineID string) (*ExitS
 	return st, nil
 }
 
-// exitStatusFrom reads the newest exit event. The event's request is
-// loosely typed in the spec, so it is read field by field and anything
-// unexpected is an error, never a panic.
+// exitStatusFrom reads the newest exit event: its request's exit_event, or
+// the one its monitor reported.
 func exitStatusFrom(events []*models.MachineEvent) (*ExitStatus, error) {
 	var newest *models.MachineEvent
 	for _, ev := range events {
@@ -68,93 +60,36 @@ func exitStatusFrom(events []*models.MachineEvent) (*ExitStatus, error) {
 	if newest == nil {
 		return nil, ErrNoExitEvent
 	}
-	ee, err := exitEventOf(newest.Request)
-	if err != nil {
-		return nil, fmt.Errorf("%w: event %s: %w", ErrNoExitEvent, cleanText(newest.ID, 64), err)
+	ee := exitEventOf(newest.Request)
+	if ee == nil {
+		return nil, fmt.Errorf("%w: event %s: no exit_event in request", ErrNoExitEvent, cleanText(newest.ID, 64))
 	}
-	code, ok := intField(ee, "exit_code")
-	if !ok {
+	// An exit_code of 0 is sent as 0: one that is absent is no result.
+	if _, sent := ee.Extra.Lookup("exit_code"); ee.ExitCode == 0 && !sent {
 		return nil, fmt.Errorf("%w: event %s: no exit_code", ErrNoExitEvent, cleanText(newest.ID, 64))
 	}
-	st := &ExitStatus{ExitCode: code, Event: newest}
-	if sig, ok := intField(ee, "signal"); ok && sig > 0 {
-		st.Signal = sig
+	st := &ExitStatus{
+		ExitCode:      int(ee.ExitCode),
+		OOMKilled:     ee.OomKilled,
+		RequestedStop: ee.RequestedStop,
+		Event:         newest,
 	}
-	st.OOMKilled, _ = ee["oom_killed"].(bool)
-	st.RequestedStop, _ = ee["requested_stop"].(bool)
-	// exited_at comes as an RFC 3339 time or, as Fly's API guide shows
-	// it, as milliseconds since the epoch.
-	switch v := ee["exited_at"].(type) {
-	case string:
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			st.ExitedAt = t
-		}
-	case float64:
-		if v > 0 && v < 1e15 { // before the year 33658: a millisecond count
-			st.ExitedAt = time.UnixMilli(int64(v))
-		}
-	case json.Number:
-		if ms, err := v.Int64(); err == nil && ms > 0 && ms < 1e15 {
-			st.ExitedAt = time.UnixMilli(ms)
-		}
+	if ee.Signal > 0 { // the API sends -1 for no signal
+		st.Signal = int(ee.Signal)
 	}
+	st.ExitedAt, _ = ee.ExitedAt.Time()
 	return st, nil
 }
 
-// exitEventOf finds request.exit_event, whatever form the request came in.
-func exitEventOf(req any) (map[string]any, error) {
-	var m map[string]any
-	switch v := req.(type) {
-	case nil:
-		return nil, errors.New("no request")
-	case map[string]any:
-		m = v
-	case string:
-		if err := json.Unmarshal([]byte(v), &m); err != nil {
-			return nil, fmt.Errorf("request: %w", err)
-		}
-	case []byte:
-		if err := json.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("request: %w", err)
-		}
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("request: %w", err)
-		}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("request: %w", err)
-		}
+// exitEventOf is the exit event a request carries: the one the Machine's
+// monitor reported, else flyd's (fly-go's MachineRequest.GetExitCode reads
+// them in this order).
+func exitEventOf(req *models.FlyMachineEventRequest) *models.FlyMachineExitEvent {
+	switch {
+	case req == nil:
+		return nil
+	case req.MonitorEvent != nil && req.MonitorEvent.ExitEvent != nil:
+		return req.MonitorEvent.ExitEvent
 	}
-	ee, ok := m["exit_event"].(map[string]any)
-	if !ok {
-		return nil, errors.New("no exit_event in request")
-	}
-	return ee, nil
-}
-
-// intField reads an integer that may have been decoded as float64,
-// json.Number or a string.
-func intField(m map[string]any, key string) (int, bool) {
-	switch v := m[key].(type) {
-	case float64:
-		if v != math.Trunc(v) || v < math.MinInt32 || v > math.MaxInt32 {
-			return 0, false
-		}
-		return int(v), true
-	case json.Number:
-		n, err := strconv.ParseInt(string(v), 10, 32)
-		return int(n), err == nil
-	case string:
-		n, err := strconv.ParseInt(v, 10, 32)
-		return int(n), err == nil
-	case int:
-		return v, true
-	case int64:
-		if v < math.MinInt32 || v > math.MaxInt32 {
-			return 0, false
-		}
-		return int(v), true
-	}
-	return 0, false
+	return req.ExitEvent
 }

@@ -65,39 +65,45 @@ func TestWaitForExitWithoutExitEvent(t *testing.T) {
 	})
 }
 
-// TestExitStatusFromOddRequests: the request field is loosely typed; odd
-// shapes give ErrNoExitEvent or a value, never a panic.
+// TestExitStatusFromOddRequests: an event's request is typed (a fix-up of
+// the spec, from fly-go's MachineRequest); shapes that do not fit it are
+// refused when the answer is decoded, and a request without a usable exit
+// event gives ErrNoExitEvent; never a panic, never a made-up success.
 func TestExitStatusFromOddRequests(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name    string
-		request any
+		request string // the request as it comes on the wire
 		code    int
-		ok      bool
+		want    string // "ok", "no exit event" or "undecodable"
 	}{
-		{"json.Number", map[string]any{"exit_event": map[string]any{"exit_code": json.Number("3")}}, 3, true},
-		{"float64", map[string]any{"exit_event": map[string]any{"exit_code": 4.0}}, 4, true},
-		{"string-encoded request", `{"exit_event":{"exit_code":5}}`, 5, true},
-		{"code as string", map[string]any{"exit_event": map[string]any{"exit_code": "6"}}, 6, true},
-		{"struct", struct {
-			ExitEvent struct {
-				ExitCode int `json:"exit_code"`
-			} `json:"exit_event"`
-		}{}, 0, true},
-		{"nil", nil, 0, false},
-		{"number", 5, 0, false},
-		{"bad JSON string", `{"exit_event":`, 0, false},
-		{"exit_event a list", map[string]any{"exit_event": []any{1}}, 0, false},
-		{"no exit_code", map[string]any{"exit_event": map[string]any{"signal": 9}}, 0, false},
-		{"fractional code", map[string]any{"exit_event": map[string]any{"exit_code": 1.5}}, 0, false},
-		{"huge code", map[string]any{"exit_event": map[string]any{"exit_code": 1e300}}, 0, false},
-		{"code a bool", map[string]any{"exit_event": map[string]any{"exit_code": true}}, 0, false},
-		{"unmarshalable", map[string]any{"x": func() {}}, 0, false},
+		{"exit_event", `{"exit_event":{"exit_code":3}}`, 3, "ok"},
+		{"exit code 0 as sent", `{"exit_event":{"exit_code":0,"signal":-1}}`, 0, "ok"},
+		{"the monitor's exit event first, as fly-go reads it", `{"MonitorEvent":{"exit_event":{"exit_code":4}},"exit_event":{"exit_code":9}}`, 4, "ok"},
+		{"unknown keys kept aside", `{"exit_event":{"exit_code":5,"new_field":[1]},"other":{}}`, 5, "ok"},
+		{"null", `null`, 0, "no exit event"},
+		{"empty", `{}`, 0, "no exit event"},
+		{"no exit_code", `{"exit_event":{"signal":9}}`, 0, "no exit event"},
+		{"code as string", `{"exit_event":{"exit_code":"6"}}`, 0, "undecodable"},
+		{"fractional code", `{"exit_event":{"exit_code":1.5}}`, 0, "undecodable"},
+		{"exit_event a list", `{"exit_event":[1]}`, 0, "undecodable"},
+		{"string-encoded request", `"{\"exit_event\":{}}"`, 0, "undecodable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := exitStatusFrom([]*models.MachineEvent{nil, {ID: "e1", Type: "exit", Timestamp: 5, Request: tc.request}})
-			if !tc.ok {
+			var events []*models.MachineEvent
+			err := json.Unmarshal([]byte(`[null,{"id":"e1","type":"exit","timestamp":5,"request":`+tc.request+`}]`), &events)
+			if tc.want == "undecodable" {
+				if err == nil {
+					t.Fatalf("decoded %s", tc.request)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := exitStatusFrom(events)
+			if tc.want == "no exit event" {
 				if !errors.Is(err, ErrNoExitEvent) {
 					t.Fatalf("err = %v, want ErrNoExitEvent", err)
 				}
@@ -115,8 +121,11 @@ func TestExitStatusFromOddRequests(t *testing.T) {
 
 func TestExitedAtInMilliseconds(t *testing.T) {
 	t.Parallel()
-	st, err := exitStatusFrom([]*models.MachineEvent{{Type: "exit", Timestamp: 2,
-		Request: map[string]any{"exit_event": map[string]any{"exit_code": float64(127), "exited_at": float64(1653346105255)}}}})
+	var events []*models.MachineEvent
+	if err := json.Unmarshal([]byte(`[{"type":"exit","timestamp":2,"request":{"exit_event":{"exit_code":127,"exited_at":1653346105255}}}]`), &events); err != nil {
+		t.Fatal(err)
+	}
+	st, err := exitStatusFrom(events)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,7 @@ import (
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/client/volumes"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/internal/inmem"
 	"github.com/flymachines/flymachines-go/models"
@@ -119,9 +117,7 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 
 func createApp(t *testing.T, c *flymachines.Client, name string) {
 	t.Helper()
-	p := apps.NewAppsCreateParams()
-	p.Body = &models.CreateAppRequest{Name: name, OrgSlug: "personal"}
-	if _, err := c.Apps.AppsCreateContext(testCtx(t, 10*time.Second), p, nil); err != nil {
+	if _, err := c.Apps.Create(testCtx(t, 10*time.Second), &models.CreateAppRequest{Name: name, OrgSlug: "personal"}); err != nil {
 		t.Fatalf("create app %s: %v", name, err)
 	}
 }
@@ -137,13 +133,7 @@ func createMachine(t *testing.T, c *flymachines.Client, req *models.CreateMachin
 
 func tryCreateMachine(t *testing.T, c *flymachines.Client, req *models.CreateMachineRequest) (*models.Machine, error) {
 	t.Helper()
-	p := machines.NewMachinesCreateParams()
-	p.AppName, p.Body = emuApp, req
-	ok, err := c.Machines.MachinesCreateContext(testCtx(t, 10*time.Second), p, nil)
-	if err != nil {
-		return nil, err
-	}
-	return ok.GetPayload(), nil
+	return c.Machines.Create(testCtx(t, 10*time.Second), emuApp, req)
 }
 
 // jobRequest is a Machine running image that is not restarted when it ends.
@@ -161,13 +151,7 @@ func stoppedMachine(t *testing.T, c *flymachines.Client) *models.Machine {
 }
 
 func showMachine(ctx context.Context, c *flymachines.Client, id string) (*models.Machine, error) {
-	p := machines.NewMachinesShowParams()
-	p.AppName, p.MachineID = emuApp, id
-	ok, err := c.Machines.MachinesShowContext(ctx, p, nil)
-	if err != nil {
-		return nil, err
-	}
-	return ok.GetPayload(), nil
+	return c.Machines.Show(ctx, emuApp, id, nil)
 }
 
 // headerTap is an http.RoundTripper under the client's chain: it sees the
@@ -284,9 +268,7 @@ func TestEmulatorTokenKinds(t *testing.T) {
 			c := newFacade(t, srv, flymachines.WithToken(tc.in), flymachines.WithHTTPClient(&http.Client{Transport: tap}))
 			name := "tok-app-" + string(rune('a'+i))
 			createApp(t, c, name)
-			p := apps.NewAppsShowParams()
-			p.AppName = name
-			if _, err := c.Apps.AppsShowContext(testCtx(t, 10*time.Second), p, nil); err != nil {
+			if _, err := c.Apps.Show(testCtx(t, 10*time.Second), name); err != nil {
 				t.Fatalf("show app: %v", err)
 			}
 			auth, _ := tap.snapshot()
@@ -319,8 +301,8 @@ func TestEmulatorCreateAppAndMachine(t *testing.T) {
 		ctx := testCtx(t, 30*time.Second)
 		createApp(t, c, emuApp)
 
-		shown, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(emuApp), nil)
-		if err != nil || shown.GetPayload().Name != emuApp {
+		shown, err := c.Apps.Show(ctx, emuApp)
+		if err != nil || shown.Name != emuApp {
 			t.Fatalf("show app: %v, %v", shown, err)
 		}
 
@@ -348,20 +330,22 @@ func TestEmulatorCreateAppAndMachine(t *testing.T) {
 			t.Fatalf("after the wait: %+v, %v", got, err)
 		}
 
-		list, err := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName(emuApp), nil,
-			flymachines.MatchMetadata("role", "web"))
-		if err != nil || len(list.GetPayload()) != 1 || list.GetPayload()[0].ID != m.ID {
+		list, err := c.Machines.List(ctx, emuApp, &machines.ListParams{Metadata: map[string]string{"role": "web"}})
+		if err != nil || len(list) != 1 || list[0].ID != m.ID {
 			t.Fatalf("list by metadata: %v, %v", list, err)
+		}
+		if other, err := c.Machines.List(ctx, emuApp, &machines.ListParams{Metadata: map[string]string{"role": "db"}}); err != nil || len(other) != 0 {
+			t.Fatalf("list by other metadata: %v, %v", other, err)
 		}
 
 		// Stop, wait for it, then destroy and wait for that.
-		if _, err := c.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+		if err := c.Machines.Stop(ctx, emuApp, m.ID, nil, nil); err != nil {
 			t.Fatalf("stop: %v", err)
 		}
 		if err := c.WaitStopped(ctx, emuApp, m.ID); err != nil {
 			t.Fatalf("wait stopped: %v", err)
 		}
-		if _, err := c.Machines.MachinesDeleteContext(ctx, machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+		if err := c.Machines.Delete(ctx, emuApp, m.ID, nil); err != nil {
 			t.Fatalf("destroy: %v", err)
 		}
 		if err := c.WaitDestroyed(ctx, emuApp, m.ID); err != nil {
@@ -393,14 +377,14 @@ func TestEmulatorSentinels(t *testing.T) {
 		if e := apiErr(t, err); e.StatusCode != 404 || e.Op != "Machines_show" || e.Message == "" {
 			t.Errorf("%+v", e)
 		}
-		_, err = c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName("no-such-app"), nil)
+		_, err = c.Apps.Show(ctx, "no-such-app")
 		wantExactly(t, err, "ErrNotFound")
 	})
 
 	run("ErrUnauthorized", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		locked := newEmu(t, flytest.WithTokens("fo1_theOnlyGoodToken0123"))
 		bad := newFacade(t, locked, flymachines.WithToken("fo1_notTheGoodToken0123"))
-		_, err := bad.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(emuApp), nil)
+		_, err := bad.Apps.Show(ctx, emuApp)
 		wantExactly(t, err, "ErrUnauthorized")
 		if e := apiErr(t, err); e.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%+v", e)
@@ -408,9 +392,7 @@ func TestEmulatorSentinels(t *testing.T) {
 	})
 
 	run("ErrConflict/app name taken", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
-		p := apps.NewAppsCreateParams()
-		p.Body = &models.CreateAppRequest{Name: emuApp, OrgSlug: "personal"}
-		_, err := c.Apps.AppsCreateContext(ctx, p, nil)
+		_, err := c.Apps.Create(ctx, &models.CreateAppRequest{Name: emuApp, OrgSlug: "personal"})
 		// 422 is an invalid argument too; name_taken makes it a conflict.
 		wantExactly(t, err, "ErrConflict", "ErrInvalidArgument")
 		if e := apiErr(t, err); e.Status != string(models.MainStatusCodeNameTaken) || e.StatusCode != 422 {
@@ -430,12 +412,11 @@ func TestEmulatorSentinels(t *testing.T) {
 
 	run("ErrConflict/failed precondition", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
-		stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
-		if _, err := c.Machines.MachinesStopContext(ctx, stop, nil); err != nil {
+		if err := c.Machines.Stop(ctx, emuApp, m.ID, nil, nil); err != nil {
 			t.Fatalf("stop of a stopped Machine: %v", err)
 		}
 		// Restarting a stopped Machine is refused: 412 failed_precondition.
-		_, err := c.Machines.MachinesRestartContext(ctx, machines.NewMachinesRestartParams().WithAppName(emuApp).WithMachineID(m.ID), nil)
+		err := c.Machines.Restart(ctx, emuApp, m.ID, nil)
 		wantExactly(t, err, "ErrConflict", "ErrWrongState")
 		if e := apiErr(t, err); e.StatusCode != http.StatusPreconditionFailed || !strings.Contains(e.Message, "failed_precondition") {
 			t.Errorf("%+v", e)
@@ -459,8 +440,7 @@ func TestEmulatorSentinels(t *testing.T) {
 
 	run("ErrCapacity/volume placement", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		create := func() error {
-			p := volumes.NewVolumesCreateParams().WithAppName(emuApp).WithBody(&models.CreateVolumeRequest{Name: "pg", Region: "fra", RequireUniqueZone: new(true)})
-			_, err := c.Volumes.VolumesCreateContext(ctx, p, nil)
+			_, err := c.Volumes.Create(ctx, emuApp, &models.CreateVolumeRequest{Name: "pg", Region: "fra", RequireUniqueZone: new(true)})
 			return err
 		}
 		var err error
@@ -492,8 +472,7 @@ func TestEmulatorSentinels(t *testing.T) {
 
 	run("ErrTimeout/one wait call", func(t *testing.T, ctx context.Context, srv *memEmu, c *flymachines.Client) {
 		m := stoppedMachine(t, c)
-		p := machines.NewMachinesWaitParams().WithAppName(emuApp).WithMachineID(m.ID).WithState([]string{"started"}).WithTimeout(new(int64(1)))
-		_, err := c.Machines.MachinesWaitContext(ctx, p, nil)
+		_, err := c.Machines.Wait(ctx, emuApp, m.ID, &machines.WaitParams{State: []string{"started"}, Timeout: 1})
 		wantExactly(t, err, "ErrTimeout")
 		if e := apiErr(t, err); e.StatusCode != http.StatusRequestTimeout {
 			t.Errorf("%+v", e)
@@ -550,15 +529,14 @@ func TestEmulatorLeaseHeld(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		lp := machines.NewMachinesCreateLeaseParams().WithAppName(emuApp).WithMachineID(m.ID).WithBody(&models.CreateLeaseRequest{TTL: 120})
-		lease, err := alice.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
+		leaseReq := &models.CreateLeaseRequest{TTL: 120}
+		lease, err := alice.Leases.Create(ctx, emuApp, m.ID, leaseReq, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nonce := lease.GetPayload().Data.Nonce
+		nonce := lease.Data.Nonce
 
-		stop := machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID)
-		_, err = bob.Machines.MachinesStopContext(ctx, stop, nil)
+		err = bob.Machines.Stop(ctx, emuApp, m.ID, nil, nil)
 		wantExactly(t, err, "ErrConflict", "ErrLeaseHeld")
 		var held *flymachines.LeaseHeldError
 		if !errors.As(err, &held) {
@@ -575,17 +553,17 @@ func TestEmulatorLeaseHeld(t *testing.T) {
 		}
 
 		// Bob taking the lease himself fails the same way.
-		_, err = bob.Machines.MachinesCreateLeaseContext(ctx, lp, nil)
+		_, err = bob.Leases.Create(ctx, emuApp, m.ID, leaseReq, nil)
 		if !errors.As(err, &held) || held.Owner != "alice@example.com" {
 			t.Errorf("second lease: %v", err)
 		}
 
 		// Alice, with the nonce, may stop it; once the lease expires, so may Bob.
-		if _, err := alice.Machines.MachinesStopContext(ctx, stop.WithFlyMachineLeaseNonce(&nonce), nil); err != nil {
+		if err := alice.Machines.Stop(ctx, emuApp, m.ID, nil, &machines.StopParams{LeaseNonce: nonce}); err != nil {
 			t.Fatalf("the holder's stop: %v", err)
 		}
 		clock.Advance(121 * time.Second)
-		if _, err := bob.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+		if err := bob.Machines.Stop(ctx, emuApp, m.ID, nil, nil); err != nil {
 			t.Errorf("stop after the lease expired: %v", err)
 		}
 	})
@@ -598,7 +576,7 @@ func TestEmulatorRequestID(t *testing.T) {
 	srv := newEmu(t)
 	tap := &headerTap{next: srv.transport}
 	c := newFacade(t, srv, flymachines.WithHTTPClient(&http.Client{Transport: tap}))
-	_, err := c.Apps.AppsShowContext(testCtx(t, 10*time.Second), apps.NewAppsShowParams().WithAppName("no-such-app"), nil)
+	_, err := c.Apps.Show(testCtx(t, 10*time.Second), "no-such-app")
 	e := apiErr(t, err)
 	_, id := tap.snapshot()
 	if id == "" || e.RequestID != id {
@@ -679,8 +657,7 @@ func TestEmulatorWaitMachineDestroyed(t *testing.T) {
 
 		go func() {
 			time.Sleep(150 * time.Millisecond)
-			p := machines.NewMachinesDeleteParams().WithAppName(emuApp).WithMachineID(m.ID)
-			if _, err := c.Machines.MachinesDeleteContext(ctx, p, nil); err != nil {
+			if err := c.Machines.Delete(ctx, emuApp, m.ID, nil); err != nil {
 				t.Errorf("destroy: %v", err)
 			}
 		}()
@@ -791,7 +768,7 @@ func TestEmulatorWaitForExit(t *testing.T) {
 		if err := c.WaitStarted(ctx, emuApp, m.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(emuApp).WithMachineID(m.ID), nil); err != nil {
+		if err := c.Machines.Stop(ctx, emuApp, m.ID, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		st, err := c.WaitForExit(ctx, emuApp, m.ID)

@@ -12,7 +12,7 @@ import (
 	"github.com/go-openapi/strfmt"
 
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 // cannedResponse answers every request with one status and body, so the
@@ -30,11 +30,13 @@ func (c cannedResponse) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-func cannedClient(status int, body []byte) *client.MachinesAPI {
+// cannedClient is the generated client straight on go-openapi's runtime,
+// without the facade: the decoding path alone.
+func cannedClient(status int, body []byte) *client.API {
 	tr := httptransport.New("fuzz.invalid", "/", []string{"https"})
 	tr.Transport = cannedResponse{status, body}
 	tr.DefaultAuthentication = httptransport.BearerToken("fuzz")
-	return client.New(tr, strfmt.Default)
+	return client.New(tr)
 }
 
 var machineBody = []byte(`{"id":"73d8d46dbee589","name":"quirky-machine","state":"started","region":"cdg",
@@ -75,25 +77,27 @@ func FuzzDecodeResponses(f *testing.F) {
 		}
 		c := cannedClient(status, body)
 		ctx := context.Background()
-		shown, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName("a").WithMachineID("m"), nil)
-		if err == nil && shown.Payload != nil {
-			_ = shown.Payload.Validate(strfmt.Default)
-		}
-		listed, err := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName("a"), nil)
+		// A success is a value, never nil (null and empty bodies are
+		// errors).
+		shown, err := c.Machines.Show(ctx, "a", "m", nil)
 		if err == nil {
-			for _, m := range listed.Payload {
+			_ = shown.Validate(strfmt.Default)
+		}
+		listed, err := c.Machines.List(ctx, "a", nil)
+		if err == nil {
+			for _, m := range listed {
 				if m != nil {
 					_ = m.Validate(strfmt.Default)
 				}
 			}
 		}
-		waited, err := c.Machines.MachinesWaitContext(ctx, machines.NewMachinesWaitParams().WithAppName("a").WithMachineID("m"), nil)
-		if err == nil && waited.Payload != nil {
-			_ = waited.Payload.Validate(strfmt.Default)
+		waited, err := c.Machines.Wait(ctx, "a", "m", nil)
+		if err == nil {
+			_ = waited.Validate(strfmt.Default)
 		}
-		lease, err := c.Machines.MachinesCreateLeaseContext(ctx, machines.NewMachinesCreateLeaseParams().WithAppName("a").WithMachineID("m"), nil)
-		if err == nil && lease.Payload != nil {
-			_ = lease.Payload.Validate(strfmt.Default)
+		lease, err := c.Leases.Create(ctx, "a", "m", &models.CreateLeaseRequest{TTL: 30}, nil)
+		if err == nil {
+			_ = lease.Validate(strfmt.Default)
 		}
 	})
 }

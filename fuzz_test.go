@@ -23,8 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/client/postgres_clusters"
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 // tokenErrorShape is every message ParseToken may return: errors name
@@ -260,9 +259,7 @@ func FuzzParseBaseURL(f *testing.F) {
 		if c.BaseURL() != u.String() {
 			t.Fatalf("%q: BaseURL() = %q, want %q", raw, c.BaseURL(), u.String())
 		}
-		p := machines.NewMachinesShowParams()
-		p.AppName, p.MachineID = "app", "m1"
-		if _, err := c.Machines.MachinesShowContext(context.Background(), p, nil); err != nil {
+		if _, err := c.Machines.Show(context.Background(), "app", "m1", nil); err != nil {
 			t.Fatalf("%q: the call failed: %v", raw, err)
 		}
 		req := tap.last
@@ -389,16 +386,12 @@ func FuzzDecorate(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		op := "Machines_show"
+		op := ops.MachinesShow
 		if postgres {
-			op = "Postgres_backups_list"
-			p := postgres_clusters.NewPostgresBackupsListParams()
-			p.PostgresClusterID = "cluster1"
-			_, err = c.PostgresClusters.PostgresBackupsListContext(ctx, p, nil)
+			op = ops.PostgresListBackups
+			_, err = c.Postgres.ListBackups(ctx, "cluster1")
 		} else {
-			p := machines.NewMachinesShowParams()
-			p.AppName, p.MachineID = "app", "m1"
-			_, err = c.Machines.MachinesShowContext(ctx, p, nil)
+			_, err = c.Machines.Show(ctx, "app", "m1", nil)
 		}
 
 		if status/100 == 2 {

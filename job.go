@@ -139,8 +139,7 @@ func (c *Client) RunJob(ctx context.Context, app string, req *models.CreateMachi
 	if !exit.Success() || cfg.keep {
 		return res, nil
 	}
-	params := machines.NewMachinesDeleteParamsWithContext(ctx).WithAppName(app).WithMachineID(m.ID)
-	if _, err := c.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := c.Machines.Delete(ctx, app, m.ID, nil); err != nil && !errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("destroying job machine %s: %w", m.ID, err)
 	}
 	if err := c.WaitDestroyed(ctx, app, m.ID); err != nil {
@@ -156,8 +155,7 @@ func (c *Client) RunJob(ctx context.Context, app string, req *models.CreateMachi
 func (c *Client) destroyNow(app, id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	params := machines.NewMachinesDeleteParamsWithContext(ctx).WithAppName(app).WithMachineID(id).WithForce(new(true))
-	if _, err := c.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := c.Machines.Delete(ctx, app, id, &machines.DeleteParams{Force: true}); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil

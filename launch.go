@@ -2,13 +2,15 @@ package flymachines
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
+	"github.com/flymachines/flymachines-go/client/ops"
+
 	"golang.org/x/sync/singleflight"
 
 	"github.com/flymachines/flymachines-go/client/machines"
@@ -60,7 +62,7 @@ type CreateUnresolvedError struct {
 
 func (e *CreateUnresolvedError) Error() string {
 	var b strings.Builder
-	if e.Op == "Apps_create" {
+	if e.Op == ops.AppsCreate {
 		fmt.Fprintf(&b, "flymachines: creating app %s: it may exist, created by this call (idempotency key %s) or by someone else: %v", e.App, e.IdempotencyKey, e.Err)
 		return b.String()
 	}
@@ -123,13 +125,15 @@ func (l *launches) remember(key string, r launchRecord) {
 // auto_destroy may be gone already), for the launch id. It returns the
 // oldest Machine that has it, or nil when the list has none.
 func (c *Client) lookupLaunch(ctx context.Context, app, launchID string) (*models.Machine, error) {
-	params := machines.NewMachinesListParamsWithContext(ctx).WithAppName(app).WithIncludeDeleted(conv.Pointer(true))
-	found, err := c.Machines.MachinesListContext(ctx, params, nil, MatchMetadata(LaunchIDKey, launchID))
+	found, err := c.Machines.List(ctx, app, &machines.ListParams{
+		IncludeDeleted: true,
+		Metadata:       map[string]string{LaunchIDKey: launchID},
+	})
 	if err != nil {
 		return nil, err
 	}
 	var first *models.Machine
-	for _, m := range found.GetPayload() {
+	for _, m := range found {
 		if m == nil || m.ID == "" || !hasLaunchID(m, launchID) {
 			continue
 		}
@@ -200,12 +204,12 @@ func cloneMachine(m *models.Machine) *models.Machine {
 	if m == nil {
 		return nil
 	}
-	b, err := m.MarshalBinary()
+	b, err := json.Marshal(m)
 	if err != nil {
 		return m
 	}
 	var cp models.Machine
-	if cp.UnmarshalBinary(b) != nil {
+	if json.Unmarshal(b, &cp) != nil {
 		return m
 	}
 	return &cp

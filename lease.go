@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/client/ops"
+
+	"github.com/flymachines/flymachines-go/client/leases"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -108,10 +109,7 @@ func (l *Lease) Refresh(ctx context.Context) error {
 // Release gives the lease up. Releasing a lease that has lapsed, or that
 // someone else took since, fails and changes nothing.
 func (l *Lease) Release(ctx context.Context) error {
-	params := machines.NewMachinesReleaseLeaseParamsWithContext(ctx).
-		WithAppName(l.App).WithMachineID(l.MachineID).WithFlyMachineLeaseNonce(l.Nonce())
-	_, err := l.c.Machines.MachinesReleaseLeaseContext(ctx, params, nil)
-	return err
+	return l.c.Leases.Release(ctx, l.App, l.MachineID, l.Nonce())
 }
 
 // Context returns ctx carrying the lease: every mutation of the leased
@@ -177,21 +175,16 @@ func (l *Lease) keepAlive(ctx context.Context, lose context.CancelCauseFunc, sto
 
 // post creates (nonce "") or refreshes the lease and records the answer.
 func (l *Lease) post(ctx context.Context, body *models.CreateLeaseRequest, nonce string) error {
-	params := machines.NewMachinesCreateLeaseParamsWithContext(ctx).
-		WithAppName(l.App).WithMachineID(l.MachineID).WithBody(body)
-	if nonce != "" {
-		params.SetFlyMachineLeaseNonce(&nonce)
-	}
-	created, err := l.c.Machines.MachinesCreateLeaseContext(ctx, params, nil)
+	created, err := l.c.Leases.Create(ctx, l.App, l.MachineID, body, &leases.CreateParams{LeaseNonce: nonce})
 	if err != nil {
 		return err
 	}
 	var data *models.Lease
-	if p := created.GetPayload(); p != nil {
-		data = p.Data
+	if created != nil {
+		data = created.Data
 	}
 	if data == nil || data.Nonce == "" {
-		return fmt.Errorf("flymachines: Machines_create_lease: the answer holds no lease")
+		return emptyAnswer(ops.LeasesCreate, "holds no lease")
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -207,18 +200,13 @@ func ttlSeconds(d time.Duration) int64 {
 // leaseKey finds the lease of one Machine in a context.
 type leaseKey struct{ app, machine string }
 
-// sendLeaseNonce adds the nonce of a lease the request's context carries to
-// mutations of the leased Machine that do not carry one already.
-func sendLeaseNonce(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		c := callFrom(req.Context())
-		if c == nil || c.machine == "" || req.Method == http.MethodGet || req.Header.Get(headerLeaseNonce) != "" {
-			return next.RoundTrip(req)
-		}
-		if l, ok := req.Context().Value(leaseKey{c.app, c.machine}).(*Lease); ok {
-			req = req.Clone(req.Context())
-			req.Header.Set(headerLeaseNonce, l.Nonce())
-		}
-		return next.RoundTrip(req)
-	})
+// leaseFrom is the lease of the Machine app/machine that ctx carries, if
+// any (Lease.Context): the submitter sends its nonce on the mutations the
+// facts table marks, so no call passes it by hand.
+func leaseFrom(ctx context.Context, app, machine string) *Lease {
+	if machine == "" {
+		return nil
+	}
+	l, _ := ctx.Value(leaseKey{app, machine}).(*Lease)
+	return l
 }

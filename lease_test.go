@@ -8,13 +8,11 @@ import (
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
 )
 
 func stopMachine(ctx context.Context, c *flymachines.Client, app, id string) error {
-	_, err := c.Machines.MachinesStopContext(ctx, machines.NewMachinesStopParams().WithAppName(app).WithMachineID(id), nil)
-	return err
+	return c.Machines.Stop(ctx, app, id, nil, nil)
 }
 
 func TestLeaseHeldBySomeoneElse(t *testing.T) {
@@ -127,7 +125,7 @@ func TestUnderLeaseRefreshesAndMutates(t *testing.T) {
 				return err
 			}
 			time.Sleep(2500 * time.Millisecond) // longer than the ttl: only refreshes keep it
-			_, err := r.c.Machines.MachinesStartContext(ctx, machines.NewMachinesStartParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+			_, err := r.c.Machines.Start(ctx, r.app, m.ID, nil)
 			return err
 		})
 		if err != nil {

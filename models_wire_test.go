@@ -19,7 +19,6 @@ import (
 	"testing"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -95,15 +94,13 @@ func TestReadModifyWriteSendsBackWhatTheAPISent(t *testing.T) {
 	rt := &recorder{answers: []string{machineFromTheFuture, machineFromTheFuture}}
 	c := recordingClient(t, rt)
 	ctx := context.Background()
-	shown, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName("shop").WithMachineID("148ed193b95089"), nil)
+	shown, err := c.Machines.Show(ctx, "shop", "148ed193b95089", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := shown.GetPayload().Config
+	conf := shown.Config
 	conf.Guest.MemoryMb = 512
-	p := machines.NewMachinesUpdateParams().WithAppName("shop").WithMachineID("148ed193b95089")
-	p.Body = &models.UpdateMachineRequest{Config: conf}
-	if _, err := c.Machines.MachinesUpdateContext(ctx, p, nil); err != nil {
+	if _, err := c.Machines.Update(ctx, "shop", "148ed193b95089", &models.UpdateMachineRequest{Config: conf}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var sent struct {
@@ -167,9 +164,7 @@ func TestGuideCreateRequestGoesOutAsWritten(t *testing.T) {
 	}
 	rt := &recorder{answers: []string{`{"id":"148ed193b95089","config":{"image":"flyio/fastify-functions"}}`}}
 	c := recordingClient(t, rt)
-	p := machines.NewMachinesCreateParams().WithAppName("my-app-name")
-	p.Body = &req
-	if _, err := c.Machines.MachinesCreateContext(context.Background(), p, nil); err != nil {
+	if _, err := c.Machines.Create(context.Background(), "my-app-name", &req); err != nil {
 		t.Fatal(err)
 	}
 	sent := bytes.TrimSpace(rt.bodies[0])
@@ -220,9 +215,7 @@ func TestFlexibleFieldsAreValidatedBeforeSending(t *testing.T) {
 		"config.rootfs.persist":       {Image: "nginx", Rootfs: &models.FlyMachineRootfs{Persist: "7"}},
 		"config.guest.persist_rootfs": {Image: "nginx", Guest: &models.FlyMachineGuest{PersistRootfs: "4"}},
 	} {
-		p := machines.NewMachinesCreateParams().WithAppName("a")
-		p.Body = &models.CreateMachineRequest{Config: config}
-		_, err := c.Machines.MachinesCreateContext(context.Background(), p, nil)
+		_, err := c.Machines.Create(context.Background(), "a", &models.CreateMachineRequest{Config: config})
 		var ve *flymachines.ValidationError
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), field+" in body should be one of") {
 			t.Errorf("error %v, want a validation error naming %s", err, field)

@@ -3,6 +3,8 @@ package flymachines
 import (
 	"log/slog"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // An Option configures New.
@@ -19,7 +21,9 @@ type config struct {
 	retry      *RetryPolicy // nil: DefaultRetryPolicy
 	rateLimits *RateLimits  // nil: DefaultRateLimits
 	noLimits   bool
-	maxBody    int64 // 0: DefaultMaxResponseBytes
+	tracer     trace.TracerProvider
+	socketPath string // PreferMachineSocket: use this socket when on a Machine
+	maxBody    int64  // 0: DefaultMaxResponseBytes
 }
 
 // WithToken sets the API token, taking precedence over FLY_API_TOKEN and
@@ -85,4 +89,23 @@ func WithoutRateLimits() Option {
 // whatever this says.
 func WithMaxResponseBytes(n int64) Option {
 	return func(c *config) { c.maxBody = n }
+}
+
+// WithTracerProvider traces every API call with tp (OpenTelemetry): one
+// client span per call, named by its operation id, with the app, the
+// Machine, the number of attempts, the last HTTP status and fly-request-id
+// as attributes, and each retry and client-side rate-limit wait as an
+// event. Spans never hold the token, a header or a body. Without this
+// option nothing is traced and nothing is spent on it.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracer = tp }
+}
+
+// PreferMachineSocket talks to the Machine's own API socket
+// (MachineSocketBaseURL) when the program runs on a Fly Machine
+// (FLY_MACHINE_ID is set and the socket is there), with or without a
+// token; elsewhere the base URL is resolved as without it. WithBaseURL
+// still wins.
+func PreferMachineSocket() Option {
+	return func(c *config) { c.socketPath = MachineSocketPath }
 }

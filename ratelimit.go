@@ -56,6 +56,10 @@ type limiter struct {
 
 type limitKey struct{ op, resource string }
 
+// rateClassGetMachine is the facts table's rate class of getting one
+// Machine, which Fly limits apart (RateLimits.GetMachine).
+const rateClassGetMachine = "get_machine"
+
 type bucket struct {
 	lim      *rate.Limiter
 	closedTo time.Time // no request before this (after a 429)
@@ -74,7 +78,7 @@ func newLimiter(l RateLimits, maxClose time.Duration) *limiter {
 }
 
 // get returns the bucket of k, made now if there is none, and marks it used.
-func (l *limiter) get(k limitKey, now time.Time) *bucket {
+func (l *limiter) get(k limitKey, class string, now time.Time) *bucket {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// Kept while in use, and while closed (throttled extends it).
@@ -82,7 +86,7 @@ func (l *limiter) get(k limitKey, now time.Time) *bucket {
 		return b
 	}
 	rl := l.limits.Default
-	if k.op == "Machines_show" {
+	if class == rateClassGetMachine {
 		rl = l.limits.GetMachine
 	}
 	b := &bucket{lim: rate.NewLimiter(rate.Limit(rl.Rate), max(rl.Burst, 1))}
@@ -113,13 +117,14 @@ func (e *RateLimitError) Error() string {
 // Unwrap makes a *RateLimitError match ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
-// wait blocks until the bucket of k lets one request through.
-func (l *limiter) wait(ctx context.Context, k limitKey) error {
+// wait blocks until the bucket of k lets one request through, returning
+// how long it waited.
+func (l *limiter) wait(ctx context.Context, k limitKey, class string) (time.Duration, error) {
 	if l == nil {
-		return nil
+		return 0, nil
 	}
 	now := time.Now()
-	b := l.get(k, now)
+	b := l.get(k, class, now)
 	l.mu.Lock()
 	closedFor := b.closedTo.Sub(now)
 	l.mu.Unlock()
@@ -127,24 +132,24 @@ func (l *limiter) wait(ctx context.Context, k limitKey) error {
 	delay := max(closedFor, r.DelayFrom(now))
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < delay {
 		r.CancelAt(now)
-		return &RateLimitError{Op: k.op, RetryAfter: delay}
+		return 0, &RateLimitError{Op: k.op, RetryAfter: delay}
 	}
 	if err := sleepCtx(ctx, delay); err != nil {
 		r.Cancel()
-		return err
+		return 0, err
 	}
-	return nil
+	return max(delay, 0), nil
 }
 
 // throttled records a 429 for k: the bucket is drained and stays closed
 // for retryAfter, at most maxClose (one token's worth when the server gave
 // no time).
-func (l *limiter) throttled(k limitKey, retryAfter time.Duration) {
+func (l *limiter) throttled(k limitKey, class string, retryAfter time.Duration) {
 	if l == nil {
 		return
 	}
 	now := time.Now()
-	b := l.get(k, now)
+	b := l.get(k, class, now)
 	if retryAfter <= 0 {
 		retryAfter = time.Duration(float64(time.Second) / float64(max(b.lim.Limit(), 0.01)))
 	}
@@ -160,7 +165,7 @@ func (l *limiter) throttled(k limitKey, retryAfter time.Duration) {
 
 // limitKeyOf keys a call by its action and the most specific resource it
 // names.
-func limitKeyOf(c *call) limitKey {
+func limitKeyOf(c *callInfo) limitKey {
 	switch {
 	case c.machine != "":
 		return limitKey{c.op, c.app + "/" + c.machine}

@@ -17,11 +17,11 @@ func BenchmarkLimiterLookup(b *testing.B) {
 			now := time.Now()
 			for i := range keys {
 				keys[i] = limitKey{op: "Machines_show", resource: fmt.Sprintf("app/%014x", i)}
-				l.get(keys[i], now)
+				l.get(keys[i], rateClassGetMachine, now)
 			}
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				l.get(keys[i%n], now)
+				l.get(keys[i%n], rateClassGetMachine, now)
 			}
 		})
 	}

@@ -12,10 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
-
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
 	"github.com/flymachines/flymachines-go/models"
@@ -45,8 +42,7 @@ func newResilient(t *testing.T, emuOpts []flytest.Option, opts ...flymachines.Op
 	srv := newMemEmu(t, append([]flytest.Option{flytest.WithTransitionDelay(5 * time.Millisecond)}, emuOpts...)...)
 	r := &resilient{t: t, srv: srv, app: "resilient-app"}
 	r.c = r.client(aliceToken, opts...)
-	if _, err := r.c.Apps.AppsCreateContext(context.Background(),
-		apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: r.app, OrgSlug: "personal"}), nil); err != nil {
+	if _, err := r.c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: r.app, OrgSlug: "personal"}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -78,21 +74,15 @@ func (r *resilient) machine(image string) *models.Machine {
 // allMachines lists every Machine of the app, destroyed ones included.
 func (r *resilient) allMachines() []*models.Machine {
 	r.t.Helper()
-	ok, err := r.c.Machines.MachinesListContext(context.Background(),
-		machines.NewMachinesListParams().WithAppName(r.app).WithIncludeDeleted(conv.Pointer(true)), nil)
+	all, err := r.c.Machines.List(context.Background(), r.app, &machines.ListParams{IncludeDeleted: true})
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return ok.GetPayload()
+	return all
 }
 
 func (r *resilient) show(id string) (*models.Machine, error) {
-	ok, err := r.c.Machines.MachinesShowContext(context.Background(),
-		machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(id), nil)
-	if err != nil {
-		return nil, err
-	}
-	return ok.GetPayload(), nil
+	return r.c.Machines.Show(context.Background(), r.app, id, nil)
 }
 
 // TestRetryFaultMatrix: for each fault on each kind of operation, the
@@ -104,14 +94,10 @@ func TestRetryFaultMatrix(t *testing.T) {
 	type call func(r *resilient, id string) error
 	show := func(r *resilient, id string) error { _, err := r.show(id); return err }
 	stop := func(r *resilient, id string) error {
-		_, err := r.c.Machines.MachinesStopContext(context.Background(),
-			machines.NewMachinesStopParams().WithAppName(r.app).WithMachineID(id), nil)
-		return err
+		return r.c.Machines.Stop(context.Background(), r.app, id, nil, nil)
 	}
 	restart := func(r *resilient, id string) error {
-		_, err := r.c.Machines.MachinesRestartContext(context.Background(),
-			machines.NewMachinesRestartParams().WithAppName(r.app).WithMachineID(id), nil)
-		return err
+		return r.c.Machines.Restart(context.Background(), r.app, id, nil)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -167,8 +153,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		c := r.client(bobToken, flymachines.WithRetryPolicy(flymachines.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Second}))
 		id := r.srv.InjectFault("Machines_show", flytest.Fault{Status: 429, RetryAfter: time.Second, Times: 1})
 		start := time.Now()
-		if _, err := c.Machines.MachinesShowContext(context.Background(),
-			machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil); err != nil {
+		if _, err := c.Machines.Show(context.Background(), r.app, m.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		if took := time.Since(start); took < 950*time.Millisecond {
@@ -183,7 +168,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		start = time.Now()
-		_, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+		_, err := c.Machines.Show(ctx, r.app, m.ID, nil)
 		if !errors.Is(err, flymachines.ErrRateLimited) || time.Since(start) > 200*time.Millisecond {
 			t.Errorf("err = %v after %s, want ErrRateLimited at once", err, time.Since(start))
 		}
@@ -198,18 +183,16 @@ func TestNonRepeatableMutationIsNotResent(t *testing.T) {
 		r := newResilient(t, nil)
 		m := r.machine("nginx")
 		r.srv.InjectFault("Machines_restart", flytest.Fault{Status: 502, AfterApply: true})
-		_, err := r.c.Machines.MachinesRestartContext(context.Background(),
-			machines.NewMachinesRestartParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+		err := r.c.Machines.Restart(context.Background(), r.app, m.ID, nil)
 		if err == nil {
 			t.Fatal("restart succeeded through a permanent 502")
 		}
-		ev, err := r.c.Machines.MachinesListEventsContext(context.Background(),
-			machines.NewMachinesListEventsParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+		ev, err := r.c.Machines.ListEvents(context.Background(), r.app, m.ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		restarts := 0
-		for _, e := range ev.GetPayload() {
+		for _, e := range ev {
 			if e.Type == "restart" {
 				restarts++
 			}
@@ -290,12 +273,12 @@ func TestCreateAppIsSafeToRetry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		shown, err := r.c.Apps.AppsShowContext(context.Background(), apps.NewAppsShowParams().WithAppName("second-app"), nil)
+		shown, err := r.c.Apps.Show(context.Background(), "second-app")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if shown.GetPayload().ID != created.ID {
-			t.Errorf("CreateApp returned %s, the app is %s", created.ID, shown.GetPayload().ID)
+		if shown.ID != created.ID {
+			t.Errorf("CreateApp returned %s, the app is %s", created.ID, shown.ID)
 		}
 	})
 }
@@ -399,20 +382,19 @@ func TestConcurrentCallersStayUnderTheRateLimits(t *testing.T) {
 		}))
 		calls := []func(ctx context.Context) error{
 			func(ctx context.Context) error {
-				_, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+				_, err := c.Machines.Show(ctx, r.app, m.ID, nil)
 				return err
 			},
 			func(ctx context.Context) error {
-				_, err := c.Machines.MachinesListEventsContext(ctx, machines.NewMachinesListEventsParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+				_, err := c.Machines.ListEvents(ctx, r.app, m.ID, nil)
 				return err
 			},
 			func(ctx context.Context) error {
-				_, err := c.Machines.MachinesShowMetadataContext(ctx, machines.NewMachinesShowMetadataParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+				_, err := c.Metadata.List(ctx, r.app, m.ID)
 				return err
 			},
 			func(ctx context.Context) error {
-				_, err := c.Machines.MachinesCordonContext(ctx, machines.NewMachinesCordonParams().WithAppName(r.app).WithMachineID(m.ID), nil)
-				return err
+				return c.Machines.Cordon(ctx, r.app, m.ID, nil)
 			},
 		}
 		var rateLimited, failed atomic.Int64
@@ -454,8 +436,7 @@ func TestRateLimitsAtFlysRates(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 20 {
 			wg.Go(func() {
-				_, err := c.Machines.MachinesShowContext(context.Background(),
-					machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+				_, err := c.Machines.Show(context.Background(), r.app, m.ID, nil)
 				if errors.Is(err, flymachines.ErrRateLimited) {
 					limited.Add(1)
 				} else if err != nil {
@@ -473,8 +454,7 @@ func TestRateLimitsAtFlysRates(t *testing.T) {
 		raw := r.client(bobToken, flymachines.WithoutRetries(), flymachines.WithoutRateLimits())
 		got429 := false
 		for range 15 {
-			_, err := raw.Machines.MachinesShowContext(context.Background(),
-				machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+			_, err := raw.Machines.Show(context.Background(), r.app, m.ID, nil)
 			got429 = got429 || errors.Is(err, flymachines.ErrRateLimited)
 		}
 		if !got429 {
@@ -494,8 +474,7 @@ func TestRateLimitedAnswerSlowsTheBucket(t *testing.T) {
 			flymachines.WithRetryPolicy(flymachines.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Second}))
 		r.srv.InjectFault("Machines_show", flytest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second, Times: 1})
 		start := time.Now()
-		if _, err := c.Machines.MachinesShowContext(context.Background(),
-			machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil); err != nil {
+		if _, err := c.Machines.Show(context.Background(), r.app, m.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		if took := time.Since(start); took < 900*time.Millisecond {
@@ -521,7 +500,7 @@ func TestRetryAfterClosesABucketForAtMostMaxDelay(t *testing.T) {
 					flymachines.WithRetryPolicy(flymachines.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: maxDelay}),
 					flymachines.WithHTTPClient(&http.Client{Transport: retryAfterOnce(r.srv.transport, retryAfter)}))
 				show := func(ctx context.Context) error {
-					_, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(r.app).WithMachineID(m.ID), nil)
+					_, err := c.Machines.Show(ctx, r.app, m.ID, nil)
 					return err
 				}
 				if err := show(context.Background()); !errors.Is(err, flymachines.ErrRateLimited) {

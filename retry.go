@@ -7,11 +7,14 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 // RetryPolicy bounds how a call is retried. Which failures are retried is
-// not configurable: it follows from the operation (see retryPolicy) and
-// from whether the failed attempt can have taken effect.
+// not configurable: it follows from the operation (its Repeatable and
+// LongPoll facts in client/ops) and from whether the failed attempt can
+// have taken effect.
 type RetryPolicy struct {
 	// MaxAttempts counts every attempt of a call, the first included.
 	// 1 turns retries off.
@@ -70,7 +73,7 @@ const (
 
 // classifyFailure reads a decorated error of operation op. callerCtx is the
 // caller's context: when it has ended, nothing is retried.
-func classifyFailure(callerCtx context.Context, op string, err error) failureKind {
+func classifyFailure(callerCtx context.Context, op ops.Op, err error) failureKind {
 	if callerCtx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrUnexpectedAnswer) {
 		return permanent
 	}
@@ -87,7 +90,7 @@ func classifyFailure(callerCtx context.Context, op string, err error) failureKin
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return ambiguous
 		case http.StatusRequestTimeout:
-			if op == "Machines_wait" {
+			if op.LongPoll {
 				return permanent // "not yet": the wait helpers loop on it themselves
 			}
 			return ambiguous
@@ -114,13 +117,16 @@ func neverSent(err error) bool {
 	return false
 }
 
-// shouldRetry says whether a failure of op may be retried at all.
-func shouldRetry(op string, kind failureKind) bool {
+// shouldRetry says whether a failure of op may be retried at all: one
+// refused before it took effect always, an ambiguous one only when the
+// facts table says the operation is repeatable (gen/facts.yaml: a POST
+// such as stop is safe to repeat, start is not).
+func shouldRetry(op ops.Op, kind failureKind) bool {
 	switch kind {
 	case notApplied:
 		return true
 	case ambiguous:
-		return retryPolicy[op] == repeatable
+		return op.Repeatable
 	}
 	return false
 }

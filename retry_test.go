@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 func TestClassifyFailure(t *testing.T) {
@@ -39,12 +41,13 @@ func TestClassifyFailure(t *testing.T) {
 		{"caller gave up", cancelled, "Machines_show", api(503), permanent},
 		{"unreadable answer", ctx, "Machines_show", fmt.Errorf("x: %w", ErrUnexpectedAnswer), permanent},
 	} {
-		if got := classifyFailure(tc.ctx, tc.op, tc.err); got != tc.want {
+		if got := classifyFailure(tc.ctx, opFacts(tc.op), tc.err); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	if !shouldRetry("Machines_create", notApplied) || shouldRetry("Machines_create", ambiguous) || !shouldRetry("Machines_show", ambiguous) {
-		t.Error("shouldRetry does not follow the policy table")
+	create, show := opFacts(ops.MachinesCreate), opFacts(ops.MachinesShow)
+	if !shouldRetry(create, notApplied) || shouldRetry(create, ambiguous) || !shouldRetry(show, ambiguous) || shouldRetry(show, permanent) {
+		t.Error("shouldRetry does not follow the facts table")
 	}
 }
 
@@ -69,12 +72,12 @@ func TestLimiterForgetsIdleBuckets(t *testing.T) {
 	l := newLimiter(DefaultRateLimits(), time.Hour)
 	old := time.Now().Add(-2 * bucketIdleTTL)
 	for i := range 5000 {
-		l.get(limitKey{op: "Machines_show", resource: fmt.Sprint(i)}, old)
+		l.get(limitKey{op: "Machines_show", resource: fmt.Sprint(i)}, rateClassGetMachine, old)
 	}
 	// A bucket closed by a 429 stays while closed, however long unused.
-	l.throttled(limitKey{op: "Machines_stop", resource: "closed"}, 30*time.Minute)
+	l.throttled(limitKey{op: "Machines_stop", resource: "closed"}, "default", 30*time.Minute)
 
-	l.get(limitKey{op: "Machines_show", resource: "new"}, time.Now().Add(10*time.Minute))
+	l.get(limitKey{op: "Machines_show", resource: "new"}, rateClassGetMachine, time.Now().Add(10*time.Minute))
 	if n := l.buckets.len(); n != 2 {
 		t.Errorf("%d buckets kept, want the idle ones dropped and the closed one kept", n)
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -96,6 +95,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type chainSettings struct {
 	token     Token
 	origin    *url.URL // the base URL: the only place the token may go
+	socket    bool     // requests go over a local Unix socket
 	userAgent string
 	logger    *slog.Logger
 	maxBody   int64 // most of a success answer read
@@ -112,8 +112,7 @@ func newChain(base http.RoundTripper, s chainSettings) http.RoundTripper {
 		logExchanges(s.logger, s.token),
 		captureResponse(s.maxBody),
 		setUserAgent(s.userAgent),
-		sendLeaseNonce,
-		authorize(s.token, s.origin),
+		authorize(s.token, s.origin, s.socket),
 	}
 	rt := base
 	for i := len(layers) - 1; i >= 0; i-- {
@@ -247,11 +246,13 @@ func setUserAgent(ua string) middleware {
 // one with a body (a 307 or 308 of a create, say, whose env may hold
 // secrets) is not sent at all: neither the token, nor a lease, nor a
 // request body leaves the base URL's origin.
-func authorize(tok Token, origin *url.URL) middleware {
+func authorize(tok Token, origin *url.URL, socket bool) middleware {
 	header := tok.authorization()
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			if sameOrigin(req.URL, origin) && hostPolicyAllows(req.URL) {
+			// Over a Unix socket nothing crosses a network: the host
+			// policy is about networks.
+			if sameOrigin(req.URL, origin) && (socket || hostPolicyAllows(req.URL)) {
 				if header != "" && req.Header.Get(headerAuthorization) == "" {
 					req = req.Clone(req.Context())
 					req.Header.Set(headerAuthorization, header)
@@ -335,47 +336,39 @@ func proxyForHTTPS(proxy func(*http.Request) (*url.URL, error)) func(*http.Reque
 	}
 }
 
-// baseTransports gives the transport under the chain for a caller's
+// baseTransport is the transport under the chain for the caller's
 // http.Client: this package's default when it has none (not
 // http.DefaultTransport, which would send plain HTTP to HTTP_PROXY), and
-// for an *http.Transport with a proxy, a copy that never proxies plain
-// HTTP. Other RoundTrippers are used as they are. Copies are kept, one
-// per transport, so connections are reused.
-type baseTransports struct {
-	plain  bool // the base URL is plain HTTP: proxies matter
-	dflt   http.RoundTripper
-	mu     sync.Mutex
-	copies map[*http.Transport]*http.Transport
-}
-
-// maxTransportCopies bounds the copies kept of callers' transports.
-const maxTransportCopies = 16
-
-func newBaseTransports(origin *url.URL) *baseTransports {
-	return &baseTransports{plain: origin.Scheme == "http", dflt: defaultBaseTransport(), copies: map[*http.Transport]*http.Transport{}}
-}
-
-func (b *baseTransports) under(rt http.RoundTripper) http.RoundTripper {
+// for an *http.Transport with a proxy and a plain-HTTP base URL, a copy
+// that never proxies plain HTTP. Other RoundTrippers are used as they are.
+// For a Unix socket base URL, the transport dials the socket and never a
+// proxy; it must then be an *http.Transport (or none).
+func baseTransport(base *url.URL, rt http.RoundTripper) (http.RoundTripper, error) {
+	if isSocket(base) {
+		var t *http.Transport
+		switch v := rt.(type) {
+		case nil:
+			t = defaultBaseTransport()
+		case *http.Transport:
+			t = v.Clone()
+		default:
+			return nil, fmt.Errorf("%w: a unix socket needs an *http.Transport to dial it, not a %T", ErrInvalidBaseURL, rt)
+		}
+		var d net.Dialer
+		t.Proxy = nil
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", base.Path)
+		}
+		return t, nil
+	}
 	if rt == nil {
-		return b.dflt
+		return defaultBaseTransport(), nil
 	}
 	t, ok := rt.(*http.Transport)
-	if !ok || !b.plain || t.Proxy == nil {
-		return rt
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if cp, ok := b.copies[t]; ok {
-		return cp
-	}
-	if len(b.copies) >= maxTransportCopies {
-		for orig, cp := range b.copies {
-			cp.CloseIdleConnections()
-			delete(b.copies, orig)
-		}
+	if !ok || base.Scheme != "http" || t.Proxy == nil {
+		return rt, nil
 	}
 	cp := t.Clone()
 	cp.Proxy = proxyForHTTPS(t.Proxy)
-	b.copies[t] = cp
-	return cp
+	return cp, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flymachines/flymachines-go/client/ops"
+
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -165,31 +167,25 @@ func (w *waiter) run(ctx context.Context) (*models.WaitMachineResponse, error) {
 			return nil, w.fail(w.ctxErr(ctx, nil))
 		}
 		secs := w.c.waitCallSeconds(ctx, w.cfg.callWait)
-		params := machines.NewMachinesWaitParamsWithTimeout(time.Duration(secs)*time.Second + waitMargin)
 		// Asking for failed too ends the call as soon as the Machine fails,
 		// instead of at the call's timeout.
-		params.AppName, params.MachineID, params.State = w.app, w.id, w.states
+		params := &machines.WaitParams{State: w.states, Timeout: secs, InstanceID: instanceID}
 		if !w.wants(StateFailed) {
 			params.State = append(slices.Clip(w.states), StateFailed)
 		}
-		params.Timeout = new(secs)
-		if instanceID != "" {
-			params.InstanceID = new(instanceID)
-		}
 		start := time.Now()
-		ok, err := w.c.Machines.MachinesWaitContext(ctx, params, nil)
+		res, err := w.c.Machines.Wait(ctx, w.app, w.id, params)
 		if err == nil {
-			res := ok.GetPayload()
 			switch {
-			case res == nil || !res.Ok:
+			case !res.Ok:
 				// {}, null, an empty body, {"ok":false,...}: not an answer
 				// that the state was reached.
-				return nil, w.fail(emptyAnswer("Machines_wait", "does not say ok"))
+				return nil, w.fail(emptyAnswer(ops.MachinesWait, "does not say ok"))
 			case res.State == StateFailed && !w.wants(StateFailed):
 				w.seen, w.last = true, StateFailed
 				return nil, w.fail(ErrMachineFailed)
 			case res.State != "" && !w.wants(res.State):
-				return nil, w.fail(emptyAnswer("Machines_wait", "names state "+cleanText(res.State, 32)+", not one waited for"))
+				return nil, w.fail(emptyAnswer(ops.MachinesWait, "names state "+cleanText(res.State, 32)+", not one waited for"))
 			}
 			w.seen = true
 			return res, nil
@@ -346,16 +342,14 @@ func (c *Client) waitCallSeconds(ctx context.Context, want time.Duration) int64 
 }
 
 func (c *Client) showMachine(ctx context.Context, app, id string) (*models.Machine, error) {
-	params := machines.NewMachinesShowParams()
-	params.AppName, params.MachineID = app, id
-	ok, err := c.Machines.MachinesShowContext(ctx, params, nil)
+	m, err := c.Machines.Show(ctx, app, id, nil)
 	if err != nil {
 		return nil, err
 	}
-	if m := ok.GetPayload(); m != nil && m.ID != "" {
+	if m.ID != "" {
 		return m, nil
 	}
-	return nil, emptyAnswer("Machines_show", "holds no machine")
+	return nil, emptyAnswer(ops.MachinesShow, "holds no machine")
 }
 
 // WaitStarted waits for the Machine to be started. See WaitForState.

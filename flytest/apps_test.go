@@ -2,10 +2,7 @@ package flytest
 
 import (
 	"context"
-	"errors"
 	"testing"
-
-	"github.com/go-openapi/swag/conv"
 
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/models"
@@ -15,47 +12,45 @@ func TestAppsLifecycle(t *testing.T) {
 	_, c := newTestClient(t)
 	ctx := context.Background()
 
-	created, err := c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: "my-app", OrgSlug: "personal"}), nil)
+	created, err := c.Apps.Create(ctx, &models.CreateAppRequest{Name: "my-app", OrgSlug: "personal"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.Payload.ID == "" {
+	if created.ID == "" {
 		t.Error("create returned no app id")
 	}
 
-	_, err = c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: "my-app", OrgSlug: "personal"}), nil)
-	var taken *apps.AppsCreateUnprocessableEntity
-	if !errors.As(err, &taken) || taken.Payload.Status != models.MainStatusCodeNameTaken {
+	_, err = c.Apps.Create(ctx, &models.CreateAppRequest{Name: "my-app", OrgSlug: "personal"})
+	if b := errorBody(err); codeOf(err) != 422 || b == nil || b.Status != models.MainStatusCodeNameTaken {
 		t.Fatalf("second create: got %v, want 422 name_taken", err)
 	}
 
-	shown, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName("my-app"), nil)
+	shown, err := c.Apps.Show(ctx, "my-app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shown.Payload.Name != "my-app" || shown.Payload.Organization.Slug != "personal" {
-		t.Errorf("show: got %+v", shown.Payload)
+	if shown.Name != "my-app" || shown.Organization.Slug != "personal" {
+		t.Errorf("show: got %+v", shown)
 	}
 
-	list, err := c.Apps.AppsListContext(ctx, apps.NewAppsListParams().WithOrgSlug("personal"), nil)
+	list, err := c.Apps.List(ctx, "personal", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Payload.Apps) != 1 || list.Payload.TotalApps != 1 {
-		t.Errorf("list: got %d apps, total %d", len(list.Payload.Apps), list.Payload.TotalApps)
+	if len(list.Apps) != 1 || list.TotalApps != 1 {
+		t.Errorf("list: got %d apps, total %d", len(list.Apps), list.TotalApps)
 	}
-	other, err := c.Apps.AppsListContext(ctx, apps.NewAppsListParams().WithOrgSlug("other-org"), nil)
-	if err != nil || len(other.Payload.Apps) != 0 {
+	other, err := c.Apps.List(ctx, "other-org", nil)
+	if err != nil || len(other.Apps) != 0 {
 		t.Errorf("list of another org: %v, %v", other, err)
 	}
 
-	if _, err := c.Apps.AppsDeleteContext(ctx, apps.NewAppsDeleteParams().WithAppName("my-app"), nil); err != nil {
+	if err := c.Apps.Delete(ctx, "my-app", nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName("my-app"), nil)
-	var gone *apps.AppsShowDefault
-	if !errors.As(err, &gone) || gone.Code() != 404 {
-		t.Fatalf("show after delete: got %v, want 404", err)
+	_, err = c.Apps.Show(ctx, "my-app")
+	if codeOf(err) != 404 || errorText(err) == "" {
+		t.Fatalf("show after delete: got %v, want 404 with an ErrorResponse body", err)
 	}
 }
 
@@ -63,16 +58,16 @@ func TestAppsIdempotentCreate(t *testing.T) {
 	_, c := newTestClient(t)
 	ctx := context.Background()
 	body := &models.CreateAppRequest{Name: "idem-app", OrgSlug: "personal", IdempotencyKey: "k-1"}
-	first, err := c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParams().WithBody(body), nil)
+	first, err := c.Apps.Create(ctx, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParams().WithBody(body), nil)
+	again, err := c.Apps.Create(ctx, body)
 	if err != nil {
 		t.Fatalf("repeat with the same idempotency key: %v", err)
 	}
-	if first.Payload.ID != again.Payload.ID {
-		t.Errorf("repeat created a second app: %s vs %s", first.Payload.ID, again.Payload.ID)
+	if first.ID != again.ID {
+		t.Errorf("repeat created a second app: %s vs %s", first.ID, again.ID)
 	}
 }
 
@@ -80,25 +75,21 @@ func TestAppsListPagination(t *testing.T) {
 	_, c := newTestClient(t)
 	ctx := context.Background()
 	for _, name := range []string{"app-a", "app-b", "app-c"} {
-		if _, err := c.Apps.AppsCreateContext(ctx, apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: name, OrgSlug: "o"}), nil); err != nil {
+		if _, err := c.Apps.Create(ctx, &models.CreateAppRequest{Name: name, OrgSlug: "o"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var names []string
 	cursor := ""
 	for range 5 {
-		p := apps.NewAppsListParams().WithOrgSlug("o").WithLimit(conv.Pointer(int64(2)))
-		if cursor != "" {
-			p.SetCursor(&cursor)
-		}
-		page, err := c.Apps.AppsListContext(ctx, p, nil)
+		page, err := c.Apps.List(ctx, "o", &apps.ListParams{Limit: 2, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range page.Payload.Apps {
+		for _, a := range page.Apps {
 			names = append(names, a.Name)
 		}
-		if cursor = page.Payload.NextCursor; cursor == "" {
+		if cursor = page.NextCursor; cursor == "" {
 			break
 		}
 	}

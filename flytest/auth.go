@@ -6,13 +6,16 @@ import (
 )
 
 // authorize checks the Authorization header the way the API does: a Bearer
-// or FlyV1 token must be present; with WithTokens, it must be one of them.
+// or FlyV1 token must be present (but for a Machine asking its own API
+// socket about itself); with WithTokens, it must be one of them.
 // On failure it has answered 401.
 func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request) bool {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)
 	switch {
+	case h == "" && fromOwnSocket(r):
+		return true // a Machine asks its own socket about itself
 	case h == "":
 		writeError(w, http.StatusUnauthorized, "", "missing authorization header")
 		return false

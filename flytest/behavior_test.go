@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -124,8 +123,7 @@ func TestSignal(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
 	signal := func(sig flytypes.Signal) error {
-		_, err := en.c.Machines.MachinesSignalContext(en.ctx, machines.NewMachinesSignalParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(&models.SignalRequest{Signal: sig}), nil)
-		return err
+		return en.c.Machines.Signal(en.ctx, testApp, m.ID, &models.SignalRequest{Signal: sig}, nil)
 	}
 	if err := signal("SIGUSR1"); err != nil {
 		t.Fatal(errText(err))
@@ -177,7 +175,7 @@ func TestJobMachineFlow(t *testing.T) {
 	req.Config.Restart = &models.FlyMachineRestart{Policy: "no"}
 	m := en.create(req)
 
-	res, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version))
+	res, err := en.wait(m.ID, waitVersion(m.Version, 5, "stopped"))
 	if err != nil {
 		t.Fatal(errText(err))
 	}
@@ -190,7 +188,7 @@ func TestJobMachineFlow(t *testing.T) {
 	if _, err := en.do(m.ID, "destroy"); err != nil {
 		t.Fatal(errText(err))
 	}
-	if res, err := en.wait(m.ID, waitParams("destroyed").WithVersion(&m.Version)); err != nil || res.State != stateDestroyed {
+	if res, err := en.wait(m.ID, waitVersion(m.Version, 5, "destroyed")); err != nil || res.State != stateDestroyed {
 		t.Fatalf("wait destroyed: %+v %v", res, err)
 	}
 	if got := en.show(m.ID); got.State != stateDestroyed {

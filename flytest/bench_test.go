@@ -4,24 +4,16 @@ import (
 	"context"
 	"testing"
 
-	httptransport "github.com/go-openapi/runtime/client"
-	"github.com/go-openapi/strfmt"
-
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 // benchClient is newTestClient for benchmarks: the generated client over
 // loopback HTTP, with an app to work in.
-func benchClient(b *testing.B) *client.MachinesAPI {
+func benchClient(b *testing.B) *client.API {
 	b.Helper()
-	srv := NewServer(b)
-	tr := httptransport.New(srv.srv.Listener.Addr().String(), "/", []string{"http"})
-	tr.DefaultAuthentication = httptransport.BearerToken(testToken)
-	c := client.New(tr, strfmt.Default)
-	if _, err := c.Apps.AppsCreateContext(context.Background(), apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: testApp, OrgSlug: "personal"}), nil); err != nil {
+	c := clientFor(NewServer(b))
+	if _, err := c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: testApp, OrgSlug: "personal"}); err != nil {
 		b.Fatal(err)
 	}
 	return c
@@ -36,14 +28,13 @@ func BenchmarkGetMachine(b *testing.B) {
 	ctx := context.Background()
 	req := createBody("nginx")
 	req.Config.Metadata = map[string]string{"role": "web"}
-	created, err := c.Machines.MachinesCreateContext(ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
+	created, err := c.Machines.Create(ctx, testApp, req)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := machines.NewMachinesShowParams().WithAppName(testApp).WithMachineID(created.Payload.ID)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Machines.MachinesShowContext(ctx, p, nil); err != nil {
+		if _, err := c.Machines.Show(ctx, testApp, created.ID, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,15 +44,14 @@ func BenchmarkGetMachine(b *testing.B) {
 func BenchmarkGetMachineParallel(b *testing.B) {
 	c := benchClient(b)
 	ctx := context.Background()
-	created, err := c.Machines.MachinesCreateContext(ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(createBody("nginx")), nil)
+	created, err := c.Machines.Create(ctx, testApp, createBody("nginx"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		p := machines.NewMachinesShowParams().WithAppName(testApp).WithMachineID(created.Payload.ID)
 		for pb.Next() {
-			if _, err := c.Machines.MachinesShowContext(ctx, p, nil); err != nil {
+			if _, err := c.Machines.Show(ctx, testApp, created.ID, nil); err != nil {
 				b.Error(err)
 				return
 			}
@@ -73,10 +63,10 @@ func BenchmarkGetMachineParallel(b *testing.B) {
 func BenchmarkCreateMachine(b *testing.B) {
 	c := benchClient(b)
 	ctx := context.Background()
-	p := machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(createBody("nginx"))
+	req := createBody("nginx")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Machines.MachinesCreateContext(ctx, p, nil); err != nil {
+		if _, err := c.Machines.Create(ctx, testApp, req); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,11 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
-
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/client/tls_certificates"
+	"github.com/flymachines/flymachines-go/client/certificates"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -57,22 +54,20 @@ func ecKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func acmeCreate(t *testing.T, c *client.MachinesAPI, appName, host string) *models.CertificateDetail {
+func acmeCreate(t *testing.T, c *client.API, appName, host string) *models.CertificateDetail {
 	t.Helper()
-	ok, err := c.TLSCertificates.AppCertificatesAcmeCreateContext(context.Background(), tls_certificates.NewAppCertificatesAcmeCreateParams().
-		WithAppName(appName).WithBody(&models.CreateAcmeCertificateRequest{Hostname: host}), nil)
+	d, err := c.Certificates.CreateACME(context.Background(), appName, &models.CreateAcmeCertificateRequest{Hostname: host})
 	if err != nil {
 		t.Fatalf("acme create %s: %v", host, err)
 	}
-	return ok.Payload
+	return d
 }
 
 func TestCertificatesAcme(t *testing.T) {
 	_, c := newResourceClient(t)
 	ctx := context.Background()
 	mustCreateApp(t, c, "web-app")
-	v4, err := c.Apps.AppIPAssignmentsCreateContext(ctx, apps.NewAppIPAssignmentsCreateParams().WithAppName("web-app").
-		WithBody(&models.AssignIPRequest{Type: models.IPAssignmentTypeV4}), nil)
+	v4, err := c.IPAssignments.Create(ctx, "web-app", &models.AssignIPRequest{Type: models.IPAssignmentTypeV4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +77,7 @@ func TestCertificatesAcme(t *testing.T) {
 		t.Errorf("created: %+v", d)
 	}
 	req := d.DNSRequirements
-	if req.Cname != "web-app.fly.dev" || len(req.A) != 1 || req.A[0] != v4.Payload.IP ||
+	if req.Cname != "web-app.fly.dev" || len(req.A) != 1 || req.A[0] != v4.IP ||
 		req.AcmeChallenge.Name != "_acme-challenge.www.example.com" || !strings.HasSuffix(req.AcmeChallenge.Target, ".flydns.net") ||
 		req.Ownership.Name != "_fly-ownership.www.example.com" || req.Ownership.AppValue == "" {
 		t.Errorf("DNS requirements: %+v", req)
@@ -94,11 +89,10 @@ func TestCertificatesAcme(t *testing.T) {
 		t.Errorf("repeated create: %+v", again)
 	}
 
-	checked, err := c.TLSCertificates.AppCertificatesCheckContext(ctx, tls_certificates.NewAppCertificatesCheckParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
+	ck, err := c.Certificates.Check(ctx, "web-app", "www.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck := checked.Payload
 	if !ck.Configured || ck.Status != "active" || !ck.Validation.DNSConfigured || len(ck.ValidationErrors) != 0 ||
 		len(ck.DNSRecords.ResolvedAddresses) != 1 || ck.DNSRecords.AcmeChallengeCname == "" {
 		t.Errorf("check: %+v", ck)
@@ -108,26 +102,26 @@ func TestCertificatesAcme(t *testing.T) {
 		t.Errorf("issued: %+v", issued)
 	}
 
-	shown, err := c.TLSCertificates.AppCertificatesShowContext(ctx, tls_certificates.NewAppCertificatesShowParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
-	if err != nil || !shown.Payload.Configured {
+	shown, err := c.Certificates.Show(ctx, "web-app", "www.example.com")
+	if err != nil || !shown.Configured {
 		t.Fatalf("show: %v, %v", shown, err)
 	}
 
-	acmeGone, err := c.TLSCertificates.AppCertificatesAcmeDeleteContext(ctx, tls_certificates.NewAppCertificatesAcmeDeleteParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
-	if err != nil || acmeGone.Payload.AcmeRequested || acmeGone.Payload.Configured || len(acmeGone.Payload.Certificates) != 0 {
+	acmeGone, err := c.Certificates.DeleteACME(ctx, "web-app", "www.example.com")
+	if err != nil || acmeGone.AcmeRequested || acmeGone.Configured || len(acmeGone.Certificates) != 0 {
 		t.Fatalf("acme delete: %v, %v", acmeGone, err)
 	}
-	_, err = c.TLSCertificates.AppCertificatesAcmeDeleteContext(ctx, tls_certificates.NewAppCertificatesAcmeDeleteParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
+	_, err = c.Certificates.DeleteACME(ctx, "web-app", "www.example.com")
 	wantStatus(t, "acme delete twice", err, http.StatusNotFound)
 
-	if _, err := c.TLSCertificates.AppCertificatesDeleteContext(ctx, tls_certificates.NewAppCertificatesDeleteParams().WithAppName("web-app").WithHostname("www.example.com"), nil); err != nil {
+	if err := c.Certificates.Delete(ctx, "web-app", "www.example.com"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.TLSCertificates.AppCertificatesShowContext(ctx, tls_certificates.NewAppCertificatesShowParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
+	_, err = c.Certificates.Show(ctx, "web-app", "www.example.com")
 	wantStatus(t, "show after delete", err, http.StatusNotFound)
-	_, err = c.TLSCertificates.AppCertificatesDeleteContext(ctx, tls_certificates.NewAppCertificatesDeleteParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
+	err = c.Certificates.Delete(ctx, "web-app", "www.example.com")
 	wantStatus(t, "delete twice", err, http.StatusNotFound)
-	_, err = c.TLSCertificates.AppCertificatesCheckContext(ctx, tls_certificates.NewAppCertificatesCheckParams().WithAppName("web-app").WithHostname("www.example.com"), nil)
+	_, err = c.Certificates.Check(ctx, "web-app", "www.example.com")
 	wantStatus(t, "check after delete", err, http.StatusNotFound)
 }
 
@@ -136,11 +130,10 @@ func TestCertificatesCheckFails(t *testing.T) {
 	_, c := newResourceClient(t)
 	mustCreateApp(t, c, "web-app")
 	acmeCreate(t, c, "web-app", "shop.example.invalid")
-	checked, err := c.TLSCertificates.AppCertificatesCheckContext(context.Background(), tls_certificates.NewAppCertificatesCheckParams().WithAppName("web-app").WithHostname("shop.example.invalid"), nil)
+	ck, err := c.Certificates.Check(context.Background(), "web-app", "shop.example.invalid")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ck := checked.Payload
 	if ck.Configured || ck.Status != "pending_validation" || ck.Validation.DNSConfigured || len(ck.ValidationErrors) != 1 || len(ck.DNSRecords.ResolvedAddresses) != 0 {
 		t.Errorf("check of an unresolvable host: %+v", ck)
 	}
@@ -159,12 +152,7 @@ func TestCertificatesCustom(t *testing.T) {
 	edChain, edKey := testCert(t, edPriv, []string{"api.example.com"}, now.Add(-time.Hour), time.Hour*24)
 
 	create := func(host, chain, key string) (*models.CertificateDetail, error) {
-		ok, err := c.TLSCertificates.AppCertificatesCustomCreateContext(ctx, tls_certificates.NewAppCertificatesCustomCreateParams().WithAppName("web-app").
-			WithBody(&models.CreateCustomCertificateRequest{Hostname: host, Fullchain: chain, PrivateKey: key}), nil)
-		if err != nil {
-			return nil, err
-		}
-		return ok.Payload, nil
+		return c.Certificates.CreateCustom(ctx, "web-app", &models.CreateCustomCertificateRequest{Hostname: host, Fullchain: chain, PrivateKey: key})
 	}
 	for _, tc := range []struct{ name, host, chain, key string }{
 		{"garbage chain", "api.example.com", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", keyPEM},
@@ -176,8 +164,7 @@ func TestCertificatesCustom(t *testing.T) {
 		{"ed25519", "api.example.com", edChain, edKey},
 	} {
 		_, err := create(tc.host, tc.chain, tc.key)
-		var unprocessable *tls_certificates.AppCertificatesCustomCreateUnprocessableEntity
-		if !asError(err, &unprocessable) || unprocessable.Payload.Error == "" {
+		if codeOf(err) != http.StatusUnprocessableEntity || errorText(err) == "" {
 			t.Errorf("%s: got %v, want 422 with a message", tc.name, err)
 		}
 	}
@@ -197,14 +184,14 @@ func TestCertificatesCustom(t *testing.T) {
 	// With ACME as well, deleting the custom one leaves the hostname served
 	// once checked; without, it warns.
 	acmeCreate(t, c, "web-app", "api.example.com")
-	gone, err := c.TLSCertificates.AppCertificatesCustomDeleteContext(ctx, tls_certificates.NewAppCertificatesCustomDeleteParams().WithAppName("web-app").WithHostname("api.example.com"), nil)
+	gone, err := c.Certificates.DeleteCustom(ctx, "web-app", "api.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gone.Payload.Warning == "" || gone.Payload.Configured || !gone.Payload.AcmeRequested {
-		t.Errorf("custom delete: %+v", gone.Payload)
+	if gone.Warning == "" || gone.Configured || !gone.AcmeRequested {
+		t.Errorf("custom delete: %+v", gone)
 	}
-	_, err = c.TLSCertificates.AppCertificatesCustomDeleteContext(ctx, tls_certificates.NewAppCertificatesCustomDeleteParams().WithAppName("web-app").WithHostname("api.example.com"), nil)
+	_, err = c.Certificates.DeleteCustom(ctx, "web-app", "api.example.com")
 	wantStatus(t, "custom delete twice", err, http.StatusNotFound)
 
 	// An RSA certificate, with its key in PKCS #1 form.
@@ -228,19 +215,15 @@ func TestCertificatesInvalidAndTaken(t *testing.T) {
 	mustCreateApp(t, c, "web-app")
 	mustCreateApp(t, c, "other-app")
 	for _, host := range []string{"", "localhost", "192.0.2.1", "bad_label.example.com", "-x.example.com", "a..example.com"} {
-		_, err := c.TLSCertificates.AppCertificatesAcmeCreateContext(context.Background(), tls_certificates.NewAppCertificatesAcmeCreateParams().
-			WithAppName("web-app").WithBody(&models.CreateAcmeCertificateRequest{Hostname: host}), nil)
-		var unprocessable *tls_certificates.AppCertificatesAcmeCreateUnprocessableEntity
-		if !asError(err, &unprocessable) {
+		_, err := c.Certificates.CreateACME(context.Background(), "web-app", &models.CreateAcmeCertificateRequest{Hostname: host})
+		if codeOf(err) != http.StatusUnprocessableEntity || errorBody(err) == nil {
 			t.Errorf("hostname %q: got %v, want 422", host, err)
 		}
 	}
 	acmeCreate(t, c, "web-app", "*.example.com")
-	_, err := c.TLSCertificates.AppCertificatesAcmeCreateContext(context.Background(), tls_certificates.NewAppCertificatesAcmeCreateParams().
-		WithAppName("other-app").WithBody(&models.CreateAcmeCertificateRequest{Hostname: "*.example.com"}), nil)
+	_, err := c.Certificates.CreateACME(context.Background(), "other-app", &models.CreateAcmeCertificateRequest{Hostname: "*.example.com"})
 	wantStatus(t, "a hostname of another app", err, http.StatusUnprocessableEntity)
-	_, err = c.TLSCertificates.AppCertificatesAcmeCreateContext(context.Background(), tls_certificates.NewAppCertificatesAcmeCreateParams().
-		WithAppName("no-app").WithBody(&models.CreateAcmeCertificateRequest{Hostname: "x.example.com"}), nil)
+	_, err = c.Certificates.CreateACME(context.Background(), "no-app", &models.CreateAcmeCertificateRequest{Hostname: "x.example.com"})
 	wantStatus(t, "unknown app", err, http.StatusNotFound)
 }
 
@@ -251,24 +234,24 @@ func TestCertificatesList(t *testing.T) {
 	for _, h := range []string{"a.example.com", "b.example.com", "c.example.org", "d.example.com"} {
 		acmeCreate(t, c, "web-app", h)
 	}
-	list := func(p *tls_certificates.AppCertificatesListParams) *models.ListCertificatesResponse {
+	list := func(p *certificates.ListParams) *models.ListCertificatesResponse {
 		t.Helper()
-		ok, err := c.TLSCertificates.AppCertificatesListContext(ctx, p.WithAppName("web-app"), nil)
+		res, err := c.Certificates.List(ctx, "web-app", p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ok.Payload
+		return res
 	}
-	all := list(tls_certificates.NewAppCertificatesListParams())
+	all := list(nil)
 	if len(all.Certificates) != 4 || all.TotalCount != 4 || all.NextCursor != "" || !all.Certificates[0].AcmeRequested {
 		t.Errorf("list: %+v", all)
 	}
-	com := list(tls_certificates.NewAppCertificatesListParams().WithFilter(conv.Pointer(".com")))
+	com := list(&certificates.ListParams{Filter: ".com"})
 	if com.TotalCount != 3 {
 		t.Errorf("filter: %d", com.TotalCount)
 	}
 	var hosts []string
-	p := tls_certificates.NewAppCertificatesListParams().WithLimit(conv.Pointer(int64(3)))
+	p := &certificates.ListParams{Limit: 3}
 	for range 4 {
 		page := list(p)
 		for _, s := range page.Certificates {
@@ -277,11 +260,11 @@ func TestCertificatesList(t *testing.T) {
 		if page.NextCursor == "" {
 			break
 		}
-		p = tls_certificates.NewAppCertificatesListParams().WithLimit(conv.Pointer(int64(3))).WithCursor(&page.NextCursor)
+		p = &certificates.ListParams{Limit: 3, Cursor: page.NextCursor}
 	}
 	if strings.Join(hosts, " ") != "a.example.com b.example.com c.example.org d.example.com" {
 		t.Errorf("paged: %v", hosts)
 	}
-	_, err := c.TLSCertificates.AppCertificatesListContext(ctx, tls_certificates.NewAppCertificatesListParams().WithAppName("web-app").WithLimit(conv.Pointer(int64(-1))), nil)
+	_, err := c.Certificates.List(ctx, "web-app", &certificates.ListParams{Limit: -1})
 	wantStatus(t, "negative limit", err, http.StatusBadRequest)
 }

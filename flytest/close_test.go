@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
-
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -24,7 +21,7 @@ func TestCloseLeavesNothingBehind(t *testing.T) {
 			en := newEnv(t, WithTransitionDelay(time.Hour), WithImageBehavior("job", ExitAfter(time.Hour, 0)))
 			m := en.create(createBody("job")) // its boot is an hour away
 			go func() {
-				_, _ = en.wait(m.ID, waitParams("started").WithTimeout(conv.Pointer(int64(60))))
+				_, _ = en.wait(m.ID, &machines.WaitParams{State: []string{"started"}, Timeout: 60})
 			}()
 			for waiters(en) == 0 {
 				time.Sleep(time.Millisecond)
@@ -92,13 +89,13 @@ func TestAppDeleteWithMachines(t *testing.T) {
 	m := en.started("nginx")
 	errc := make(chan error, 1)
 	go func() {
-		_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))))
+		_, err := en.wait(m.ID, waitVersion(m.Version, 60, "stopped"))
 		errc <- err
 	}()
 	for waiters(en) == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := en.c.Apps.AppsDeleteContext(en.ctx, apps.NewAppsDeleteParams().WithAppName(testApp), nil); err != nil {
+	if err := en.c.Apps.Delete(en.ctx, testApp, nil); err != nil {
 		t.Fatalf("delete of an app with a started machine: %v", errText(err))
 	}
 	select {
@@ -124,18 +121,18 @@ func TestConcurrentClients(t *testing.T) {
 			}
 			req := createBody(image)
 			req.Config.Metadata = map[string]string{"worker": fmt.Sprint(w)}
-			res, err := en.c.Machines.MachinesCreateContext(en.ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
+			m, err := en.c.Machines.Create(en.ctx, testApp, req)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			id := res.Payload.ID
+			id := m.ID
 			for range 5 {
 				_, _ = en.wait(id, waitParams("settled"))
 				_, _ = en.do(id, "stop")
 				_, _ = en.do(id, "start")
-				_, _ = en.c.Machines.MachinesListContext(en.ctx, machines.NewMachinesListParams().WithAppName(testApp), nil)
-				_, _ = en.c.Machines.MachinesUpsertMetadataContext(en.ctx, machines.NewMachinesUpsertMetadataParams().WithAppName(testApp).WithMachineID(id).WithKey("k").WithBody(&models.UpsertMetadataKeyRequest{Value: "v"}), nil)
+				_, _ = en.c.Machines.List(en.ctx, testApp, nil)
+				_ = en.c.Metadata.Set(en.ctx, testApp, id, "k", &models.UpsertMetadataKeyRequest{Value: "v"}, nil)
 				_, _ = en.do(id, "restart")
 			}
 			_, _ = en.do(id, "force-destroy")

@@ -29,10 +29,11 @@ import (
 //   - 404 for any change to a destroyed Machine, so a repeated destroy
 //     reads as done. GET still shows it, in state destroyed, for an hour.
 //   - 409 "aborted: machine ID X lease currently held by OWNER, expires at
-//     T" for a change without the nonce of a lease someone holds (update,
-//     start, stop, restart, suspend, cordon, uncordon, signal, destroy and
-//     metadata writes; exec, ps and memory change no state and are not
-//     guarded). Update with a stale current_version is also a 409.
+//     T" for an operation the facts table (client/ops) marks LeaseNonce,
+//     sent without the nonce of the Machine's lease while one is held.
+//     Other operations are not refused for a lease, save taking or
+//     releasing the lease itself. Update with a stale current_version is
+//     also a 409.
 //   - 412 with status insufficient_capacity on create in a full region
 //     (WithCapacityError, SetRegionCapacity).
 //   - Update replaces the config under a new version. A running Machine
@@ -62,12 +63,6 @@ type Emulator struct {
 	encodeHook func()
 }
 
-type route struct {
-	id      string // operationId in swagger.json
-	pattern string // "METHOD /path/{param}" as http.ServeMux reads it
-	handler func(*Emulator, http.ResponseWriter, *http.Request)
-}
-
 // New returns an emulator with empty state.
 func New(opts ...Option) *Emulator {
 	e := &Emulator{
@@ -85,7 +80,7 @@ func New(opts ...Option) *Emulator {
 	for _, region := range e.cfg.noCapacity {
 		e.noCapacity[region] = true
 	}
-	for _, rt := range routes {
+	for _, rt := range routes() {
 		e.mux.Handle(rt.pattern, e.pipeline(rt))
 	}
 	e.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -104,20 +99,22 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // order the real API applies it: faults (as if from the network), auth,
 // rate limits, then the operation itself.
 func (e *Emulator) pipeline(rt route) http.Handler {
+	id := rt.op.ID
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer recoverAs500(w, rt.id)
+		defer recoverAs500(w, id)
 		start := e.cfg.clock.Now()
-		fault, apply := e.faults.draw(rt.id)
+		fault, apply := e.faults.draw(id)
 		if fault != nil && !fault.before(w, r) {
-			e.log(rt.id, r, http.StatusTeapot, start, "fault")
+			e.log(id, r, http.StatusTeapot, start, "fault")
 			return
 		}
 		if !e.authorize(w, r) {
 			return
 		}
-		if !e.rateLimit(rt.id, w, r) {
+		if !e.rateLimit(rt.op, w, r) {
 			return
 		}
+		r = withOp(r, rt.op)
 		rec := &statusRecorder{ResponseWriter: w}
 		if apply && fault != nil {
 			// The ambiguous case: the effect happens, the caller hears a failure.
@@ -125,7 +122,7 @@ func (e *Emulator) pipeline(rt route) http.Handler {
 		} else {
 			rt.handler(e, rec, r)
 		}
-		e.log(rt.id, r, rec.status, start, "")
+		e.log(id, r, rec.status, start, "")
 	})
 }
 

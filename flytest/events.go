@@ -1,6 +1,7 @@
 package flytest
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,6 +53,24 @@ type exitRequest struct {
 	RestartCount int       `json:"restart_count"`
 }
 
+// eventRequest is an event's request (an exitRequest, an update's...) as
+// the generated model holds it. Read from its JSON, the model keeps every
+// zero the API sends and every key it does not name.
+func eventRequest(r any) *models.FlyMachineEventRequest {
+	if r == nil {
+		return nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic(err) // a struct of plain fields always encodes
+	}
+	var out models.FlyMachineEventRequest
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err) // the model reads what the struct writes
+	}
+	return &out
+}
+
 // newExit describes a main process that ended at now with code; signal is
 // -1 when no signal ended it.
 func newExit(now time.Time, code, signal int) exitEvent {
@@ -66,7 +85,7 @@ func (m *machine) record(seq int64, now time.Time, typ, status, source string, r
 		Status:    status,
 		Source:    source,
 		Timestamp: now.UnixMilli(),
-		Request:   request,
+		Request:   eventRequest(request),
 	}}
 	m.events = append(m.events, ev)
 	if len(m.events) > maxEvents {

@@ -85,8 +85,9 @@ func (e *Emulator) machinesExec(w http.ResponseWriter, r *http.Request) {
 }
 
 // startedMachine is lookupMachine for operations that need a live VM:
-// anything else answers 412. Exec, ps and memory are not guarded by
-// leases, since they change no Machine state. Call with e.mu held.
+// anything else answers 412. It does not check the lease: the operations
+// that use it are ones the facts table does not mark LeaseNonce (a marked
+// one goes through mutableMachine). Call with e.mu held.
 func (e *Emulator) startedMachine(w http.ResponseWriter, r *http.Request) *machine {
 	m := e.lookupMachine(w, r)
 	if m == nil {

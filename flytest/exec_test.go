@@ -11,11 +11,7 @@ import (
 )
 
 func (en *env) exec(id string, body *models.MachineExecRequest) (*models.Flydv1ExecResponse, error) {
-	res, err := en.c.Machines.MachinesExecContext(en.ctx, machines.NewMachinesExecParams().WithAppName(testApp).WithMachineID(id).WithBody(body), nil)
-	if err != nil {
-		return nil, err
-	}
-	return res.Payload, nil
+	return en.c.Machines.Exec(en.ctx, testApp, id, body)
 }
 
 func TestExecDefault(t *testing.T) {
@@ -74,7 +70,7 @@ func TestExecHandler(t *testing.T) {
 	}
 	start := time.Now()
 	_, err := en.exec(m.ID, &models.MachineExecRequest{Command: []string{"sleep"}, Timeout: 1})
-	if codeOf(err) != 408 || !strings.HasPrefix(errorBody(err).Error, "deadline_exceeded") || time.Since(start) > 3*time.Second {
+	if codeOf(err) != 408 || !strings.HasPrefix(errorText(err), "deadline_exceeded") || time.Since(start) > 3*time.Second {
 		t.Errorf("timed out exec: %v after %s", err, time.Since(start))
 	}
 }
@@ -86,18 +82,7 @@ func TestProcesses(t *testing.T) {
 	m := en.create(req)
 	en.waitFor(m.ID, stateStarted)
 	ps := func(sortBy, order string) ([]*models.ProcessStat, error) {
-		p := machines.NewMachinesListProcessesParams().WithAppName(testApp).WithMachineID(m.ID)
-		if sortBy != "" {
-			p.SetSortBy(&sortBy)
-		}
-		if order != "" {
-			p.SetOrder(&order)
-		}
-		res, err := en.c.Machines.MachinesListProcessesContext(en.ctx, p, nil)
-		if err != nil {
-			return nil, err
-		}
-		return res.Payload, nil
+		return en.c.Machines.ListProcesses(en.ctx, testApp, m.ID, &machines.ListProcessesParams{SortBy: sortBy, Order: order})
 	}
 	list, err := ps("", "")
 	if err != nil {
@@ -119,26 +104,23 @@ func TestMemory(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx") // 256 MB guest, a quarter in use
 	ms, ctx := en.c.Machines, en.ctx
-	get, err := ms.MachinesGetMemoryContext(ctx, machines.NewMachinesGetMemoryParams().WithAppName(testApp).WithMachineID(m.ID), nil)
-	if err != nil || get.Payload.LimitMb != 256 || get.Payload.AvailableMb != 192 {
+	get, err := ms.GetMemory(ctx, testApp, m.ID)
+	if err != nil || get.LimitMb != 256 || get.AvailableMb != 192 {
 		t.Fatalf("memory: %+v %v", get, err)
 	}
-	set, err := ms.MachinesSetMemoryLimitContext(ctx, machines.NewMachinesSetMemoryLimitParams().WithAppName(testApp).WithMachineID(m.ID).
-		WithBody(&models.MainSetMemoryLimitRequest{LimitMb: 128}), nil)
-	if err != nil || set.Payload.LimitMb != 128 || set.Payload.AvailableMb != 64 {
+	set, err := ms.SetMemoryLimit(ctx, testApp, m.ID, &models.MainSetMemoryLimitRequest{LimitMb: 128})
+	if err != nil || set.LimitMb != 128 || set.AvailableMb != 64 {
 		t.Fatalf("set limit: %+v %v", set, err)
 	}
-	if _, err := ms.MachinesSetMemoryLimitContext(ctx, machines.NewMachinesSetMemoryLimitParams().WithAppName(testApp).WithMachineID(m.ID).
-		WithBody(&models.MainSetMemoryLimitRequest{LimitMb: 512}), nil); codeOf(err) != 400 {
+	if _, err := ms.SetMemoryLimit(ctx, testApp, m.ID, &models.MainSetMemoryLimitRequest{LimitMb: 512}); codeOf(err) != 400 {
 		t.Errorf("limit above the guest: %v", err)
 	}
-	rec, err := ms.MachinesReclaimMemoryContext(ctx, machines.NewMachinesReclaimMemoryParams().WithAppName(testApp).WithMachineID(m.ID).
-		WithBody(&models.MainReclaimMemoryRequest{AmountMb: 100}), nil)
-	if err != nil || rec.Payload.ActualMb != 64 {
+	rec, err := ms.ReclaimMemory(ctx, testApp, m.ID, &models.MainReclaimMemoryRequest{AmountMb: 100})
+	if err != nil || rec.ActualMb != 64 {
 		t.Fatalf("reclaim: %+v %v", rec, err)
 	}
-	get, err = ms.MachinesGetMemoryContext(ctx, machines.NewMachinesGetMemoryParams().WithAppName(testApp).WithMachineID(m.ID), nil)
-	if err != nil || get.Payload.AvailableMb != 0 {
+	get, err = ms.GetMemory(ctx, testApp, m.ID)
+	if err != nil || get.AvailableMb != 0 {
 		t.Errorf("after reclaim: %+v %v", get, err)
 	}
 	// A new boot gets the whole guest back (restart answers once stopping).
@@ -146,8 +128,8 @@ func TestMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	en.waitFor(m.ID, stateStarted)
-	get, err = ms.MachinesGetMemoryContext(ctx, machines.NewMachinesGetMemoryParams().WithAppName(testApp).WithMachineID(m.ID), nil)
-	if err != nil || get.Payload.LimitMb != 256 {
+	get, err = ms.GetMemory(ctx, testApp, m.ID)
+	if err != nil || get.LimitMb != 256 {
 		t.Errorf("after restart: %+v %v", get, err)
 	}
 }

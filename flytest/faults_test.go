@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flymachines/flymachines-go/client/machines"
+	"github.com/flymachines/flymachines-go/call"
+	"github.com/flymachines/flymachines-go/client/ops"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -15,8 +16,8 @@ import (
 func TestFaultsThroughThePipeline(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
-	show := func() error {
-		_, err := en.c.Machines.MachinesShowContext(en.ctx, machines.NewMachinesShowParams().WithAppName(testApp).WithMachineID(m.ID), nil)
+	show := func(opts ...call.Option) error {
+		_, err := en.c.Machines.Show(en.ctx, testApp, m.ID, nil, opts...)
 		return err
 	}
 	cases := []struct {
@@ -34,10 +35,11 @@ func TestFaultsThroughThePipeline(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			id := en.srv.InjectFault("Machines_show", tc.fault)
+			id := en.srv.InjectFault(ops.MachinesShow, tc.fault)
 			defer en.srv.RemoveFault(id)
 			start := time.Now()
-			err := show()
+			var meta call.Meta
+			err := show(call.Capture(&meta))
 			if got := codeOf(err); got != tc.wantCode {
 				t.Fatalf("status %d, want %d (%v)", got, tc.wantCode, err)
 			}
@@ -47,16 +49,14 @@ func TestFaultsThroughThePipeline(t *testing.T) {
 			if tc.fault.Latency > 0 && time.Since(start) < tc.fault.Latency {
 				t.Errorf("answered in %s, before the latency", time.Since(start))
 			}
-			if tc.fault.Message != "" && errorBody(err).Error != tc.fault.Message {
-				t.Errorf("message %q", errorBody(err).Error)
+			if tc.fault.Message != "" && errorText(err) != tc.fault.Message {
+				t.Errorf("message %q", errorText(err))
 			}
 			if tc.wantCode >= 400 {
-				// The header is not in the generated types: read it raw.
-				res := rawGet(t, en.srv, "/v1/apps/"+testApp+"/machines/"+m.ID)
-				if res.StatusCode != tc.wantCode || res.Header.Get("Retry-After") != tc.wantRetryAfter {
-					t.Errorf("raw: %d Retry-After %q, want %d %q", res.StatusCode, res.Header.Get("Retry-After"), tc.wantCode, tc.wantRetryAfter)
+				if meta.StatusCode != tc.wantCode || meta.Header("Retry-After") != tc.wantRetryAfter {
+					t.Errorf("answer: %d Retry-After %q, want %d %q", meta.StatusCode, meta.Header("Retry-After"), tc.wantCode, tc.wantRetryAfter)
 				}
-				if res.Header.Get("fly-request-id") == "" {
+				if meta.RequestID() == "" {
 					t.Error("fault answer without fly-request-id")
 				}
 			}
@@ -72,23 +72,23 @@ func TestFaultsThroughThePipeline(t *testing.T) {
 // create a second one.
 func TestFaultAmbiguousCreate(t *testing.T) {
 	en := newEnv(t)
-	id := en.srv.InjectFault("Machines_create", Fault{Status: http.StatusRequestTimeout, AfterApply: true, Times: 1})
+	id := en.srv.InjectFault(ops.MachinesCreate, Fault{Status: http.StatusRequestTimeout, AfterApply: true, Times: 1})
 	req := createBody("nginx")
 	req.Name = "only-once"
-	_, err := en.c.Machines.MachinesCreateContext(en.ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
-	if codeOf(err) != 408 || !strings.HasPrefix(errorBody(err).Error, "deadline_exceeded") {
+	_, err := en.c.Machines.Create(en.ctx, testApp, req)
+	if codeOf(err) != 408 || !strings.HasPrefix(errorText(err), "deadline_exceeded") {
 		t.Fatalf("create: %v, want 408", err)
 	}
 	if en.srv.FaultHits(id) != 1 {
 		t.Errorf("fault hits: %d", en.srv.FaultHits(id))
 	}
-	list, err := en.c.Machines.MachinesListContext(en.ctx, machines.NewMachinesListParams().WithAppName(testApp), nil)
-	if err != nil || len(list.Payload) != 1 || list.Payload[0].Name != "only-once" {
+	list, err := en.c.Machines.List(en.ctx, testApp, nil)
+	if err != nil || len(list) != 1 || list[0].Name != "only-once" {
 		t.Fatalf("after the ambiguous create: %v %v", list, err)
 	}
-	en.waitFor(list.Payload[0].ID, stateStarted)
+	en.waitFor(list[0].ID, stateStarted)
 	// The retry a careful client makes finds the name taken.
-	_, err = en.c.Machines.MachinesCreateContext(en.ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
+	_, err = en.c.Machines.Create(en.ctx, testApp, req)
 	if codeOf(err) != 422 {
 		t.Errorf("retry: %v, want 422 name taken", err)
 	}
@@ -99,13 +99,13 @@ func TestCapacityErrors(t *testing.T) {
 	create := func(region string) error {
 		req := createBody("nginx")
 		req.Region = region
-		_, err := en.c.Machines.MachinesCreateContext(en.ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
+		_, err := en.c.Machines.Create(en.ctx, testApp, req)
 		return err
 	}
 	full := func(t *testing.T, err error) {
 		t.Helper()
 		b := errorBody(err)
-		if codeOf(err) != 412 || b.Status != models.MainStatusCodeInsufficientCapacity || !strings.Contains(b.Error, "insufficient resources") {
+		if codeOf(err) != 412 || b == nil || b.Status != models.MainStatusCodeInsufficientCapacity || !strings.Contains(b.Error, "insufficient resources") {
 			t.Errorf("got %v %+v, want 412 insufficient_capacity", err, b)
 		}
 	}

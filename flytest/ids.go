@@ -12,7 +12,7 @@ import (
 func newMachineID() string { return randomHex(7) }
 
 // newRequestID returns a value for the fly-request-id header.
-func newRequestID() string { return randomHex(8) + "-" + "flytest" }
+func newRequestID() string { return randomHex(8) + "-" + "emu" }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

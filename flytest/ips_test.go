@@ -8,17 +8,16 @@ import (
 	"testing"
 
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func assignIP(t *testing.T, c *client.MachinesAPI, appName string, req *models.AssignIPRequest) *models.AssignIPResponse {
+func assignIP(t *testing.T, c *client.API, appName string, req *models.AssignIPRequest) *models.AssignIPResponse {
 	t.Helper()
-	ok, err := c.Apps.AppIPAssignmentsCreateContext(context.Background(), apps.NewAppIPAssignmentsCreateParams().WithAppName(appName).WithBody(req), nil)
+	res, err := c.IPAssignments.Create(context.Background(), appName, req)
 	if err != nil {
 		t.Fatalf("assign %s: %v", req.Type, err)
 	}
-	return ok.Payload
+	return res
 }
 
 func TestIPAssignments(t *testing.T) {
@@ -61,27 +60,27 @@ func TestIPAssignments(t *testing.T) {
 		t.Errorf("egress pair: %+v", pair)
 	}
 
-	list, err := c.Apps.AppIPAssignmentsListContext(ctx, apps.NewAppIPAssignmentsListParams().WithAppName("ip-app"), nil)
+	list, err := c.IPAssignments.List(ctx, "ip-app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(list.Payload.Ips); n != 7 { // v4, shared, v6, private, egress, and the pair's two
+	if n := len(list.Ips); n != 7 { // v4, shared, v6, private, egress, and the pair's two
 		t.Errorf("list: %d addresses", n)
 	}
 
 	// Delete takes the address in any spelling; a second delete is 404.
 	long := strings.Replace(netip.MustParseAddr(v6.IP).StringExpanded(), "2001:0db8", "2001:db8", 1)
-	if _, err := c.Apps.AppIPAssignmentsDeleteContext(ctx, apps.NewAppIPAssignmentsDeleteParams().WithAppName("ip-app").WithIP(long), nil); err != nil {
+	if err := c.IPAssignments.Delete(ctx, "ip-app", long); err != nil {
 		t.Fatalf("delete %s: %v", long, err)
 	}
-	_, err = c.Apps.AppIPAssignmentsDeleteContext(ctx, apps.NewAppIPAssignmentsDeleteParams().WithAppName("ip-app").WithIP(v6.IP), nil)
+	err = c.IPAssignments.Delete(ctx, "ip-app", v6.IP)
 	wantStatus(t, "delete twice", err, http.StatusNotFound)
-	_, err = c.Apps.AppIPAssignmentsDeleteContext(ctx, apps.NewAppIPAssignmentsDeleteParams().WithAppName("ip-app").WithIP(v4b.IP), nil)
+	err = c.IPAssignments.Delete(ctx, "ip-app", v4b.IP)
 	wantStatus(t, "delete another app's address", err, http.StatusNotFound)
-	_, err = c.Apps.AppIPAssignmentsDeleteContext(ctx, apps.NewAppIPAssignmentsDeleteParams().WithAppName("ip-app").WithIP("not-an-ip"), nil)
+	err = c.IPAssignments.Delete(ctx, "ip-app", "not-an-ip")
 	wantStatus(t, "delete garbage", err, http.StatusBadRequest)
 	// A released dedicated address goes back to the pool.
-	if _, err := c.Apps.AppIPAssignmentsDeleteContext(ctx, apps.NewAppIPAssignmentsDeleteParams().WithAppName("ip-app").WithIP(v4.IP), nil); err != nil {
+	if err := c.IPAssignments.Delete(ctx, "ip-app", v4.IP); err != nil {
 		t.Fatal(err)
 	}
 	if again := assignIP(t, c, "ip-other", &models.AssignIPRequest{Type: models.IPAssignmentTypeV4}); again.IP != v4.IP {
@@ -105,11 +104,11 @@ func TestIPAssignmentsInvalid(t *testing.T) {
 		{"unknown app", "no-app", models.AssignIPRequest{Type: models.IPAssignmentTypeV4}, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.Apps.AppIPAssignmentsCreateContext(context.Background(), apps.NewAppIPAssignmentsCreateParams().WithAppName(tc.app).WithBody(&tc.req), nil)
+			_, err := c.IPAssignments.Create(context.Background(), tc.app, &tc.req)
 			wantStatus(t, tc.name, err, tc.status)
 		})
 	}
-	_, err := c.Apps.AppIPAssignmentsListContext(context.Background(), apps.NewAppIPAssignmentsListParams().WithAppName("no-app"), nil)
+	_, err := c.IPAssignments.List(context.Background(), "no-app")
 	wantStatus(t, "list of an unknown app", err, http.StatusNotFound)
 }
 
@@ -117,18 +116,15 @@ func TestDeployToken(t *testing.T) {
 	_, c := newResourceClient(t)
 	ctx := context.Background()
 	mustCreateApp(t, c, "tok-app")
-	ok, err := c.Apps.AppCreateDeployTokenContext(ctx, apps.NewAppCreateDeployTokenParams().WithAppName("tok-app").
-		WithBody(&models.CreateAppDeployTokenRequest{Expiry: "720h"}), nil)
+	tok, err := c.Apps.CreateDeployToken(ctx, "tok-app", &models.CreateAppDeployTokenRequest{Expiry: "720h"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(ok.Payload.Token, "FlyV1 fm2_") || len(ok.Payload.Token) < 100 {
-		t.Errorf("token %q", ok.Payload.Token)
+	if !strings.HasPrefix(tok.Token, "FlyV1 fm2_") || len(tok.Token) < 100 {
+		t.Errorf("token %q", tok.Token)
 	}
-	_, err = c.Apps.AppCreateDeployTokenContext(ctx, apps.NewAppCreateDeployTokenParams().WithAppName("tok-app").
-		WithBody(&models.CreateAppDeployTokenRequest{Expiry: "forever"}), nil)
+	_, err = c.Apps.CreateDeployToken(ctx, "tok-app", &models.CreateAppDeployTokenRequest{Expiry: "forever"})
 	wantStatus(t, "bad expiry", err, http.StatusBadRequest)
-	_, err = c.Apps.AppCreateDeployTokenContext(ctx, apps.NewAppCreateDeployTokenParams().WithAppName("no-app").
-		WithBody(&models.CreateAppDeployTokenRequest{}), nil)
+	_, err = c.Apps.CreateDeployToken(ctx, "no-app", &models.CreateAppDeployTokenRequest{})
 	wantStatus(t, "unknown app", err, http.StatusNotFound)
 }

@@ -1,6 +1,8 @@
 package flytest
 
 import (
+	"context"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -9,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -77,6 +81,9 @@ func (e *Emulator) activeLease(m *machine) *lease {
 // checkLease lets a mutation through unless someone holds m's lease and
 // the request does not carry its nonce; then it has answered 409.
 func (e *Emulator) checkLease(w http.ResponseWriter, r *http.Request, m *machine) bool {
+	if !opOf(r).LeaseNonce {
+		return true // the facts table: this operation does not honour leases
+	}
 	l := e.activeLease(m)
 	if l == nil || r.Header.Get(leaseNonceHeader) == l.nonce {
 		return true
@@ -201,4 +208,18 @@ func (e *Emulator) machinesReleaseLease(w http.ResponseWriter, r *http.Request) 
 			writeJSON(w, http.StatusOK, object{}.set("status", "success").set("data", map[string]bool{"ok": true}))
 		}
 	})
+}
+
+type opKey struct{}
+
+// withOp carries the operation a request is for, so shared code (the lease
+// guard) can read its facts.
+func withOp(r *http.Request, op ops.Op) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), opKey{}, op))
+}
+
+// opOf is the operation withOp attached.
+func opOf(r *http.Request) ops.Op {
+	op, _ := r.Context().Value(opKey{}).(ops.Op)
+	return op
 }

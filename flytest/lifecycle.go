@@ -130,7 +130,7 @@ func (e *Emulator) exited(m *machine, x exitEvent) {
 	failed := x.ExitCode != 0 || x.OOMKilled
 	x.Restarting = policy == models.FlyMachineRestartPolicyAlways ||
 		(policy == models.FlyMachineRestartPolicyOnDashFailure && failed && m.restarts < maxRetries)
-	req := exitRequest{ExitEvent: x, RestartCount: m.restarts}
+	req := &exitRequest{ExitEvent: x, RestartCount: m.restarts}
 	if x.Restarting {
 		m.restarts++
 		e.transition(m, stateStarting, "exit", sourceFlyd, req)
@@ -160,7 +160,7 @@ func (e *Emulator) stop(m *machine, signal string) {
 			x = newExit(e.cfg.clock.Now(), 137, 9)
 		}
 		x.RequestedStop = true
-		e.transition(m, stateStopped, "exit", sourceFlyd, exitRequest{ExitEvent: x, RestartCount: m.restarts})
+		e.transition(m, stateStopped, "exit", sourceFlyd, &exitRequest{ExitEvent: x, RestartCount: m.restarts})
 		e.afterExit(m)
 	})
 }
@@ -195,7 +195,7 @@ func (e *Emulator) replace(m *machine, skipLaunch, launch bool) {
 			}
 			x := newExit(e.cfg.clock.Now(), 0, -1)
 			x.RequestedStop = true
-			e.transition(m, stateStopped, "exit", sourceFlyd, exitRequest{ExitEvent: x})
+			e.transition(m, stateStopped, "exit", sourceFlyd, &exitRequest{ExitEvent: x})
 		})
 	case launch:
 		e.launch(m, "update", sourceUser)
@@ -303,7 +303,7 @@ func (e *Emulator) machinesRestart(w http.ResponseWriter, r *http.Request) {
 		e.later(m, e.cfg.transitionDelay, func() {
 			x := newExit(e.cfg.clock.Now(), 0, -1)
 			x.RequestedStop, x.Restarting = true, true
-			e.transition(m, stateStarting, "exit", sourceFlyd, exitRequest{ExitEvent: x})
+			e.transition(m, stateStarting, "exit", sourceFlyd, &exitRequest{ExitEvent: x})
 			e.boot(m)
 		})
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

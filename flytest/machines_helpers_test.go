@@ -11,13 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-openapi/runtime"
-	httptransport "github.com/go-openapi/runtime/client"
-	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/conv"
-
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
@@ -32,14 +27,11 @@ var (
 	machineIDPattern = regexp.MustCompile(`^[0-9a-f]{14}$`)
 )
 
-// otherAuth is a second caller, a different lease owner than testToken's.
-var otherAuth = httptransport.BearerToken("someone-else")
-
 // env is an emulator with one app, and the generated client aimed at it.
 type env struct {
 	t   *testing.T
 	srv *Server
-	c   *client.MachinesAPI
+	c   *client.API
 	ctx context.Context
 }
 
@@ -53,7 +45,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 
 func (en *env) createApp(name, org string) {
 	en.t.Helper()
-	if _, err := en.c.Apps.AppsCreateContext(en.ctx, apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: name, OrgSlug: org}), nil); err != nil {
+	if _, err := en.c.Apps.Create(en.ctx, &models.CreateAppRequest{Name: name, OrgSlug: org}); err != nil {
 		en.t.Fatal(err)
 	}
 }
@@ -71,11 +63,11 @@ func createBody(image string) *models.CreateMachineRequest {
 
 func (en *env) create(req *models.CreateMachineRequest) *models.Machine {
 	en.t.Helper()
-	res, err := en.c.Machines.MachinesCreateContext(en.ctx, machines.NewMachinesCreateParams().WithAppName(testApp).WithBody(req), nil)
+	m, err := en.c.Machines.Create(en.ctx, testApp, req)
 	if err != nil {
 		en.t.Fatalf("create: %v", errText(err))
 	}
-	return res.Payload
+	return m
 }
 
 // started creates a Machine from image and waits until it is started.
@@ -88,20 +80,31 @@ func (en *env) started(image string) *models.Machine {
 
 func (en *env) show(id string) *models.Machine {
 	en.t.Helper()
-	res, err := en.c.Machines.MachinesShowContext(en.ctx, machines.NewMachinesShowParams().WithAppName(testApp).WithMachineID(id), nil)
+	return en.showIn(testApp, id)
+}
+
+func (en *env) showIn(app, id string) *models.Machine {
+	en.t.Helper()
+	m, err := en.c.Machines.Show(en.ctx, app, id, nil)
 	if err != nil {
 		en.t.Fatalf("show %s: %v", id, errText(err))
 	}
-	return res.Payload
+	return m
 }
 
 // waitFor polls GET until the Machine is in state: independent of
 // Machines_wait, so it can check that too.
 func (en *env) waitFor(id, state string) *models.Machine {
 	en.t.Helper()
+	return en.waitForIn(testApp, id, state)
+}
+
+// waitForIn is waitFor for a Machine of app.
+func (en *env) waitForIn(app, id, state string) *models.Machine {
+	en.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		m := en.show(id)
+		m := en.showIn(app, id)
 		if m.State == state {
 			return m
 		}
@@ -114,11 +117,11 @@ func (en *env) waitFor(id, state string) *models.Machine {
 
 func (en *env) events(id string) []*models.MachineEvent {
 	en.t.Helper()
-	res, err := en.c.Machines.MachinesListEventsContext(en.ctx, machines.NewMachinesListEventsParams().WithAppName(testApp).WithMachineID(id).WithLimit(conv.Pointer(int64(50))), nil)
+	evs, err := en.c.Machines.ListEvents(en.ctx, testApp, id, &machines.ListEventsParams{Limit: 50})
 	if err != nil {
 		en.t.Fatalf("events: %v", errText(err))
 	}
-	return res.Payload
+	return evs
 }
 
 // lastExit is the newest exit event's request, decoded.
@@ -143,31 +146,45 @@ func (en *env) lastExit(id string) exitRequest {
 
 func (en *env) stop(id string) {
 	en.t.Helper()
-	if _, err := en.c.Machines.MachinesStopContext(en.ctx, machines.NewMachinesStopParams().WithAppName(testApp).WithMachineID(id), nil); err != nil {
+	if err := en.c.Machines.Stop(en.ctx, testApp, id, nil, nil); err != nil {
 		en.t.Fatalf("stop: %v", errText(err))
 	}
 }
 
 // codeOf is the HTTP status of a client result: 200 for no error, the
-// status of an API error, or 0 for a transport error.
+// status of an API error, or 0 for a transport or decoding error.
 func codeOf(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
-	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return coded.Code()
+	if ce := callError(err); ce != nil {
+		return ce.StatusCode
 	}
 	return 0
 }
 
-// errorBody is the ErrorResponse of an API error, if it has one.
-func errorBody(err error) *models.ErrorResponse {
-	var p interface{ GetPayload() *models.ErrorResponse }
-	if errors.As(err, &p) {
-		return p.GetPayload()
+// callError is the answer of a call that failed with an HTTP status, nil
+// if it got none.
+func callError(err error) *call.Error {
+	var ce *call.Error
+	if errors.As(err, &ce) {
+		return ce
 	}
 	return nil
+}
+
+// errorBody is the ErrorResponse an API error's body holds, nil if err is
+// not an API error or its body is not a JSON object.
+func errorBody(err error) *models.ErrorResponse {
+	ce := callError(err)
+	if ce == nil {
+		return nil
+	}
+	var b models.ErrorResponse
+	if json.Unmarshal(ce.Body, &b) != nil {
+		return nil
+	}
+	return &b
 }
 
 func errText(err error) string {
@@ -177,40 +194,9 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// withQuery adds raw query parameters to a generated-client call, for the
-// metadata.{key} filters the generated parameters cannot express.
-func withQuery(kv ...string) machines.ClientOption {
-	return func(op *runtime.ClientOperation) {
-		inner := op.Params
-		op.Params = runtime.ClientRequestWriterFunc(func(r runtime.ClientRequest, reg strfmt.Registry) error {
-			if err := inner.WriteToRequest(r, reg); err != nil {
-				return err
-			}
-			for i := 0; i+1 < len(kv); i += 2 {
-				if err := r.SetQueryParam(kv[i], kv[i+1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-}
-
-// withHeader adds a header to a generated-client call.
-func withHeader(name, value string) machines.ClientOption {
-	return func(op *runtime.ClientOperation) {
-		inner := op.Params
-		op.Params = runtime.ClientRequestWriterFunc(func(r runtime.ClientRequest, reg strfmt.Registry) error {
-			if err := inner.WriteToRequest(r, reg); err != nil {
-				return err
-			}
-			return r.SetHeaderParam(name, value)
-		})
-	}
-}
-
-// rawGet is a plain HTTP GET with the test token, for headers the
-// generated client does not surface.
+// rawGet is a plain HTTP GET with the test token, for queries the
+// generated client would not send (a malformed cursor, timeout=abc) and
+// quick status checks.
 func rawGet(t *testing.T, srv *Server, path string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL()+path, nil)
@@ -222,9 +208,6 @@ func rawGet(t *testing.T, srv *Server, path string) *http.Response {
 	t.Cleanup(func() { res.Body.Close() })
 	return res
 }
-
-// asErr is errors.As for a typed client error.
-func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
 
 // countGoroutines counts goroutines whose stack mentions fn.
 func countGoroutines(fn string) int {

@@ -7,20 +7,19 @@ import (
 
 	"github.com/go-openapi/swag/conv"
 
-	"github.com/flymachines/flymachines-go/client/platform"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 func TestPlatformRegions(t *testing.T) {
 	_, c := newResourceClient(t, WithDefaultRegion("ams"))
-	ok, err := c.Platform.PlatformRegionsGetContext(context.Background(), platform.NewPlatformRegionsGetParams(), nil)
+	res, err := c.Platform.Regions(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok.Payload.Nearest != "ams" || len(ok.Payload.Regions) != len(defaultRegions) {
-		t.Fatalf("regions: nearest %q, %d regions", ok.Payload.Nearest, len(ok.Payload.Regions))
+	if res.Nearest != "ams" || len(res.Regions) != len(defaultRegions) {
+		t.Fatalf("regions: nearest %q, %d regions", res.Nearest, len(res.Regions))
 	}
-	for _, r := range ok.Payload.Regions {
+	for _, r := range res.Regions {
 		if r.Name == "" || r.GeoRegion == "" || r.Latitude == 0 || !r.GatewayAvailable {
 			t.Errorf("region %+v", r)
 		}
@@ -32,12 +31,12 @@ func TestPlatformPlacements(t *testing.T) {
 	place := func(req models.MainGetPlacementsRequest) map[string]int64 {
 		t.Helper()
 		req.OrgSlug = conv.Pointer("personal")
-		ok, err := c.Platform.PlatformPlacementsPostContext(context.Background(), platform.NewPlatformPlacementsPostParams().WithBody(&req), nil)
+		res, err := c.Platform.Placements(context.Background(), &req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[string]int64{}
-		for _, p := range ok.Payload.Regions {
+		for _, p := range res.Regions {
 			out[p.Region] = p.Count
 		}
 		return out
@@ -82,7 +81,7 @@ func TestPlatformPlacements(t *testing.T) {
 		"negative count": {OrgSlug: conv.Pointer("personal"), Count: -1},
 		"no org":         {Region: "ams"},
 	} {
-		_, err := c.Platform.PlatformPlacementsPostContext(context.Background(), platform.NewPlatformPlacementsPostParams().WithBody(&req), nil)
+		_, err := c.Platform.Placements(context.Background(), &req)
 		wantStatus(t, name, err, http.StatusBadRequest)
 	}
 }

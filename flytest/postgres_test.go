@@ -3,17 +3,20 @@ package flytest
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-openapi/swag/conv"
 
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client"
-	pg "github.com/flymachines/flymachines-go/client/postgres_clusters"
+	"github.com/flymachines/flymachines-go/client/ops"
+	pg "github.com/flymachines/flymachines-go/client/postgres"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func createCluster(t *testing.T, c *client.MachinesAPI, req models.CreatePostgresClusterRequest) *models.PostgresCluster {
+func createCluster(t *testing.T, c *client.API, req models.CreatePostgresClusterRequest) *models.PostgresCluster {
 	t.Helper()
 	if req.OrgSlug == nil {
 		req.OrgSlug = conv.Pointer("personal")
@@ -24,26 +27,26 @@ func createCluster(t *testing.T, c *client.MachinesAPI, req models.CreatePostgre
 	if req.Region == nil {
 		req.Region = conv.Pointer("iad")
 	}
-	ok, err := c.PostgresClusters.PostgresCreateContext(context.Background(), pg.NewPostgresCreateParams().WithBody(&req), nil)
+	ok, err := c.Postgres.Create(context.Background(), &req)
 	if err != nil {
 		t.Fatalf("create cluster: %v", err)
 	}
-	return ok.Payload.Data
+	return ok.Data
 }
 
-func waitCluster(t *testing.T, c *client.MachinesAPI, id, status string) *models.PostgresCluster {
+func waitCluster(t *testing.T, c *client.API, id, status string) *models.PostgresCluster {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ok, err := c.PostgresClusters.PostgresShowContext(context.Background(), pg.NewPostgresShowParams().WithPostgresClusterID(id), nil)
+		ok, err := c.Postgres.Show(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok.Payload.Data.Status == status {
-			return ok.Payload.Data
+		if ok.Data.Status == status {
+			return ok.Data
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s stayed %s, want %s", id, ok.Payload.Data.Status, status)
+			t.Fatalf("cluster %s stayed %s, want %s", id, ok.Data.Status, status)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -64,22 +67,21 @@ func TestPostgresCluster(t *testing.T) {
 	id := created.ID
 	waitCluster(t, c, id, "ready")
 
-	list, err := c.PostgresClusters.PostgresListContext(ctx, pg.NewPostgresListParams().WithOrgSlug("personal"), nil)
-	if err != nil || len(list.Payload.Data) != 1 || list.Payload.Data[0].Name != "main-db" {
+	list, err := c.Postgres.List(ctx, "personal", nil)
+	if err != nil || len(list.Data) != 1 || list.Data[0].Name != "main-db" {
 		t.Fatalf("list: %v, %v", list, err)
 	}
-	if other, _ := c.PostgresClusters.PostgresListContext(ctx, pg.NewPostgresListParams().WithOrgSlug("other"), nil); other == nil || len(other.Payload.Data) != 0 {
+	if other, _ := c.Postgres.List(ctx, "other", nil); other == nil || len(other.Data) != 0 {
 		t.Errorf("list of another org: %v", other)
 	}
 
 	t.Run("databases", func(t *testing.T) {
-		dbs, err := c.PostgresClusters.PostgresDatabasesListContext(ctx, pg.NewPostgresDatabasesListParams().WithPostgresClusterID(id), nil)
-		if err != nil || len(dbs.Payload.Data) != 1 || dbs.Payload.Data[0].Name != pgDefaultDatabase {
+		dbs, err := c.Postgres.ListDatabases(ctx, id)
+		if err != nil || len(dbs.Data) != 1 || dbs.Data[0].Name != pgDefaultDatabase {
 			t.Fatalf("databases: %v, %v", dbs, err)
 		}
 		create := func(name string) error {
-			_, err := c.PostgresClusters.PostgresDatabasesCreateContext(ctx, pg.NewPostgresDatabasesCreateParams().WithPostgresClusterID(id).
-				WithBody(&models.CreatePostgresDatabaseRequest{Name: &name}), nil)
+			_, err := c.Postgres.CreateDatabase(ctx, id, &models.CreatePostgresDatabaseRequest{Name: &name})
 			return err
 		}
 		if err := create("app_db"); err != nil {
@@ -88,18 +90,17 @@ func TestPostgresCluster(t *testing.T) {
 		wantStatus(t, "create a database twice", create("app_db"), http.StatusUnprocessableEntity)
 		wantStatus(t, "create a reserved database", create("template1"), http.StatusUnprocessableEntity)
 		wantStatus(t, "create a bad name", create("Bad Name"), http.StatusBadRequest)
-		del, err := c.PostgresClusters.PostgresDatabasesDeleteContext(ctx, pg.NewPostgresDatabasesDeleteParams().WithPostgresClusterID(id).WithDatabaseName("app_db"), nil)
-		if err != nil || del.Payload.Data.Name != "app_db" {
+		del, err := c.Postgres.DeleteDatabase(ctx, id, "app_db")
+		if err != nil || del.Data.Name != "app_db" {
 			t.Fatalf("delete: %v, %v", del, err)
 		}
-		_, err = c.PostgresClusters.PostgresDatabasesDeleteContext(ctx, pg.NewPostgresDatabasesDeleteParams().WithPostgresClusterID(id).WithDatabaseName("app_db"), nil)
+		_, err = c.Postgres.DeleteDatabase(ctx, id, "app_db")
 		wantStatus(t, "delete twice", err, http.StatusNotFound)
 	})
 
 	t.Run("users", func(t *testing.T) {
 		create := func(name, role string) error {
-			_, err := c.PostgresClusters.PostgresUsersCreateContext(ctx, pg.NewPostgresUsersCreateParams().WithPostgresClusterID(id).
-				WithBody(&models.CreatePostgresUserRequest{Username: &name, Role: &role}), nil)
+			_, err := c.Postgres.CreateUser(ctx, id, &models.CreatePostgresUserRequest{Username: &name, Role: &role})
 			return err
 		}
 		if err := create("app_user", "writer"); err != nil {
@@ -108,46 +109,40 @@ func TestPostgresCluster(t *testing.T) {
 		wantStatus(t, "create twice", create("app_user", "writer"), http.StatusConflict)
 		wantStatus(t, "create a reserved name", create("postgres", "writer"), http.StatusUnprocessableEntity)
 		wantStatus(t, "create with a bad role", create("other", "owner"), http.StatusBadRequest)
-		if _, err := c.PostgresClusters.PostgresUsersUpdateRoleContext(ctx, pg.NewPostgresUsersUpdateRoleParams().WithPostgresClusterID(id).WithUsername("app_user").
-			WithBody(&models.UpdatePostgresUserRoleRequest{Role: conv.Pointer("reader")}), nil); err != nil {
+		if err := c.Postgres.UpdateUserRole(ctx, id, "app_user", &models.UpdatePostgresUserRoleRequest{Role: conv.Pointer("reader")}); err != nil {
 			t.Fatal(err)
 		}
-		users, err := c.PostgresClusters.PostgresUsersListContext(ctx, pg.NewPostgresUsersListParams().WithPostgresClusterID(id), nil)
-		if err != nil || len(users.Payload.Data) != 2 || users.Payload.Data[0].Username != "app_user" || users.Payload.Data[0].Role != "reader" {
+		users, err := c.Postgres.ListUsers(ctx, id)
+		if err != nil || len(users.Data) != 2 || users.Data[0].Username != "app_user" || users.Data[0].Role != "reader" {
 			t.Fatalf("users: %v, %v", users, err)
 		}
-		creds, err := c.PostgresClusters.PostgresUsersCredentialsContext(ctx, pg.NewPostgresUsersCredentialsParams().WithPostgresClusterID(id).WithUsername("app_user"), nil)
-		if err != nil || creds.Payload.Data.Password == "" {
+		creds, err := c.Postgres.UserCredentials(ctx, id, "app_user")
+		if err != nil || creds.Data.Password == "" {
 			t.Fatalf("credentials: %v, %v", creds, err)
 		}
-		rotated, err := c.PostgresClusters.PostgresUsersRotatePasswordContext(ctx, pg.NewPostgresUsersRotatePasswordParams().WithPostgresClusterID(id).WithUsername("app_user").
-			WithBody(&models.RotatePostgresPasswordRequest{KillSessions: true}), nil)
-		if err != nil || rotated.Payload.Data.Password == creds.Payload.Data.Password {
+		rotated, err := c.Postgres.RotateUserPassword(ctx, id, "app_user", &models.RotatePostgresPasswordRequest{KillSessions: true})
+		if err != nil || rotated.Data.Password == creds.Data.Password {
 			t.Fatalf("rotate: %v, %v", rotated, err)
 		}
-		again, _ := c.PostgresClusters.PostgresUsersCredentialsContext(ctx, pg.NewPostgresUsersCredentialsParams().WithPostgresClusterID(id).WithUsername("app_user"), nil)
-		if again == nil || again.Payload.Data.Password != rotated.Payload.Data.Password {
+		again, _ := c.Postgres.UserCredentials(ctx, id, "app_user")
+		if again == nil || again.Data.Password != rotated.Data.Password {
 			t.Error("credentials after a rotation do not show the new password")
 		}
-		if _, err := c.PostgresClusters.PostgresUsersDeleteContext(ctx, pg.NewPostgresUsersDeleteParams().WithPostgresClusterID(id).WithUsername("app_user"), nil); err != nil {
+		if err := c.Postgres.DeleteUser(ctx, id, "app_user"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.PostgresClusters.PostgresUsersDeleteContext(ctx, pg.NewPostgresUsersDeleteParams().WithPostgresClusterID(id).WithUsername("app_user"), nil)
+		err = c.Postgres.DeleteUser(ctx, id, "app_user")
 		wantStatus(t, "delete twice", err, http.StatusNotFound)
-		_, err = c.PostgresClusters.PostgresUsersCredentialsContext(ctx, pg.NewPostgresUsersCredentialsParams().WithPostgresClusterID(id).WithUsername("app_user"), nil)
+		_, err = c.Postgres.UserCredentials(ctx, id, "app_user")
 		wantStatus(t, "credentials of a deleted user", err, http.StatusNotFound)
 	})
 
 	t.Run("extensions", func(t *testing.T) {
 		enable := func(req models.EnablePostgresExtensionRequest) error {
-			_, err := c.PostgresClusters.PostgresExtensionsEnableContext(ctx, pg.NewPostgresExtensionsEnableParams().WithPostgresClusterID(id).
-				WithDatabaseName(pgDefaultDatabase).WithBody(&req), nil)
-			return err
+			return c.Postgres.EnableExtension(ctx, id, pgDefaultDatabase, &req)
 		}
 		disable := func(name string) error {
-			_, err := c.PostgresClusters.PostgresExtensionsDisableContext(ctx, pg.NewPostgresExtensionsDisableParams().WithPostgresClusterID(id).
-				WithDatabaseName(pgDefaultDatabase).WithExtensionName(name).WithForce(conv.Pointer(true)), nil)
-			return err
+			return c.Postgres.DisableExtension(ctx, id, pgDefaultDatabase, name, &pg.DisableExtensionParams{Force: true})
 		}
 		if err := enable(models.EnablePostgresExtensionRequest{Name: conv.Pointer("citext")}); err != nil {
 			t.Fatal(err)
@@ -158,12 +153,12 @@ func TestPostgresCluster(t *testing.T) {
 		if err := enable(models.EnablePostgresExtensionRequest{Name: conv.Pointer("hstore"), Schema: "ext", CreateSchema: true}); err != nil {
 			t.Fatal(err)
 		}
-		exts, err := c.PostgresClusters.PostgresExtensionsListContext(ctx, pg.NewPostgresExtensionsListParams().WithPostgresClusterID(id).WithDatabaseName(pgDefaultDatabase), nil)
+		exts, err := c.Postgres.ListExtensions(ctx, id, pgDefaultDatabase)
 		if err != nil {
 			t.Fatal(err)
 		}
 		installed := map[string]string{}
-		for _, x := range exts.Payload.Data {
+		for _, x := range exts.Data {
 			if x.Name == "postgis" {
 				t.Error("postgis offered without postgis_enabled")
 			}
@@ -179,38 +174,36 @@ func TestPostgresCluster(t *testing.T) {
 		}
 		wantStatus(t, "disable twice", disable("citext"), http.StatusNotFound)
 		wantStatus(t, "disable a system extension", disable("plpgsql"), http.StatusUnprocessableEntity)
-		_, err = c.PostgresClusters.PostgresExtensionsListContext(ctx, pg.NewPostgresExtensionsListParams().WithPostgresClusterID(id).WithDatabaseName("nope"), nil)
+		_, err = c.Postgres.ListExtensions(ctx, id, "nope")
 		wantStatus(t, "extensions of an unknown database", err, http.StatusNotFound)
 	})
 
 	t.Run("queries", func(t *testing.T) {
-		active, err := c.PostgresClusters.PostgresQueriesActiveContext(ctx, pg.NewPostgresQueriesActiveParams().WithPostgresClusterID(id).WithDatabase(pgDefaultDatabase), nil)
-		if err != nil || active.Payload.Data == nil || len(active.Payload.Data) != 0 {
+		active, err := c.Postgres.ActiveQueries(ctx, id, pgDefaultDatabase)
+		if err != nil || active.Data == nil || len(active.Data) != 0 {
 			t.Errorf("active: %v, %v", active, err)
 		}
-		_, err = c.PostgresClusters.PostgresQueriesActiveContext(ctx, pg.NewPostgresQueriesActiveParams().WithPostgresClusterID(id).WithDatabase("nope"), nil)
+		_, err = c.Postgres.ActiveQueries(ctx, id, "nope")
 		wantStatus(t, "active queries of an unknown database", err, http.StatusNotFound)
-		slow, err := c.PostgresClusters.PostgresQueriesSlowContext(ctx, pg.NewPostgresQueriesSlowParams().WithPostgresClusterID(id).WithRange(conv.Pointer(int64(60))), nil)
-		if err != nil || len(slow.Payload.Data) != 0 {
+		slow, err := c.Postgres.SlowQueries(ctx, id, &pg.SlowQueriesParams{Range: 60})
+		if err != nil || len(slow.Data) != 0 {
 			t.Errorf("slow: %v, %v", slow, err)
 		}
-		_, err = c.PostgresClusters.PostgresQueriesSlowContext(ctx, pg.NewPostgresQueriesSlowParams().WithPostgresClusterID(id).WithRange(conv.Pointer(int64(0))), nil)
+		_, err = c.Postgres.SlowQueries(ctx, id, nil, call.WithQuery("range", "0"))
 		wantStatus(t, "slow queries over a bad range", err, http.StatusUnprocessableEntity)
 	})
 
 	t.Run("attachments", func(t *testing.T) {
 		attach := func(app string) (int, error) {
-			ok, created, err := c.PostgresClusters.PostgresAttachmentsCreateContext(ctx, pg.NewPostgresAttachmentsCreateParams().WithPostgresClusterID(id).
-				WithBody(&models.CreatePostgresAttachmentRequest{AppName: &app}), nil)
+			var meta call.Meta
+			res, err := c.Postgres.Attach(ctx, id, &models.CreatePostgresAttachmentRequest{AppName: &app}, call.Capture(&meta))
 			switch {
 			case err != nil:
 				return 0, err
-			case created != nil:
-				return http.StatusCreated, nil
-			case ok != nil && ok.Payload.Data.AppName == app:
-				return http.StatusOK, nil
+			case res.Data == nil || res.Data.AppName != app:
+				return 0, nil
 			}
-			return 0, nil
+			return meta.StatusCode, nil
 		}
 		if st, err := attach("pg-app"); st != http.StatusCreated {
 			t.Fatalf("attach: %d, %v", st, err)
@@ -224,18 +217,16 @@ func TestPostgresCluster(t *testing.T) {
 		if len(shown.AttachedApps) != 1 || shown.AttachedApps[0].Name != "pg-app" {
 			t.Errorf("attached apps: %+v", shown.AttachedApps)
 		}
-		if _, err := c.PostgresClusters.PostgresAttachmentsDeleteContext(ctx, pg.NewPostgresAttachmentsDeleteParams().WithPostgresClusterID(id).WithAppName("pg-app"), nil); err != nil {
+		if err := c.Postgres.Detach(ctx, id, "pg-app"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.PostgresClusters.PostgresAttachmentsDeleteContext(ctx, pg.NewPostgresAttachmentsDeleteParams().WithPostgresClusterID(id).WithAppName("pg-app"), nil)
+		err = c.Postgres.Detach(ctx, id, "pg-app")
 		wantStatus(t, "detach twice", err, http.StatusNotFound)
 	})
 
 	t.Run("backups and restore", func(t *testing.T) {
 		backup := func() error {
-			_, err := c.PostgresClusters.PostgresBackupsCreateContext(ctx, pg.NewPostgresBackupsCreateParams().WithPostgresClusterID(id).
-				WithBody(&models.CreatePostgresBackupRequest{Type: conv.Pointer("full")}), nil)
-			return err
+			return c.Postgres.CreateBackup(ctx, id, &models.CreatePostgresBackupRequest{Type: conv.Pointer("full")})
 		}
 		if err := backup(); err != nil {
 			t.Fatal(err)
@@ -243,11 +234,11 @@ func TestPostgresCluster(t *testing.T) {
 		wantStatus(t, "a second backup while one runs", backup(), http.StatusConflict)
 		var b *models.PostgresBackup
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			list, err := c.PostgresClusters.PostgresBackupsListContext(ctx, pg.NewPostgresBackupsListParams().WithPostgresClusterID(id), nil)
-			if err != nil || len(list.Payload.Data) != 1 {
+			list, err := c.Postgres.ListBackups(ctx, id)
+			if err != nil || len(list.Data) != 1 {
 				t.Fatalf("backups: %v, %v", list, err)
 			}
-			if b = list.Payload.Data[0]; b.Status == "completed" {
+			if b = list.Data[0]; b.Status == "completed" {
 				break
 			}
 		}
@@ -256,11 +247,11 @@ func TestPostgresCluster(t *testing.T) {
 		}
 
 		restore := func(req models.RestorePostgresClusterRequest) (*models.PostgresCluster, error) {
-			ok, err := c.PostgresClusters.PostgresRestoreContext(ctx, pg.NewPostgresRestoreParams().WithPostgresClusterID(id).WithBody(&req), nil)
+			ok, err := c.Postgres.Restore(ctx, id, &req)
 			if err != nil {
 				return nil, err
 			}
-			return ok.Payload.Data, nil
+			return ok.Data, nil
 		}
 		fromBackup, err := restore(models.RestorePostgresClusterRequest{BackupID: b.ID})
 		if err != nil || fromBackup.Name != "main-db-restore" || fromBackup.Status != "creating" || fromBackup.Plan != "launch" {
@@ -287,48 +278,48 @@ func TestPostgresCluster(t *testing.T) {
 	})
 
 	t.Run("fork", func(t *testing.T) {
-		ok, err := c.PostgresClusters.PostgresForkContext(ctx, pg.NewPostgresForkParams().WithPostgresClusterID(id), nil)
+		ok, err := c.Postgres.Fork(ctx, id, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fork := ok.Payload.Data
+		fork := ok.Data
 		if fork.Name != "main-db-fork" || fork.ID == id || fork.Plan != "launch" || fork.Status != "creating" {
 			t.Errorf("fork: %+v", fork)
 		}
-		_, err = c.PostgresClusters.PostgresForkContext(ctx, pg.NewPostgresForkParams().WithPostgresClusterID(fork.ID), nil)
+		_, err = c.Postgres.Fork(ctx, fork.ID, nil)
 		wantStatus(t, "fork a cluster that is not ready", err, http.StatusConflict)
 		waitCluster(t, c, fork.ID, "ready")
-		dbs, err := c.PostgresClusters.PostgresDatabasesListContext(ctx, pg.NewPostgresDatabasesListParams().WithPostgresClusterID(fork.ID), nil)
-		if err != nil || len(dbs.Payload.Data) != 1 {
+		dbs, err := c.Postgres.ListDatabases(ctx, fork.ID)
+		if err != nil || len(dbs.Data) != 1 {
 			t.Errorf("databases of the fork: %v, %v", dbs, err)
 		}
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		if _, err := c.PostgresClusters.PostgresDeleteContext(ctx, pg.NewPostgresDeleteParams().WithPostgresClusterID(id), nil); err != nil {
+		if err := c.Postgres.Delete(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.PostgresClusters.PostgresDeleteContext(ctx, pg.NewPostgresDeleteParams().WithPostgresClusterID(id), nil)
+		err := c.Postgres.Delete(ctx, id)
 		wantStatus(t, "delete twice", err, http.StatusGone)
-		_, err = c.PostgresClusters.PostgresUsersRotatePasswordContext(ctx, pg.NewPostgresUsersRotatePasswordParams().WithPostgresClusterID(id).WithUsername(pgDefaultUser), nil)
+		_, err = c.Postgres.RotateUserPassword(ctx, id, pgDefaultUser, nil)
 		wantStatus(t, "rotate on a deleted cluster", err, http.StatusGone)
-		_, err = c.PostgresClusters.PostgresDatabasesListContext(ctx, pg.NewPostgresDatabasesListParams().WithPostgresClusterID(id), nil)
+		_, err = c.Postgres.ListDatabases(ctx, id)
 		wantStatus(t, "databases of a deleted cluster", err, http.StatusNotFound)
 		deleted := waitCluster(t, c, id, "deleted")
 		if deleted.Name != "main-db" {
 			t.Errorf("deleted: %+v", deleted)
 		}
 		count := func(include bool) int {
-			list, err := c.PostgresClusters.PostgresListContext(ctx, pg.NewPostgresListParams().WithOrgSlug("personal").WithIncludeDeleted(&include), nil)
+			list, err := c.Postgres.List(ctx, "personal", &pg.ListParams{IncludeDeleted: include})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range list.Payload.Data {
+			for _, s := range list.Data {
 				if s.ID == id && s.DeletedAt == "" {
 					t.Error("a deleted cluster without deleted_at")
 				}
 			}
-			return len(list.Payload.Data)
+			return len(list.Data)
 		}
 		if without, with := count(false), count(true); with != without+1 {
 			t.Errorf("include_deleted: %d without, %d with", without, with)
@@ -340,19 +331,18 @@ func TestPostgresNotReady(t *testing.T) {
 	_, c := newResourceClient(t, WithTransitionDelay(time.Hour))
 	ctx := context.Background()
 	id := createCluster(t, c, models.CreatePostgresClusterRequest{}).ID
-	_, err := c.PostgresClusters.PostgresDatabasesListContext(ctx, pg.NewPostgresDatabasesListParams().WithPostgresClusterID(id), nil)
+	_, err := c.Postgres.ListDatabases(ctx, id)
 	wantStatus(t, "databases before ready", err, http.StatusServiceUnavailable)
-	_, err = c.PostgresClusters.PostgresUsersListContext(ctx, pg.NewPostgresUsersListParams().WithPostgresClusterID(id), nil)
+	_, err = c.Postgres.ListUsers(ctx, id)
 	wantStatus(t, "users before ready", err, http.StatusServiceUnavailable)
-	_, err = c.PostgresClusters.PostgresForkContext(ctx, pg.NewPostgresForkParams().WithPostgresClusterID(id), nil)
+	_, err = c.Postgres.Fork(ctx, id, nil)
 	wantStatus(t, "fork before ready", err, http.StatusConflict)
-	_, err = c.PostgresClusters.PostgresBackupsCreateContext(ctx, pg.NewPostgresBackupsCreateParams().WithPostgresClusterID(id).
-		WithBody(&models.CreatePostgresBackupRequest{Type: conv.Pointer("full")}), nil)
+	err = c.Postgres.CreateBackup(ctx, id, &models.CreatePostgresBackupRequest{Type: conv.Pointer("full")})
 	wantStatus(t, "backup before ready", err, http.StatusConflict)
-	_, err = c.PostgresClusters.PostgresQueriesSlowContext(ctx, pg.NewPostgresQueriesSlowParams().WithPostgresClusterID(id), nil)
+	_, err = c.Postgres.SlowQueries(ctx, id, nil)
 	wantStatus(t, "slow queries before ready", err, http.StatusUnprocessableEntity)
 	// Deleting while provisioning is fine.
-	if _, err := c.PostgresClusters.PostgresDeleteContext(ctx, pg.NewPostgresDeleteParams().WithPostgresClusterID(id), nil); err != nil {
+	if err := c.Postgres.Delete(ctx, id); err != nil {
 		t.Errorf("delete while creating: %v", err)
 	}
 }
@@ -374,115 +364,45 @@ func TestPostgresCreateInvalid(t *testing.T) {
 		"unknown region": {models.CreatePostgresClusterRequest{OrgSlug: conv.Pointer("o"), Plan: conv.Pointer("basic"), Region: conv.Pointer("zzz")}, 422},
 		"name taken":     {models.CreatePostgresClusterRequest{OrgSlug: conv.Pointer("personal"), Plan: conv.Pointer("basic"), Region: conv.Pointer("iad"), Name: "taken"}, 422},
 	} {
-		_, err := c.PostgresClusters.PostgresCreateContext(context.Background(), pg.NewPostgresCreateParams().WithBody(&tc.req), nil)
+		_, err := c.Postgres.Create(context.Background(), &tc.req)
 		wantStatus(t, name, err, tc.status)
 	}
-	_, err := c.PostgresClusters.PostgresListContext(context.Background(), pg.NewPostgresListParams(), nil)
+	_, err := c.Postgres.List(context.Background(), "", nil)
 	wantStatus(t, "list without org_slug", err, http.StatusBadRequest)
 }
 
-// TestPostgresUnknownCluster: every cluster operation answers 404 for a
-// cluster that does not exist.
+// TestPostgresUnknownCluster: every operation on a cluster (its path
+// names {postgres_cluster_id}) answers 404 for a cluster that does not
+// exist, with an error body.
 func TestPostgresUnknownCluster(t *testing.T) {
-	_, c := newResourceClient(t)
-	ctx := context.Background()
-	const id = "doesnotexist0000"
-	p := c.PostgresClusters
-	name, role, app, typ := "x", "reader", "a", "full"
-	calls := map[string]func() error{
-		"Postgres_show": func() error {
-			_, err := p.PostgresShowContext(ctx, pg.NewPostgresShowParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_delete": func() error {
-			_, err := p.PostgresDeleteContext(ctx, pg.NewPostgresDeleteParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_fork": func() error {
-			_, err := p.PostgresForkContext(ctx, pg.NewPostgresForkParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_restore": func() error {
-			_, err := p.PostgresRestoreContext(ctx, pg.NewPostgresRestoreParams().WithPostgresClusterID(id).WithBody(&models.RestorePostgresClusterRequest{BackupID: "b"}), nil)
-			return err
-		},
-		"Postgres_attachments_create": func() error {
-			_, _, err := p.PostgresAttachmentsCreateContext(ctx, pg.NewPostgresAttachmentsCreateParams().WithPostgresClusterID(id).WithBody(&models.CreatePostgresAttachmentRequest{AppName: &app}), nil)
-			return err
-		},
-		"Postgres_attachments_delete": func() error {
-			_, err := p.PostgresAttachmentsDeleteContext(ctx, pg.NewPostgresAttachmentsDeleteParams().WithPostgresClusterID(id).WithAppName(app), nil)
-			return err
-		},
-		"Postgres_backups_list": func() error {
-			_, err := p.PostgresBackupsListContext(ctx, pg.NewPostgresBackupsListParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_backups_create": func() error {
-			_, err := p.PostgresBackupsCreateContext(ctx, pg.NewPostgresBackupsCreateParams().WithPostgresClusterID(id).WithBody(&models.CreatePostgresBackupRequest{Type: &typ}), nil)
-			return err
-		},
-		"Postgres_databases_list": func() error {
-			_, err := p.PostgresDatabasesListContext(ctx, pg.NewPostgresDatabasesListParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_databases_create": func() error {
-			_, err := p.PostgresDatabasesCreateContext(ctx, pg.NewPostgresDatabasesCreateParams().WithPostgresClusterID(id).WithBody(&models.CreatePostgresDatabaseRequest{Name: &name}), nil)
-			return err
-		},
-		"Postgres_databases_delete": func() error {
-			_, err := p.PostgresDatabasesDeleteContext(ctx, pg.NewPostgresDatabasesDeleteParams().WithPostgresClusterID(id).WithDatabaseName(name), nil)
-			return err
-		},
-		"Postgres_extensions_list": func() error {
-			_, err := p.PostgresExtensionsListContext(ctx, pg.NewPostgresExtensionsListParams().WithPostgresClusterID(id).WithDatabaseName(name), nil)
-			return err
-		},
-		"Postgres_extensions_enable": func() error {
-			_, err := p.PostgresExtensionsEnableContext(ctx, pg.NewPostgresExtensionsEnableParams().WithPostgresClusterID(id).WithDatabaseName(name).WithBody(&models.EnablePostgresExtensionRequest{Name: &name}), nil)
-			return err
-		},
-		"Postgres_extensions_disable": func() error {
-			_, err := p.PostgresExtensionsDisableContext(ctx, pg.NewPostgresExtensionsDisableParams().WithPostgresClusterID(id).WithDatabaseName(name).WithExtensionName(name), nil)
-			return err
-		},
-		"Postgres_queries_active": func() error {
-			_, err := p.PostgresQueriesActiveContext(ctx, pg.NewPostgresQueriesActiveParams().WithPostgresClusterID(id).WithDatabase(name), nil)
-			return err
-		},
-		"Postgres_queries_slow": func() error {
-			_, err := p.PostgresQueriesSlowContext(ctx, pg.NewPostgresQueriesSlowParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_users_list": func() error {
-			_, err := p.PostgresUsersListContext(ctx, pg.NewPostgresUsersListParams().WithPostgresClusterID(id), nil)
-			return err
-		},
-		"Postgres_users_create": func() error {
-			_, err := p.PostgresUsersCreateContext(ctx, pg.NewPostgresUsersCreateParams().WithPostgresClusterID(id).WithBody(&models.CreatePostgresUserRequest{Username: &name, Role: &role}), nil)
-			return err
-		},
-		"Postgres_users_delete": func() error {
-			_, err := p.PostgresUsersDeleteContext(ctx, pg.NewPostgresUsersDeleteParams().WithPostgresClusterID(id).WithUsername(name), nil)
-			return err
-		},
-		"Postgres_users_update_role": func() error {
-			_, err := p.PostgresUsersUpdateRoleContext(ctx, pg.NewPostgresUsersUpdateRoleParams().WithPostgresClusterID(id).WithUsername(name).WithBody(&models.UpdatePostgresUserRoleRequest{Role: &role}), nil)
-			return err
-		},
-		"Postgres_users_credentials": func() error {
-			_, err := p.PostgresUsersCredentialsContext(ctx, pg.NewPostgresUsersCredentialsParams().WithPostgresClusterID(id).WithUsername(name), nil)
-			return err
-		},
-		"Postgres_users_rotate_password": func() error {
-			_, err := p.PostgresUsersRotatePasswordContext(ctx, pg.NewPostgresUsersRotatePasswordParams().WithPostgresClusterID(id).WithUsername(name), nil)
-			return err
-		},
+	srv, _ := newResourceClient(t)
+	// The bodies and queries the operations check before they look the
+	// cluster up.
+	fixtures := map[string]opRequest{
+		ops.PostgresRestore:         {body: `{"backup_id":"b"}`},
+		ops.PostgresAttach:          {body: `{"app_name":"a"}`},
+		ops.PostgresCreateBackup:    {body: `{"type":"full"}`},
+		ops.PostgresCreateDatabase:  {body: `{"name":"x"}`},
+		ops.PostgresEnableExtension: {body: `{"name":"x"}`},
+		ops.PostgresCreateUser:      {body: `{"username":"x","role":"reader"}`},
+		ops.PostgresUpdateUserRole:  {body: `{"role":"reader"}`},
+		ops.PostgresActiveQueries:   {query: "database=x"},
 	}
-	if len(calls) != 22 {
-		t.Errorf("%d operations covered, want the 22 on an existing cluster", len(calls))
+	n := 0
+	for _, op := range ops.All() {
+		if !strings.Contains(op.Path, "{postgres_cluster_id}") {
+			continue
+		}
+		n++
+		req := fixtures[op.ID]
+		req.values = placeholders("a", "m")
+		req.values["postgres_cluster_id"] = "doesnotexist0000"
+		ans := sendOp(t, srv, op, req)
+		if ans.status != http.StatusNotFound || ans.errorText() == "" {
+			t.Errorf("%s: HTTP %d %s, want 404 with an error", op.ID, ans.status, ans.body)
+		}
 	}
-	for op, call := range calls {
-		wantStatus(t, op, call(), http.StatusNotFound)
+	if n == 0 {
+		t.Error("the facts table has no operation on a Postgres cluster")
 	}
 }

@@ -7,11 +7,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flymachines/flymachines-go/client/ops"
 )
 
 // Fly's published Machines API limits: each action is limited per Machine
 // (or per app, for actions on an app) to 1 request per second with bursts
-// of 3, except getting a Machine: 5 per second with bursts of 10.
+// of 3, except getting a Machine (the operations the facts table puts in
+// RateClass get_machine): 5 per second with bursts of 10.
 const (
 	actionRate  = 1.0
 	actionBurst = 3
@@ -54,8 +57,9 @@ func (e *Emulator) SetRateLimits(on bool) {
 
 // rateLimit enforces the limits, if on. Past them it has answered 429 with
 // Retry-After and returns false.
-func (e *Emulator) rateLimit(op string, w http.ResponseWriter, r *http.Request) bool {
-	key, rate, burst := limitKey(op, r)
+func (e *Emulator) rateLimit(o ops.Op, w http.ResponseWriter, r *http.Request) bool {
+	op := o.ID
+	key, rate, burst := limitKey(o, r)
 	rate *= e.cfg.rateScale
 	ok, wait := e.limiter.take(key, rate, burst)
 	if ok {
@@ -70,13 +74,13 @@ func (e *Emulator) rateLimit(op string, w http.ResponseWriter, r *http.Request) 
 
 // limitKey names the bucket a request draws from: the action and the
 // Machine it acts on, else the app, else the other path parameters.
-func limitKey(op string, r *http.Request) (string, float64, int) {
+func limitKey(op ops.Op, r *http.Request) (string, float64, int) {
 	rate, burst := actionRate, actionBurst
-	if op == "Machines_show" {
+	if op.RateClass == "get_machine" { // getting one Machine is limited apart
 		rate, burst = getRate, getBurst
 	}
 	var b strings.Builder
-	b.WriteString(op)
+	b.WriteString(op.ID)
 	for _, p := range [...]string{"app_name", "machine_id", "org_slug", "volume_id", "postgres_cluster_id"} {
 		if v := r.PathValue(p); v != "" {
 			b.WriteString("/" + v)

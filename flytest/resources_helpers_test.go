@@ -2,7 +2,6 @@ package flytest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -10,35 +9,32 @@ import (
 	"time"
 
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 // newResourceClient is newTestClient with quick state transitions.
-func newResourceClient(t *testing.T, opts ...Option) (*Server, *client.MachinesAPI) {
+func newResourceClient(t *testing.T, opts ...Option) (*Server, *client.API) {
 	t.Helper()
 	return newTestClient(t, append([]Option{WithTransitionDelay(time.Millisecond)}, opts...)...)
 }
 
 // mustCreateApp creates an app in org "personal" or fails the test.
-func mustCreateApp(t *testing.T, c *client.MachinesAPI, name string) {
+func mustCreateApp(t *testing.T, c *client.API, name string) {
 	t.Helper()
 	mustCreateAppIn(t, c, name, "personal")
 }
 
-func mustCreateAppIn(t *testing.T, c *client.MachinesAPI, name, org string) {
+func mustCreateAppIn(t *testing.T, c *client.API, name, org string) {
 	t.Helper()
-	_, err := c.Apps.AppsCreateContext(context.Background(), apps.NewAppsCreateParams().WithBody(&models.CreateAppRequest{Name: name, OrgSlug: org}), nil)
-	if err != nil {
+	if _, err := c.Apps.Create(context.Background(), &models.CreateAppRequest{Name: name, OrgSlug: org}); err != nil {
 		t.Fatalf("create app %s: %v", name, err)
 	}
 }
 
 // statusOf is the HTTP status of an error from the generated client, or 0.
 func statusOf(err error) int {
-	var coded interface{ Code() int }
-	if errors.As(err, &coded) {
-		return coded.Code()
+	if ce := callError(err); ce != nil {
+		return ce.StatusCode
 	}
 	return 0
 }
@@ -51,11 +47,10 @@ func wantStatus(t *testing.T, what string, err error, status int) {
 	}
 }
 
-// errorBody is the {"error"} text of a generated client error, if it has one.
+// errorText is the {"error"} text of a generated client error, if it has one.
 func errorText(err error) string {
-	var withPayload interface{ GetPayload() *models.ErrorResponse }
-	if errors.As(err, &withPayload) && withPayload.GetPayload() != nil {
-		return withPayload.GetPayload().Error
+	if b := errorBody(err); b != nil {
+		return b.Error
 	}
 	return ""
 }
@@ -82,9 +77,4 @@ func rawCall(t *testing.T, srv *Server, method, path, body string) (int, string)
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
-}
-
-// asError is errors.As that also checks that the error was found.
-func asError[T error](err error, target *T) bool {
-	return errors.As(err, target) && any(*target) != nil
 }

@@ -19,9 +19,9 @@ import (
 // Machines a request looks at (state.visits), the bytes a list allocates,
 // and whether an answer is encoded with the lock held.
 
-// call serves one request in process with token and returns status,
+// inProcess serves one request in process with token and returns status,
 // headers and body.
-func call(e *Emulator, token, method, target, body string) (int, http.Header, string) {
+func inProcess(e *Emulator, token, method, target, body string) (int, http.Header, string) {
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != "" {
@@ -43,7 +43,7 @@ func visits(e *Emulator) int64 {
 // name) and returns its id, or fails with the answer.
 func createNamed(t *testing.T, e *Emulator, name string) string {
 	t.Helper()
-	status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, name)))
+	status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, name)))
 	if status != http.StatusOK {
 		t.Fatalf("create %q: HTTP %d %s", name, status, body)
 	}
@@ -58,7 +58,7 @@ func createNamed(t *testing.T, e *Emulator, name string) string {
 // the next cursor.
 func listIDs(t *testing.T, e *Emulator, query string) ([]string, string) {
 	t.Helper()
-	status, h, body := call(e, testToken, http.MethodGet, "/v1/apps/"+testApp+"/machines"+query, "")
+	status, h, body := inProcess(e, testToken, http.MethodGet, "/v1/apps/"+testApp+"/machines"+query, "")
 	if status != http.StatusOK {
 		t.Fatalf("list %s: HTTP %d %s", query, status, body)
 	}
@@ -110,22 +110,22 @@ func TestLeaseTTLTheAPICannotHoldIsRefused(t *testing.T) {
 		{"body 1e10", leasePath, `{"ttl":10000000000}`},
 		{"query max int64", leasePath + "?ttl=9223372036854775807", ""},
 	} {
-		status, _, body := call(e, testToken, http.MethodPost, tc.target, tc.body)
+		status, _, body := inProcess(e, testToken, http.MethodPost, tc.target, tc.body)
 		if status != http.StatusBadRequest || !strings.Contains(body, "invalid_argument") {
 			t.Errorf("lease with ttl %s: HTTP %d %s, want 400 invalid_argument", tc.what, status, body)
 		}
 	}
-	if status, _, body := call(e, testToken, http.MethodGet, leasePath, ""); status != http.StatusNotFound {
+	if status, _, body := inProcess(e, testToken, http.MethodGet, leasePath, ""); status != http.StatusNotFound {
 		t.Errorf("after refused leases: HTTP %d %s, want 404 (no lease)", status, body)
 	}
 
 	// lease_ttl on create and update is the same number.
 	create := `{"config":{"image":"nginx"},"skip_launch":true,"lease_ttl":10000000000}`
-	if status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", create); status != http.StatusBadRequest {
+	if status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", create); status != http.StatusBadRequest {
 		t.Errorf("create with lease_ttl 1e10: HTTP %d %s, want 400", status, body)
 	}
 	update := `{"config":{"image":"nginx"},"lease_ttl":10000000000}`
-	if status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines/"+id, update); status != http.StatusBadRequest {
+	if status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines/"+id, update); status != http.StatusBadRequest {
 		t.Errorf("update with lease_ttl 1e10: HTTP %d %s, want 400", status, body)
 	}
 	if ids, _ := listIDs(t, e, ""); len(ids) != 1 {
@@ -135,7 +135,7 @@ func TestLeaseTTLTheAPICannotHoldIsRefused(t *testing.T) {
 	// The longest TTL holds: its expiry is in the future, and nobody else
 	// gets in.
 	before := time.Now()
-	status, _, body := call(e, testToken, http.MethodPost, fmt.Sprintf("%s?ttl=%d", leasePath, maxLeaseTTL), "")
+	status, _, body := inProcess(e, testToken, http.MethodPost, fmt.Sprintf("%s?ttl=%d", leasePath, maxLeaseTTL), "")
 	if status != http.StatusCreated {
 		t.Fatalf("lease with the longest ttl: HTTP %d %s", status, body)
 	}
@@ -150,10 +150,10 @@ func TestLeaseTTLTheAPICannotHoldIsRefused(t *testing.T) {
 	if want := before.Add(time.Duration(maxLeaseTTL) * time.Second).Unix(); l.Data.ExpiresAt < want {
 		t.Errorf("expires_at %d, want at least %d", l.Data.ExpiresAt, want)
 	}
-	if status, _, body := call(e, "someone-else", http.MethodPost, leasePath+"?ttl=60", ""); status != http.StatusConflict {
+	if status, _, body := inProcess(e, "someone-else", http.MethodPost, leasePath+"?ttl=60", ""); status != http.StatusConflict {
 		t.Errorf("second owner: HTTP %d %s, want 409", status, body)
 	}
-	if status, _, body := call(e, "someone-else", http.MethodPost, "/v1/apps/"+testApp+"/machines/"+id+"/start", ""); status != http.StatusConflict {
+	if status, _, body := inProcess(e, "someone-else", http.MethodPost, "/v1/apps/"+testApp+"/machines/"+id+"/start", ""); status != http.StatusConflict {
 		t.Errorf("second owner's start: HTTP %d %s, want 409", status, body)
 	}
 }
@@ -168,7 +168,7 @@ func TestNamedCreateLooksAtNoOtherMachine(t *testing.T) {
 	if n := visits(e) - before; n != 0 {
 		t.Errorf("a named create in an app of 300 looked at %d Machines, want 0", n)
 	}
-	status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, "m-7")))
+	status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, "m-7")))
 	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "name_taken") {
 		t.Errorf("create of a taken name: HTTP %d %s, want 422 name_taken", status, body)
 	}
@@ -180,13 +180,13 @@ func TestMachineNamesFreedAndMoved(t *testing.T) {
 		web := createNamed(t, e, "web")
 		worker := createNamed(t, e, "worker")
 		taken := func(name string) bool {
-			status, _, _ := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, name)))
+			status, _, _ := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", string(scaleCreateBody(t, name)))
 			return status == http.StatusUnprocessableEntity
 		}
 
 		// A rename moves the name: the old one is free, the new one taken.
 		update := `{"config":{"image":"nginx"},"name":"api","skip_launch":true}`
-		if status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines/"+worker, update); status != http.StatusOK {
+		if status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines/"+worker, update); status != http.StatusOK {
 			t.Fatalf("rename: HTTP %d %s", status, body)
 		}
 		if !taken("api") {
@@ -197,7 +197,7 @@ func TestMachineNamesFreedAndMoved(t *testing.T) {
 		}
 
 		// Destroying frees the name once the Machine is destroyed.
-		if status, _, body := call(e, testToken, http.MethodDelete, "/v1/apps/"+testApp+"/machines/"+web, ""); status != http.StatusOK {
+		if status, _, body := inProcess(e, testToken, http.MethodDelete, "/v1/apps/"+testApp+"/machines/"+web, ""); status != http.StatusOK {
 			t.Fatalf("destroy: HTTP %d %s", status, body)
 		}
 		if !taken("web") {
@@ -262,7 +262,7 @@ func TestListOrderSurvivesPruning(t *testing.T) {
 					live = append(live, id)
 					continue
 				}
-				if status, _, body := call(e, testToken, http.MethodDelete, "/v1/apps/"+testApp+"/machines/"+id, ""); status != http.StatusOK {
+				if status, _, body := inProcess(e, testToken, http.MethodDelete, "/v1/apps/"+testApp+"/machines/"+id, ""); status != http.StatusOK {
 					t.Fatalf("destroy: HTTP %d %s", status, body)
 				}
 			}
@@ -302,7 +302,7 @@ func TestListsAreEncodedOutsideTheLock(t *testing.T) {
 		"/v1/apps/" + testApp + "/machines?summary=true&include_leases=true",
 		"/v1/orgs/personal/machines",
 	} {
-		if status, _, body := call(e, testToken, http.MethodGet, target, ""); status != http.StatusOK {
+		if status, _, body := inProcess(e, testToken, http.MethodGet, target, ""); status != http.StatusOK {
 			t.Fatalf("%s: HTTP %d %s", target, status, body)
 		}
 	}
@@ -350,12 +350,12 @@ const maxListAllocRatio = 3.5
 func TestListWhileMachinesChange(t *testing.T) {
 	e := New(WithTransitionDelay(time.Millisecond))
 	t.Cleanup(e.Close)
-	if status, _, body := call(e, testToken, http.MethodPost, "/v1/apps", `{"name":"`+testApp+`","org_slug":"personal"}`); status != http.StatusCreated {
+	if status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps", `{"name":"`+testApp+`","org_slug":"personal"}`); status != http.StatusCreated {
 		t.Fatalf("create app: HTTP %d %s", status, body)
 	}
 	var ids []string
 	for range 5 {
-		status, _, body := call(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", `{"config":{"image":"nginx","metadata":{"role":"web"}}}`)
+		status, _, body := inProcess(e, testToken, http.MethodPost, "/v1/apps/"+testApp+"/machines", `{"config":{"image":"nginx","metadata":{"role":"web"}}}`)
 		var m struct{ ID string }
 		if err := json.Unmarshal([]byte(body), &m); status != http.StatusOK || err != nil {
 			t.Fatalf("create: HTTP %d %s", status, body)
@@ -368,21 +368,21 @@ func TestListWhileMachinesChange(t *testing.T) {
 		for i := range 100 {
 			id := ids[i%len(ids)]
 			path := "/v1/apps/" + testApp + "/machines/" + id
-			call(e, testToken, http.MethodPost, path+"/metadata/k", `{"value":"v`+fmt.Sprint(i)+`"}`)
-			call(e, testToken, http.MethodPatch, path+"/metadata", `{"metadata":{"role":"api","k":""}}`)
-			call(e, testToken, http.MethodDelete, path+"/metadata/role", "")
-			call(e, testToken, http.MethodPost, path+"/lease?ttl=60", "")
-			call(e, testToken, http.MethodPost, path+"/cordon", "")
-			call(e, testToken, http.MethodPost, path, `{"config":{"image":"nginx:`+fmt.Sprint(i)+`","metadata":{"role":"web"}},"name":"m-`+fmt.Sprint(i)+`"}`)
-			call(e, testToken, http.MethodPost, path+"/stop", "")
+			inProcess(e, testToken, http.MethodPost, path+"/metadata/k", `{"value":"v`+fmt.Sprint(i)+`"}`)
+			inProcess(e, testToken, http.MethodPatch, path+"/metadata", `{"metadata":{"role":"api","k":""}}`)
+			inProcess(e, testToken, http.MethodDelete, path+"/metadata/role", "")
+			inProcess(e, testToken, http.MethodPost, path+"/lease?ttl=60", "")
+			inProcess(e, testToken, http.MethodPost, path+"/cordon", "")
+			inProcess(e, testToken, http.MethodPost, path, `{"config":{"image":"nginx:`+fmt.Sprint(i)+`","metadata":{"role":"web"}},"name":"m-`+fmt.Sprint(i)+`"}`)
+			inProcess(e, testToken, http.MethodPost, path+"/stop", "")
 		}
 	}()
 	for _, q := range []string{"", "?summary=true", "?include_leases=true", "?metadata.role=web&limit=2"} {
 		for range 30 {
-			if status, _, body := call(e, testToken, http.MethodGet, "/v1/apps/"+testApp+"/machines"+q, ""); status != http.StatusOK || !json.Valid([]byte(body)) {
+			if status, _, body := inProcess(e, testToken, http.MethodGet, "/v1/apps/"+testApp+"/machines"+q, ""); status != http.StatusOK || !json.Valid([]byte(body)) {
 				t.Fatalf("list%s: HTTP %d %s", q, status, body)
 			}
-			call(e, testToken, http.MethodGet, "/v1/orgs/personal/machines", "")
+			inProcess(e, testToken, http.MethodGet, "/v1/orgs/personal/machines", "")
 		}
 	}
 	<-done

@@ -1,6 +1,7 @@
 package flytest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -8,39 +9,35 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flymachines/flymachines-go/client/tokens"
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/models"
 )
 
 func TestTokensAuthenticate(t *testing.T) {
 	_, c := newResourceClient(t)
 	ctx := context.Background()
-	ok, err := c.Tokens.TokensAuthenticateContext(ctx, tokens.NewTokensAuthenticateParams().
-		WithBody(&models.AuthenticateTokenRequest{Header: "FlyV1 fm2_aaa,fm2_bbb"}), nil)
+	ok, err := c.Tokens.Authenticate(ctx, &models.AuthenticateTokenRequest{Header: "FlyV1 fm2_aaa,fm2_bbb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ok.Payload) != 2 || ok.Payload[0].Header != "FlyV1 fm2_aaa" || len(ok.Payload[0].Nonce.Kid) != 16 {
-		t.Errorf("authenticate: %+v", ok.Payload)
+	if len(ok) != 2 || ok[0].Header != "FlyV1 fm2_aaa" || len(ok[0].Nonce.Kid) != 16 {
+		t.Errorf("authenticate: %+v", ok)
 	}
-	again, _ := c.Tokens.TokensAuthenticateContext(ctx, tokens.NewTokensAuthenticateParams().
-		WithBody(&models.AuthenticateTokenRequest{Header: "fm2_aaa"}), nil)
-	if again == nil || string(again.Payload[0].Nonce.Kid) != string(ok.Payload[0].Nonce.Kid) {
+	again, _ := c.Tokens.Authenticate(ctx, &models.AuthenticateTokenRequest{Header: "fm2_aaa"})
+	if len(again) == 0 || string(again[0].Nonce.Kid) != string(ok[0].Nonce.Kid) {
 		t.Error("the same token verified differently")
 	}
-	_, err = c.Tokens.TokensAuthenticateContext(ctx, tokens.NewTokensAuthenticateParams().WithBody(&models.AuthenticateTokenRequest{Header: "Bearer "}), nil)
+	_, err = c.Tokens.Authenticate(ctx, &models.AuthenticateTokenRequest{Header: "Bearer "})
 	wantStatus(t, "empty header", err, http.StatusBadRequest)
 }
 
 func TestTokensAuthenticateWithTokens(t *testing.T) {
 	_, c := newResourceClient(t, WithTokens(testToken))
 	ctx := context.Background()
-	if _, err := c.Tokens.TokensAuthenticateContext(ctx, tokens.NewTokensAuthenticateParams().
-		WithBody(&models.AuthenticateTokenRequest{Header: "Bearer " + testToken}), nil); err != nil {
+	if _, err := c.Tokens.Authenticate(ctx, &models.AuthenticateTokenRequest{Header: "Bearer " + testToken}); err != nil {
 		t.Errorf("an accepted token: %v", err)
 	}
-	_, err := c.Tokens.TokensAuthenticateContext(ctx, tokens.NewTokensAuthenticateParams().
-		WithBody(&models.AuthenticateTokenRequest{Header: "Bearer other"}), nil)
+	_, err := c.Tokens.Authenticate(ctx, &models.AuthenticateTokenRequest{Header: "Bearer other"})
 	wantStatus(t, "a token not accepted", err, http.StatusUnauthorized)
 }
 
@@ -50,13 +47,12 @@ func TestTokensAuthorize(t *testing.T) {
 	mustCreateAppIn(t, c, "auth-app", "acme")
 	access := &models.MainTokenAccess{AppName: "auth-app", MachineID: "d8d9", Command: []string{"ls"}}
 	access.Action = 3
-	ok, err := c.Tokens.TokensAuthorizeContext(ctx, tokens.NewTokensAuthorizeParams().
-		WithBody(&models.AuthorizeTokenRequest{Header: "FlyV1 fm2_x", Access: access}), nil)
+	ok, err := c.Tokens.Authorize(ctx, &models.AuthorizeTokenRequest{Header: "FlyV1 fm2_x", Access: access})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := ok.Payload.Access
-	if a.Action != 3 || a.Appid == 0 || a.Orgid == 0 || a.Machine != "d8d9" || ok.Payload.VerifiedToken.Header != "FlyV1 fm2_x" {
+	a := ok.Access
+	if a.Action != 3 || a.Appid == 0 || a.Orgid == 0 || a.Machine != "d8d9" || ok.VerifiedToken.Header != "FlyV1 fm2_x" {
 		t.Errorf("authorize: %+v", a)
 	}
 
@@ -71,19 +67,18 @@ func TestTokensAuthorize(t *testing.T) {
 		t.Errorf("action out of range: %d", status)
 	}
 
-	_, err = c.Tokens.TokensAuthorizeContext(ctx, tokens.NewTokensAuthorizeParams().
-		WithBody(&models.AuthorizeTokenRequest{Header: "FlyV1 fm2_x", Access: &models.MainTokenAccess{AppName: "no-app"}}), nil)
+	_, err = c.Tokens.Authorize(ctx, &models.AuthorizeTokenRequest{Header: "FlyV1 fm2_x", Access: &models.MainTokenAccess{AppName: "no-app"}})
 	wantStatus(t, "access to an unknown app", err, http.StatusForbidden)
 }
 
 func TestCurrentToken(t *testing.T) {
 	_, c := newResourceClient(t)
-	ok, err := c.Tokens.CurrentTokenShowContext(context.Background(), tokens.NewCurrentTokenShowParams(), nil)
+	cur, err := c.Tokens.Current(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ok.Payload.Tokens) != 1 || !strings.HasPrefix(ok.Payload.Tokens[0].TokenID, "tok_") || ok.Payload.Tokens[0].OrgSlug != "personal" {
-		t.Errorf("current: %+v", ok.Payload.Tokens)
+	if len(cur.Tokens) != 1 || !strings.HasPrefix(cur.Tokens[0].TokenID, "tok_") || cur.Tokens[0].OrgSlug != "personal" {
+		t.Errorf("current: %+v", cur.Tokens)
 	}
 }
 
@@ -92,22 +87,29 @@ func TestCurrentToken(t *testing.T) {
 func TestTokensKmsAndOIDC(t *testing.T) {
 	_, c := newResourceClient(t)
 	ctx := context.Background()
-	for _, opts := range [][]tokens.ClientOption{nil, {tokens.WithAcceptTextPlain}, {tokens.WithAcceptApplicationJSON}} {
-		kms, err := c.Tokens.TokensRequestKmsContext(ctx, tokens.NewTokensRequestKmsParams(), nil, opts...)
+	for _, accept := range []string{"", "text/plain", "application/json"} {
+		var opts []call.Option
+		if accept != "" {
+			opts = append(opts, call.WithHeader("Accept", accept))
+		}
+		var meta call.Meta
+		kms, err := c.Tokens.RequestKMS(ctx, append(opts, call.Capture(&meta))...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(kms.Payload, "fm2_") || strings.ContainsAny(kms.Payload, "\" \n") {
-			t.Errorf("kms token %q", kms.Payload)
+		if !strings.HasPrefix(kms, "fm2_") || strings.ContainsAny(kms, "\" \n") {
+			t.Errorf("kms token %q", kms)
 		}
-		oidc, err := c.Tokens.TokensRequestOIDCContext(ctx, tokens.NewTokensRequestOIDCParams().
-			WithBody(&models.CreateOIDCTokenRequest{Aud: "https://sts.example.com", AwsPrincipalTags: true}), nil, opts...)
+		if ct := meta.Header("Content-Type"); !strings.HasPrefix(ct, cmp.Or(accept, "application/json")) {
+			t.Errorf("Accept %q: kms token as %q", accept, ct)
+		}
+		oidc, err := c.Tokens.RequestOIDC(ctx, &models.CreateOIDCTokenRequest{Aud: "https://sts.example.com", AwsPrincipalTags: true}, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts := strings.Split(oidc.Payload, ".")
+		parts := strings.Split(oidc, ".")
 		if len(parts) != 3 {
-			t.Fatalf("oidc token %q is not a JWT", oidc.Payload)
+			t.Fatalf("oidc token %q is not a JWT", oidc)
 		}
 		claims, err := base64.RawURLEncoding.DecodeString(parts[1])
 		var m map[string]any
@@ -115,12 +117,11 @@ func TestTokensKmsAndOIDC(t *testing.T) {
 			t.Errorf("oidc claims %s", claims)
 		}
 	}
-	if _, err := c.Tokens.TokensRequestOIDCContext(ctx, tokens.NewTokensRequestOIDCParams(), nil); err != nil {
+	if _, err := c.Tokens.RequestOIDC(ctx, nil); err != nil {
 		t.Errorf("oidc without a body: %v", err)
 	}
-	_, err := c.Tokens.TokensRequestOIDCContext(ctx, tokens.NewTokensRequestOIDCParams().WithBody(&models.CreateOIDCTokenRequest{Aud: "not a url"}), nil)
-	var bad *tokens.TokensRequestOIDCBadRequest
-	if !asError(err, &bad) {
-		t.Errorf("oidc with a bad aud: got %v, want 400", err)
+	_, err := c.Tokens.RequestOIDC(ctx, &models.CreateOIDCTokenRequest{Aud: "not a url"})
+	if codeOf(err) != http.StatusBadRequest || errorText(err) == "" {
+		t.Errorf("oidc with a bad aud: got %v, want 400 with an error", err)
 	}
 }

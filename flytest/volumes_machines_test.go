@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/client/volumes"
 	"github.com/flymachines/flymachines-go/models"
 )
 
@@ -14,29 +13,24 @@ import (
 
 func (en *env) volume(id string) *models.Volume {
 	en.t.Helper()
-	res, err := en.c.Volumes.VolumesGetByIDContext(en.ctx, volumes.NewVolumesGetByIDParams().WithAppName(testApp).WithVolumeID(id), nil)
+	v, err := en.c.Volumes.Show(en.ctx, testApp, id)
 	if err != nil {
 		en.t.Fatalf("show volume %s: %v", id, errText(err))
 	}
-	return res.Payload
+	return v
 }
 
 func (en *env) deleteVolume(id string) (*models.Volume, error) {
-	res, err := en.c.Volumes.VolumeDeleteContext(en.ctx, volumes.NewVolumeDeleteParams().WithAppName(testApp).WithVolumeID(id), nil)
-	if err != nil {
-		return nil, err
-	}
-	return res.Payload, nil
+	return en.c.Volumes.Delete(en.ctx, testApp, id)
 }
 
 func (en *env) extendVolume(id string, sizeGB int64) *models.ExtendVolumeResponse {
 	en.t.Helper()
-	res, err := en.c.Volumes.VolumesExtendContext(en.ctx, volumes.NewVolumesExtendParams().WithAppName(testApp).WithVolumeID(id).
-		WithBody(&models.ExtendVolumeRequest{SizeGb: sizeGB}), nil)
+	res, err := en.c.Volumes.Extend(en.ctx, testApp, id, &models.ExtendVolumeRequest{SizeGb: sizeGB})
 	if err != nil {
 		en.t.Fatalf("extend volume %s to %d GB: %v", id, sizeGB, errText(err))
 	}
-	return res.Payload
+	return res
 }
 
 // mounting is a create request for a Machine that mounts volume id at /data.
@@ -61,8 +55,8 @@ func TestVolumeMountedByRunningMachine(t *testing.T) {
 	if got := en.volume(v.ID).AttachedMachineID; got != m.ID {
 		t.Errorf("attached_machine_id = %q while mounted by running %s", got, m.ID)
 	}
-	list, err := en.c.Volumes.VolumesListContext(en.ctx, volumes.NewVolumesListParams().WithAppName(testApp), nil)
-	if err != nil || len(list.Payload) != 1 || list.Payload[0].AttachedMachineID != m.ID {
+	list, err := en.c.Volumes.List(en.ctx, testApp, nil)
+	if err != nil || len(list) != 1 || list[0].AttachedMachineID != m.ID {
 		t.Errorf("list: attached_machine_id not shown: %v, %v", list, err)
 	}
 
@@ -97,7 +91,7 @@ func TestVolumeMountedByRunningMachine(t *testing.T) {
 	if deleted.State != "destroyed" {
 		t.Errorf("deleted volume in state %s", deleted.State)
 	}
-	_, err = en.c.Volumes.VolumesGetByIDContext(en.ctx, volumes.NewVolumesGetByIDParams().WithAppName(testApp).WithVolumeID(v.ID), nil)
+	_, err = en.c.Volumes.Show(en.ctx, testApp, v.ID)
 	wantStatus(t, "show a deleted volume", err, http.StatusNotFound)
 }
 
@@ -130,7 +124,7 @@ func TestVolumeAttachmentFollowsTheMachine(t *testing.T) {
 	}
 
 	// Destroying the Machine frees the volume.
-	if _, err := en.c.Machines.MachinesDeleteContext(en.ctx, machines.NewMachinesDeleteParams().WithAppName(testApp).WithMachineID(m.ID), nil); err != nil {
+	if err := en.c.Machines.Delete(en.ctx, testApp, m.ID, nil); err != nil {
 		t.Fatalf("destroy: %v", errText(err))
 	}
 	en.waitFor(m.ID, stateDestroyed)
@@ -144,7 +138,7 @@ func TestVolumeAttachmentFollowsTheMachine(t *testing.T) {
 	if _, err := en.deleteVolume(other.ID); codeOf(err) != http.StatusConflict {
 		t.Fatalf("delete while mounted and running: %v", err)
 	}
-	if _, err := en.c.Machines.MachinesDeleteContext(en.ctx, machines.NewMachinesDeleteParams().WithAppName(testApp).WithMachineID(running.ID).WithForce(new(true)), nil); err != nil {
+	if err := en.c.Machines.Delete(en.ctx, testApp, running.ID, &machines.DeleteParams{Force: true}); err != nil {
 		t.Fatalf("force destroy: %v", errText(err))
 	}
 	en.waitFor(running.ID, stateDestroyed)
@@ -163,8 +157,7 @@ func TestVolumeMountAcrossUpdate(t *testing.T) {
 
 	update := func(cfg *models.FlyMachineConfig) {
 		t.Helper()
-		p := machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(&models.UpdateMachineRequest{Config: cfg})
-		if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, p, nil); err != nil {
+		if _, err := en.c.Machines.Update(en.ctx, testApp, m.ID, &models.UpdateMachineRequest{Config: cfg}, nil); err != nil {
 			t.Fatalf("update: %v", errText(err))
 		}
 		en.waitFor(m.ID, stateStarted)

@@ -3,27 +3,26 @@ package flytest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
-
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client"
-	"github.com/flymachines/flymachines-go/client/organizations"
+	"github.com/flymachines/flymachines-go/client/ops"
+	"github.com/flymachines/flymachines-go/client/orgs"
 	"github.com/flymachines/flymachines-go/client/volumes"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func createVolume(t *testing.T, c *client.MachinesAPI, appName string, req *models.CreateVolumeRequest) *models.Volume {
+func createVolume(t *testing.T, c *client.API, appName string, req *models.CreateVolumeRequest) *models.Volume {
 	t.Helper()
-	ok, err := c.Volumes.VolumesCreateContext(context.Background(), volumes.NewVolumesCreateParams().WithAppName(appName).WithBody(req), nil)
+	v, err := c.Volumes.Create(context.Background(), appName, req)
 	if err != nil {
 		t.Fatalf("create volume %s: %v", req.Name, err)
 	}
-	return ok.Payload
+	return v
 }
 
 func TestVolumesLifecycle(t *testing.T) {
@@ -42,88 +41,76 @@ func TestVolumesLifecycle(t *testing.T) {
 		t.Errorf("statistics: %+v", v)
 	}
 
-	shown, err := c.Volumes.VolumesGetByIDContext(ctx, volumes.NewVolumesGetByIDParams().WithAppName("vol-app").WithVolumeID(v.ID), nil)
-	if err != nil || shown.Payload.ID != v.ID || shown.Payload.Name != "data" {
+	shown, err := c.Volumes.Show(ctx, "vol-app", v.ID)
+	if err != nil || shown.ID != v.ID || shown.Name != "data" {
 		t.Fatalf("show: %v, %v", shown, err)
 	}
 
-	updated, err := c.Volumes.VolumesUpdateContext(ctx, volumes.NewVolumesUpdateParams().WithAppName("vol-app").WithVolumeID(v.ID).
-		WithBody(&models.UpdateVolumeRequest{SnapshotRetention: 10}), nil)
+	updated, err := c.Volumes.Update(ctx, "vol-app", v.ID, &models.UpdateVolumeRequest{SnapshotRetention: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.Payload.SnapshotRetention != 10 || !updated.Payload.AutoBackupEnabled {
-		t.Errorf("update: retention %d, auto backup %v", updated.Payload.SnapshotRetention, updated.Payload.AutoBackupEnabled)
+	if updated.SnapshotRetention != 10 || !updated.AutoBackupEnabled {
+		t.Errorf("update: retention %d, auto backup %v", updated.SnapshotRetention, updated.AutoBackupEnabled)
 	}
 
-	extended, err := c.Volumes.VolumesExtendContext(ctx, volumes.NewVolumesExtendParams().WithAppName("vol-app").WithVolumeID(v.ID).
-		WithBody(&models.ExtendVolumeRequest{SizeGb: 3}), nil)
+	extended, err := c.Volumes.Extend(ctx, "vol-app", v.ID, &models.ExtendVolumeRequest{SizeGb: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if extended.Payload.Volume.SizeGb != 3 || extended.Payload.NeedsRestart {
-		t.Errorf("extend: %+v", extended.Payload)
+	if extended.Volume.SizeGb != 3 || extended.NeedsRestart {
+		t.Errorf("extend: %+v", extended)
 	}
 	for _, size := range []int64{3, 2} {
-		_, err = c.Volumes.VolumesExtendContext(ctx, volumes.NewVolumesExtendParams().WithAppName("vol-app").WithVolumeID(v.ID).
-			WithBody(&models.ExtendVolumeRequest{SizeGb: size}), nil)
+		_, err = c.Volumes.Extend(ctx, "vol-app", v.ID, &models.ExtendVolumeRequest{SizeGb: size})
 		wantStatus(t, "extend to a size that is not larger", err, http.StatusBadRequest)
 	}
 
-	list, err := c.Volumes.VolumesListContext(ctx, volumes.NewVolumesListParams().WithAppName("vol-app"), nil)
-	if err != nil || len(list.Payload) != 1 || list.FlyNextCursor != "" {
+	var meta call.Meta
+	list, err := c.Volumes.List(ctx, "vol-app", nil, call.Capture(&meta))
+	if err != nil || len(list) != 1 || meta.NextCursor() != "" {
 		t.Fatalf("list: %v, %v", list, err)
 	}
 
-	deleted, err := c.Volumes.VolumeDeleteContext(ctx, volumes.NewVolumeDeleteParams().WithAppName("vol-app").WithVolumeID(v.ID), nil)
-	if err != nil || deleted.Payload.State != "destroyed" {
+	deleted, err := c.Volumes.Delete(ctx, "vol-app", v.ID)
+	if err != nil || deleted.State != "destroyed" {
 		t.Fatalf("delete: %v, %v", deleted, err)
 	}
-	_, err = c.Volumes.VolumesGetByIDContext(ctx, volumes.NewVolumesGetByIDParams().WithAppName("vol-app").WithVolumeID(v.ID), nil)
+	_, err = c.Volumes.Show(ctx, "vol-app", v.ID)
 	wantStatus(t, "show after delete", err, http.StatusNotFound)
 }
 
+// TestVolumesNotFound: every operation on a volume (its path names
+// {volume_id}) answers 404 with an error message for a volume that does
+// not exist, as does the list of an unknown app.
 func TestVolumesNotFound(t *testing.T) {
-	_, c := newResourceClient(t)
-	ctx := context.Background()
+	srv, c := newResourceClient(t)
 	mustCreateApp(t, c, "vol-app")
-	const id = "vol_doesnotexist0000"
-	calls := map[string]func() error{
-		"Volumes_get_by_id": func() error {
-			_, err := c.Volumes.VolumesGetByIDContext(ctx, volumes.NewVolumesGetByIDParams().WithAppName("vol-app").WithVolumeID(id), nil)
-			return err
-		},
-		"Volumes_update": func() error {
-			_, err := c.Volumes.VolumesUpdateContext(ctx, volumes.NewVolumesUpdateParams().WithAppName("vol-app").WithVolumeID(id).WithBody(&models.UpdateVolumeRequest{}), nil)
-			return err
-		},
-		"Volumes_extend": func() error {
-			_, err := c.Volumes.VolumesExtendContext(ctx, volumes.NewVolumesExtendParams().WithAppName("vol-app").WithVolumeID(id).WithBody(&models.ExtendVolumeRequest{SizeGb: 5}), nil)
-			return err
-		},
-		"Volume_delete": func() error {
-			_, err := c.Volumes.VolumeDeleteContext(ctx, volumes.NewVolumeDeleteParams().WithAppName("vol-app").WithVolumeID(id), nil)
-			return err
-		},
-		"Volumes_list_snapshots": func() error {
-			_, err := c.Volumes.VolumesListSnapshotsContext(ctx, volumes.NewVolumesListSnapshotsParams().WithAppName("vol-app").WithVolumeID(id), nil)
-			return err
-		},
-		"createVolumeSnapshot": func() error {
-			_, err := c.Volumes.CreateVolumeSnapshotContext(ctx, volumes.NewCreateVolumeSnapshotParams().WithAppName("vol-app").WithVolumeID(id), nil)
-			return err
-		},
-		"Volumes_list of an unknown app": func() error {
-			_, err := c.Volumes.VolumesListContext(ctx, volumes.NewVolumesListParams().WithAppName("no-such-app"), nil)
-			return err
-		},
+	// The bodies the operations check before they look the volume up.
+	bodies := map[string]string{
+		ops.VolumesUpdate: `{}`,
+		ops.VolumesExtend: `{"size_gb":5}`,
 	}
-	for name, call := range calls {
-		err := call()
-		wantStatus(t, name, err, http.StatusNotFound)
-		if errorText(err) == "" {
-			t.Errorf("%s: 404 without an error message", name)
+	n := 0
+	for _, op := range ops.All() {
+		if !strings.Contains(op.Path, "{volume_id}") {
+			continue
 		}
+		n++
+		values := placeholders("vol-app", "m")
+		values["volume_id"] = "vol_doesnotexist0000"
+		ans := sendOp(t, srv, op, opRequest{values: values, body: bodies[op.ID]})
+		if ans.status != http.StatusNotFound || ans.errorText() == "" {
+			t.Errorf("%s: HTTP %d %s, want 404 with an error", op.ID, ans.status, ans.body)
+		}
+	}
+	if n == 0 {
+		t.Error("the facts table has no operation on a volume")
+	}
+	_, err := c.Volumes.List(context.Background(), "no-such-app", nil)
+	wantStatus(t, "Volumes_list of an unknown app", err, http.StatusNotFound)
+	if errorText(err) == "" {
+		t.Error("Volumes_list of an unknown app: 404 without an error message")
 	}
 }
 
@@ -147,12 +134,12 @@ func TestVolumesCreateInvalid(t *testing.T) {
 		{"unknown source", models.CreateVolumeRequest{Name: "data", SourceVolumeID: "vol_nope"}, 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.Volumes.VolumesCreateContext(context.Background(), volumes.NewVolumesCreateParams().WithAppName("vol-app").WithBody(&tc.req), nil)
+			_, err := c.Volumes.Create(context.Background(), "vol-app", &tc.req)
 			wantStatus(t, "create", err, tc.status)
 		})
 	}
-	list, err := c.Volumes.VolumesListContext(context.Background(), volumes.NewVolumesListParams().WithAppName("vol-app"), nil)
-	if err != nil || len(list.Payload) != 0 {
+	list, err := c.Volumes.List(context.Background(), "vol-app", nil)
+	if err != nil || len(list) != 0 {
 		t.Errorf("a refused create left volumes behind: %v, %v", list, err)
 	}
 }
@@ -194,21 +181,19 @@ func TestVolumesUniqueZone(t *testing.T) {
 	mustCreateApp(t, c, "vol-app")
 	zones := map[string]bool{}
 	for range zonesPerRegion {
-		v := createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: conv.Pointer(true)})
+		v := createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: new(true)})
 		if zones[v.Zone] {
 			t.Errorf("zone %s used twice", v.Zone)
 		}
 		zones[v.Zone] = true
 	}
-	_, err := c.Volumes.VolumesCreateContext(context.Background(), volumes.NewVolumesCreateParams().WithAppName("vol-app").
-		WithBody(&models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: conv.Pointer(true)}), nil)
-	var def *volumes.VolumesCreateDefault
-	if !errors.As(err, &def) || def.Code() != http.StatusUnprocessableEntity || def.Payload.Status != models.MainStatusCodeVolumePlacementCapacity {
+	_, err := c.Volumes.Create(context.Background(), "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams", RequireUniqueZone: new(true)})
+	if b := errorBody(err); codeOf(err) != http.StatusUnprocessableEntity || b == nil || b.Status != models.MainStatusCodeVolumePlacementCapacity {
 		t.Errorf("a fifth unique-zone volume: got %v, want 422 volume_placement_capacity", err)
 	}
 	// Without the requirement, or under another name, there is room.
 	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "pg", Region: "ams"})
-	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "other", Region: "ams", RequireUniqueZone: conv.Pointer(true)})
+	createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "other", Region: "ams", RequireUniqueZone: new(true)})
 }
 
 func TestVolumesListPaging(t *testing.T) {
@@ -222,28 +207,25 @@ func TestVolumesListPaging(t *testing.T) {
 	var got []string
 	cursor := ""
 	for range 10 {
-		p := volumes.NewVolumesListParams().WithAppName("vol-app").WithLimit(conv.Pointer(int64(2))).WithSummary(conv.Pointer(true))
-		if cursor != "" {
-			p.SetCursor(&cursor)
-		}
-		page, err := c.Volumes.VolumesListContext(ctx, p, nil)
+		var meta call.Meta
+		page, err := c.Volumes.List(ctx, "vol-app", &volumes.ListParams{Limit: 2, Summary: true, Cursor: cursor}, call.Capture(&meta))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range page.Payload {
+		for _, v := range page {
 			if v.BlockSize != 0 || v.BytesTotal != 0 {
 				t.Errorf("summary listing has statistics: %+v", v)
 			}
 			got = append(got, v.ID)
 		}
-		if cursor = page.FlyNextCursor; cursor == "" {
+		if cursor = meta.NextCursor(); cursor == "" {
 			break
 		}
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("paged through %v, want %v (creation order)", got, want)
 	}
-	_, err := c.Volumes.VolumesListContext(ctx, volumes.NewVolumesListParams().WithAppName("vol-app").WithCursor(conv.Pointer("garbage!")), nil)
+	_, err := c.Volumes.List(ctx, "vol-app", &volumes.ListParams{Cursor: "garbage!"})
 	wantStatus(t, "list with a bad cursor", err, http.StatusBadRequest)
 }
 
@@ -253,18 +235,18 @@ func TestVolumeSnapshotsRestoreAndFork(t *testing.T) {
 	mustCreateApp(t, c, "vol-app")
 	v := createVolume(t, c, "vol-app", &models.CreateVolumeRequest{Name: "data", SizeGb: 4, Region: "fra"})
 
-	snaps, err := c.Volumes.VolumesListSnapshotsContext(ctx, volumes.NewVolumesListSnapshotsParams().WithAppName("vol-app").WithVolumeID(v.ID), nil)
-	if err != nil || len(snaps.Payload) != 0 {
+	snaps, err := c.Volumes.ListSnapshots(ctx, "vol-app", v.ID)
+	if err != nil || len(snaps) != 0 {
 		t.Fatalf("snapshots of a new volume: %v, %v", snaps, err)
 	}
-	if _, err := c.Volumes.CreateVolumeSnapshotContext(ctx, volumes.NewCreateVolumeSnapshotParams().WithAppName("vol-app").WithVolumeID(v.ID), nil); err != nil {
+	if err := c.Volumes.CreateSnapshot(ctx, "vol-app", v.ID); err != nil {
 		t.Fatal(err)
 	}
-	snaps, err = c.Volumes.VolumesListSnapshotsContext(ctx, volumes.NewVolumesListSnapshotsParams().WithAppName("vol-app").WithVolumeID(v.ID), nil)
-	if err != nil || len(snaps.Payload) != 1 {
+	snaps, err = c.Volumes.ListSnapshots(ctx, "vol-app", v.ID)
+	if err != nil || len(snaps) != 1 {
 		t.Fatalf("snapshots after one was taken: %v, %v", snaps, err)
 	}
-	s := snaps.Payload[0]
+	s := snaps[0]
 	if !strings.HasPrefix(s.ID, "vs_") || s.Status != "created" || s.VolumeSize != 4<<30 || s.RetentionDays != 5 || s.CreatedAt == "" {
 		t.Errorf("snapshot: %+v", s)
 	}
@@ -279,24 +261,23 @@ func TestVolumeSnapshotsRestoreAndFork(t *testing.T) {
 	if forked.Region != "fra" || forked.SizeGb != 6 {
 		t.Errorf("fork: region %s size %d", forked.Region, forked.SizeGb)
 	}
-	_, err = c.Volumes.VolumesCreateContext(ctx, volumes.NewVolumesCreateParams().WithAppName("vol-app").
-		WithBody(&models.CreateVolumeRequest{Name: "copy", SourceVolumeID: v.ID, SizeGb: 2}), nil)
+	_, err = c.Volumes.Create(ctx, "vol-app", &models.CreateVolumeRequest{Name: "copy", SourceVolumeID: v.ID, SizeGb: 2})
 	wantStatus(t, "fork smaller than the source", err, http.StatusBadRequest)
 }
 
-func waitVolumeState(t *testing.T, c *client.MachinesAPI, appName, id, state string) {
+func waitVolumeState(t *testing.T, c *client.API, appName, id, state string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		got, err := c.Volumes.VolumesGetByIDContext(context.Background(), volumes.NewVolumesGetByIDParams().WithAppName(appName).WithVolumeID(id), nil)
+		got, err := c.Volumes.Show(context.Background(), appName, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Payload.State == state {
+		if got.State == state {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("volume %s stayed %s, want %s", id, got.Payload.State, state)
+			t.Fatalf("volume %s stayed %s, want %s", id, got.State, state)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -313,15 +294,15 @@ func TestVolumesOrgList(t *testing.T) {
 	createVolume(t, c, "app-two", &models.CreateVolumeRequest{Name: "c", Region: "ams"})
 	createVolume(t, c, "app-else", &models.CreateVolumeRequest{Name: "d", Region: "ams"})
 
-	list := func(p *organizations.VolumesOrgListParams) *models.OrgVolumesResponse {
+	list := func(p *orgs.ListVolumesParams) *models.OrgVolumesResponse {
 		t.Helper()
-		ok, err := c.Organizations.VolumesOrgListContext(ctx, p.WithOrgSlug("acme"), nil)
+		res, err := c.Orgs.ListVolumes(ctx, "acme", p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ok.Payload
+		return res
 	}
-	all := list(organizations.NewVolumesOrgListParams())
+	all := list(nil)
 	if len(all.Volumes) != 3 || all.NextCursor != "" {
 		t.Fatalf("org list: %d volumes, cursor %q", len(all.Volumes), all.NextCursor)
 	}
@@ -336,19 +317,19 @@ func TestVolumesOrgList(t *testing.T) {
 		t.Errorf("last volume %q at %q", all.LastVolumeID, all.LastUpdatedAt)
 	}
 
-	if ams := list(organizations.NewVolumesOrgListParams().WithRegion(conv.Pointer("ams"))); len(ams.Volumes) != 2 {
+	if ams := list(&orgs.ListVolumesParams{Region: "ams"}); len(ams.Volumes) != 2 {
 		t.Errorf("region filter: %d volumes", len(ams.Volumes))
 	}
-	if none := list(organizations.NewVolumesOrgListParams().WithState(conv.Pointer("destroyed"))); len(none.Volumes) != 0 {
+	if none := list(&orgs.ListVolumesParams{State: "destroyed"}); len(none.Volumes) != 0 {
 		t.Errorf("state filter: %d volumes", len(none.Volumes))
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if later := list(organizations.NewVolumesOrgListParams().WithUpdatedAfter(&future)); len(later.Volumes) != 0 {
+	if later := list(&orgs.ListVolumesParams{UpdatedAfter: future}); len(later.Volumes) != 0 {
 		t.Errorf("updated_after in the future: %d volumes", len(later.Volumes))
 	}
 
 	var ids []string
-	p := organizations.NewVolumesOrgListParams().WithLimit(conv.Pointer(int64(2)))
+	p := &orgs.ListVolumesParams{Limit: 2}
 	for range 5 {
 		page := list(p)
 		for _, v := range page.Volumes {
@@ -357,12 +338,12 @@ func TestVolumesOrgList(t *testing.T) {
 		if page.NextCursor == "" {
 			break
 		}
-		p = organizations.NewVolumesOrgListParams().WithLimit(conv.Pointer(int64(2))).WithCursor(&page.NextCursor)
+		p = &orgs.ListVolumesParams{Limit: 2, Cursor: page.NextCursor}
 	}
 	if len(ids) != 3 {
 		t.Errorf("paged through %d volumes, want 3", len(ids))
 	}
 
-	_, err := c.Organizations.VolumesOrgListContext(ctx, organizations.NewVolumesOrgListParams().WithOrgSlug("acme").WithUpdatedAfter(conv.Pointer("yesterday")), nil)
+	_, err := c.Orgs.ListVolumes(ctx, "acme", &orgs.ListVolumesParams{UpdatedAfter: "yesterday"})
 	wantStatus(t, "bad updated_after", err, http.StatusBadRequest)
 }

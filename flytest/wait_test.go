@@ -8,22 +8,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-openapi/swag/conv"
-
+	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-func (en *env) wait(id string, p *machines.MachinesWaitParams) (*models.WaitMachineResponse, error) {
-	res, err := en.c.Machines.MachinesWaitContext(en.ctx, p.WithAppName(testApp).WithMachineID(id), nil)
-	if err != nil {
-		return nil, err
-	}
-	return res.Payload, nil
+func (en *env) wait(id string, p *machines.WaitParams, opts ...call.Option) (*models.WaitMachineResponse, error) {
+	return en.c.Machines.Wait(en.ctx, testApp, id, p, opts...)
 }
 
-func waitParams(states ...string) *machines.MachinesWaitParams {
-	return machines.NewMachinesWaitParams().WithState(states).WithTimeout(conv.Pointer(int64(5)))
+// waitParams waits up to 5s for any of states.
+func waitParams(states ...string) *machines.WaitParams {
+	return &machines.WaitParams{State: states, Timeout: 5}
+}
+
+// waitVersion waits up to timeout seconds for version to reach any of states.
+func waitVersion(version string, timeout int64, states ...string) *machines.WaitParams {
+	return &machines.WaitParams{State: states, Timeout: timeout, Version: version}
 }
 
 func TestWaitValidation(t *testing.T) {
@@ -32,24 +33,26 @@ func TestWaitValidation(t *testing.T) {
 	v := m.Version
 	cases := []struct {
 		name    string
-		p       *machines.MachinesWaitParams
+		p       *machines.WaitParams
+		opts    []call.Option
 		wantErr string
 	}{
-		{"timeout zero", waitParams().WithTimeout(conv.Pointer(int64(0))), "timeout"},
-		{"timeout above 60", waitParams().WithTimeout(conv.Pointer(int64(61))), "timeout"},
-		{"unknown state", waitParams("sleeping"), "state \"sleeping\""},
-		{"unknown version", waitParams("started").WithVersion(conv.Pointer("01ARZ3NDEKTSV4RRFFQ69G5FAV")), "has no version"},
-		{"version and instance_id disagree", waitParams("started").WithVersion(&v).WithInstanceID(conv.Pointer("other")), "disagree"},
+		// WaitParams leaves a zero timeout out: send it by hand.
+		{"timeout zero", &machines.WaitParams{}, []call.Option{call.WithQuery("timeout", "0")}, "timeout"},
+		{"timeout above 60", &machines.WaitParams{Timeout: 61}, nil, "timeout"},
+		{"unknown state", waitParams("sleeping"), nil, "state \"sleeping\""},
+		{"unknown version", waitVersion("01ARZ3NDEKTSV4RRFFQ69G5FAV", 5, "started"), nil, "has no version"},
+		{"version and instance_id disagree", &machines.WaitParams{State: []string{"started"}, Timeout: 5, Version: v, InstanceID: "other"}, nil, "disagree"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := en.wait(m.ID, tc.p)
-			var bad *machines.MachinesWaitBadRequest
-			if !asErr(err, &bad) {
-				t.Fatalf("got %v, want 400", err)
+			_, err := en.wait(m.ID, tc.p, tc.opts...)
+			b := errorBody(err)
+			if codeOf(err) != 400 || b == nil {
+				t.Fatalf("got %v, want 400 with an error body", err)
 			}
-			if !strings.HasPrefix(bad.Payload.Error, "invalid_argument: ") || !strings.Contains(bad.Payload.Error, tc.wantErr) {
-				t.Errorf("error %q, want it to mention %q", bad.Payload.Error, tc.wantErr)
+			if !strings.HasPrefix(b.Error, "invalid_argument: ") || !strings.Contains(b.Error, tc.wantErr) {
+				t.Errorf("error %q, want it to mention %q", b.Error, tc.wantErr)
 			}
 		})
 	}
@@ -86,7 +89,7 @@ func TestWaitWithoutVersion(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("stopped, while the Machine stops: %v", errText(err))
 	}
-	if _, err := en.c.Machines.MachinesDeleteContext(en.ctx, machines.NewMachinesDeleteParams().WithAppName(testApp).WithMachineID(m.ID), nil); err != nil {
+	if err := en.c.Machines.Delete(en.ctx, testApp, m.ID, nil); err != nil {
 		t.Fatal(errText(err))
 	}
 	if res, err := en.wait(m.ID, waitParams("destroyed")); err != nil || res.State != stateDestroyed {
@@ -100,27 +103,27 @@ func TestWaitStates(t *testing.T) {
 		name   string
 		setup  func(t *testing.T, en *env) *models.Machine // returns the Machine as the wait should see it
 		act    func(t *testing.T, en *env, id string)      // runs while the wait blocks
-		params func(m *models.Machine) *machines.MachinesWaitParams
+		params func(m *models.Machine) *machines.WaitParams
 		want   string
 	}{
 		{
 			name:   "default is started",
 			setup:  func(t *testing.T, en *env) *models.Machine { return en.create(createBody("nginx")) },
-			params: func(*models.Machine) *machines.MachinesWaitParams { return machines.NewMachinesWaitParams() },
+			params: func(*models.Machine) *machines.WaitParams { return nil },
 			want:   stateStarted,
 		},
 		{
 			name:   "already started answers at once",
 			setup:  func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
-			params: func(*models.Machine) *machines.MachinesWaitParams { return waitParams("started") },
+			params: func(*models.Machine) *machines.WaitParams { return waitParams("started") },
 			want:   stateStarted,
 		},
 		{
 			name:  "stopped, with version",
 			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
 			act:   func(t *testing.T, en *env, id string) { en.stop(id) },
-			params: func(m *models.Machine) *machines.MachinesWaitParams {
-				return waitParams("stopped").WithVersion(&m.Version)
+			params: func(m *models.Machine) *machines.WaitParams {
+				return waitVersion(m.Version, 5, "stopped")
 			},
 			want: stateStopped,
 		},
@@ -128,8 +131,8 @@ func TestWaitStates(t *testing.T) {
 			name:  "stopped, with the older instance_id",
 			setup: func(t *testing.T, en *env) *models.Machine { return en.started("nginx") },
 			act:   func(t *testing.T, en *env, id string) { en.stop(id) },
-			params: func(m *models.Machine) *machines.MachinesWaitParams {
-				return waitParams("stopped").WithInstanceID(&m.InstanceID)
+			params: func(m *models.Machine) *machines.WaitParams {
+				return &machines.WaitParams{State: []string{"stopped"}, Timeout: 5, InstanceID: m.InstanceID}
 			},
 			want: stateStopped,
 		},
@@ -141,8 +144,8 @@ func TestWaitStates(t *testing.T) {
 					t.Error(err)
 				}
 			},
-			params: func(m *models.Machine) *machines.MachinesWaitParams {
-				return waitParams("suspended", "destroyed").WithVersion(&m.Version)
+			params: func(m *models.Machine) *machines.WaitParams {
+				return waitVersion(m.Version, 5, "suspended", "destroyed")
 			},
 			want: stateDestroyed,
 		},
@@ -154,15 +157,15 @@ func TestWaitStates(t *testing.T) {
 					t.Error(err)
 				}
 			},
-			params: func(m *models.Machine) *machines.MachinesWaitParams {
-				return waitParams("suspended").WithVersion(&m.Version)
+			params: func(m *models.Machine) *machines.WaitParams {
+				return waitVersion(m.Version, 5, "suspended")
 			},
 			want: stateSuspended,
 		},
 		{
 			name:  "settled skips transient states",
 			setup: func(t *testing.T, en *env) *models.Machine { return en.create(createBody("nginx")) },
-			params: func(*models.Machine) *machines.MachinesWaitParams {
+			params: func(*models.Machine) *machines.WaitParams {
 				return waitParams("settled")
 			},
 			want: stateStarted,
@@ -170,7 +173,7 @@ func TestWaitStates(t *testing.T) {
 		{
 			name:   "failed",
 			setup:  func(t *testing.T, en *env) *models.Machine { return en.create(createBody("broken")) },
-			params: func(*models.Machine) *machines.MachinesWaitParams { return waitParams("failed") },
+			params: func(*models.Machine) *machines.WaitParams { return waitParams("failed") },
 			want:   stateFailed,
 		},
 		{
@@ -179,13 +182,13 @@ func TestWaitStates(t *testing.T) {
 				m := en.started("nginx")
 				body := &models.UpdateMachineRequest{}
 				body.Config = machineConfig("nginx:2")
-				if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
+				if _, err := en.c.Machines.Update(en.ctx, testApp, m.ID, body, nil); err != nil {
 					t.Fatal(err)
 				}
 				return m // the old version
 			},
-			params: func(m *models.Machine) *machines.MachinesWaitParams {
-				return waitParams("stopped").WithVersion(&m.Version)
+			params: func(m *models.Machine) *machines.WaitParams {
+				return waitVersion(m.Version, 5, "stopped")
 			},
 			want: stateStopped,
 		},
@@ -220,11 +223,11 @@ func TestWaitReplacedVersionCannotStart(t *testing.T) {
 	m := en.started("nginx")
 	body := &models.UpdateMachineRequest{}
 	body.Config = machineConfig("nginx:2")
-	if _, err := en.c.Machines.MachinesUpdateContext(en.ctx, machines.NewMachinesUpdateParams().WithAppName(testApp).WithMachineID(m.ID).WithBody(body), nil); err != nil {
+	if _, err := en.c.Machines.Update(en.ctx, testApp, m.ID, body, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err := en.wait(m.ID, waitParams("started").WithVersion(&m.Version))
-	if b := errorBody(err); codeOf(err) != 400 || !strings.Contains(b.Error, "was replaced by") {
+	_, err := en.wait(m.ID, waitVersion(m.Version, 5, "started"))
+	if codeOf(err) != 400 || !strings.Contains(errorText(err), "was replaced by") {
 		t.Errorf("wait started on a replaced version: %v", err)
 	}
 }
@@ -233,9 +236,8 @@ func TestWaitTimeout(t *testing.T) {
 	en := newEnv(t)
 	m := en.started("nginx")
 	start := time.Now()
-	_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(1))))
-	var timeout *machines.MachinesWaitRequestTimeout
-	if !asErr(err, &timeout) || !strings.HasPrefix(timeout.Payload.Error, "deadline_exceeded: ") {
+	_, err := en.wait(m.ID, waitVersion(m.Version, 1, "stopped"))
+	if codeOf(err) != 408 || !strings.HasPrefix(errorText(err), "deadline_exceeded: ") {
 		t.Fatalf("got %v, want 408 deadline_exceeded", err)
 	}
 	if took := time.Since(start); took < time.Second || took > 3*time.Second {
@@ -253,7 +255,7 @@ func TestWaitFromEventID(t *testing.T) {
 	// Waiting past the event that reported started blocks until the next start.
 	done := make(chan *models.WaitMachineResponse, 1)
 	go func() {
-		res, err := en.wait(m.ID, waitParams("started").WithFromEventID(&first.EventID))
+		res, err := en.wait(m.ID, &machines.WaitParams{State: []string{"started"}, Timeout: 5, FromEventID: first.EventID})
 		if err != nil {
 			t.Error(err)
 		}
@@ -297,7 +299,7 @@ func TestWaitEndsWithRequestContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := en.c.Machines.MachinesWaitContext(ctx, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))).WithAppName(testApp).WithMachineID(m.ID), nil)
+	_, err := en.c.Machines.Wait(ctx, testApp, m.ID, waitVersion(m.Version, 60, "stopped"))
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("cancelled wait: %v after %s", err, time.Since(start))
 	}
@@ -316,7 +318,7 @@ func TestWaitEndsWhenEmulatorCloses(t *testing.T) {
 	m := en.started("nginx")
 	errc := make(chan error, 1)
 	go func() {
-		_, err := en.wait(m.ID, waitParams("stopped").WithVersion(&m.Version).WithTimeout(conv.Pointer(int64(60))))
+		_, err := en.wait(m.ID, waitVersion(m.Version, 60, "stopped"))
 		errc <- err
 	}()
 	for waiters(en) == 0 {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // AcmeChallenge The DNS record name and target used to answer an ACME DNS challenge.
@@ -76,23 +75,5 @@ func (m *AcmeChallenge) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this acme challenge based on context it is used
 func (m *AcmeChallenge) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AcmeChallenge) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AcmeChallenge) UnmarshalBinary(b []byte) error {
-	var res AcmeChallenge
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

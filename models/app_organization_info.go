@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // AppOrganizationInfo The organization that owns an app, identified by name, slug and numeric ID.
@@ -84,23 +83,5 @@ func (m *AppOrganizationInfo) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this app organization info based on context it is used
 func (m *AppOrganizationInfo) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AppOrganizationInfo) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AppOrganizationInfo) UnmarshalBinary(b []byte) error {
-	var res AppOrganizationInfo
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

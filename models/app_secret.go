@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // AppSecret An app secret with its digest and timestamps; the value is set only when requested.
@@ -100,23 +99,5 @@ func (m *AppSecret) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this app secret based on context it is used
 func (m *AppSecret) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AppSecret) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AppSecret) UnmarshalBinary(b []byte) error {
-	var res AppSecret
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // AppSecretsUpdateRequest Request body mapping secret names to new values; null removes a secret.
@@ -68,23 +67,5 @@ func (m *AppSecretsUpdateRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this app secrets update request based on context it is used
 func (m *AppSecretsUpdateRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AppSecretsUpdateRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AppSecretsUpdateRequest) UnmarshalBinary(b []byte) error {
-	var res AppSecretsUpdateRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -181,91 +179,5 @@ func (m *AssignIPResponse) validateNetwork(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this assign IP response based on the context it is used
-func (m *AssignIPResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateIPPair(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateNetwork(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *AssignIPResponse) contextValidateIPPair(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.IPPair != nil {
-
-		if typeutils.IsZero(m.IPPair) { // not required
-			return nil
-		}
-
-		if err := m.IPPair.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("ip_pair")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("ip_pair")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *AssignIPResponse) contextValidateNetwork(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Network != nil {
-
-		if typeutils.IsZero(m.Network) { // not required
-			return nil
-		}
-
-		if err := m.Network.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("network")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("network")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AssignIPResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AssignIPResponse) UnmarshalBinary(b []byte) error {
-	var res AssignIPResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

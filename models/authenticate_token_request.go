@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // AuthenticateTokenRequest Request body holding the token header to authenticate.
@@ -68,23 +67,5 @@ func (m *AuthenticateTokenRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this authenticate token request based on context it is used
 func (m *AuthenticateTokenRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AuthenticateTokenRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AuthenticateTokenRequest) UnmarshalBinary(b []byte) error {
-	var res AuthenticateTokenRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -133,91 +131,5 @@ func (m *AuthorizeResponse) validateVerifiedToken(formats strfmt.Registry) error
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this authorize response based on the context it is used
-func (m *AuthorizeResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateAccess(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateVerifiedToken(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *AuthorizeResponse) contextValidateAccess(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Access != nil {
-
-		if typeutils.IsZero(m.Access) { // not required
-			return nil
-		}
-
-		if err := m.Access.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("access")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("access")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *AuthorizeResponse) contextValidateVerifiedToken(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.VerifiedToken != nil {
-
-		if typeutils.IsZero(m.VerifiedToken) { // not required
-			return nil
-		}
-
-		if err := m.VerifiedToken.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("verified_token")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("verified_token")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *AuthorizeResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *AuthorizeResponse) UnmarshalBinary(b []byte) error {
-	var res AuthorizeResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -266,157 +264,5 @@ func (m *CertificateDetail) validateValidationErrors(formats strfmt.Registry) er
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this certificate detail based on the context it is used
-func (m *CertificateDetail) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateCertificates(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateDNSRequirements(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateValidation(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateValidationErrors(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *CertificateDetail) contextValidateCertificates(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Certificates); i++ {
-
-		if m.Certificates[i] != nil {
-
-			if typeutils.IsZero(m.Certificates[i]) { // not required
-				continue
-			}
-
-			if err := m.Certificates[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("certificates" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("certificates" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *CertificateDetail) contextValidateDNSRequirements(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.DNSRequirements != nil {
-
-		if typeutils.IsZero(m.DNSRequirements) { // not required
-			return nil
-		}
-
-		if err := m.DNSRequirements.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("dns_requirements")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("dns_requirements")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *CertificateDetail) contextValidateValidation(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Validation != nil {
-
-		if typeutils.IsZero(m.Validation) { // not required
-			return nil
-		}
-
-		if err := m.Validation.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("validation")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("validation")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *CertificateDetail) contextValidateValidationErrors(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.ValidationErrors); i++ {
-
-		if m.ValidationErrors[i] != nil {
-
-			if typeutils.IsZero(m.ValidationErrors[i]) { // not required
-				continue
-			}
-
-			if err := m.ValidationErrors[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("validation_errors" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("validation_errors" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CertificateDetail) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CertificateDetail) UnmarshalBinary(b []byte) error {
-	var res CertificateDetail
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

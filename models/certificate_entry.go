@@ -3,7 +3,6 @@
 package models
 
 import (
-	"context"
 	"encoding/json"
 	stderrors "errors"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
@@ -245,66 +243,5 @@ func (m *CertificateEntry) validateStatus(formats strfmt.Registry) error {
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this certificate entry based on the context it is used
-func (m *CertificateEntry) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateIssued(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *CertificateEntry) contextValidateIssued(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Issued); i++ {
-
-		if m.Issued[i] != nil {
-
-			if typeutils.IsZero(m.Issued[i]) { // not required
-				continue
-			}
-
-			if err := m.Issued[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("issued" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("issued" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CertificateEntry) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CertificateEntry) UnmarshalBinary(b []byte) error {
-	var res CertificateEntry
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CertificateSummary Overview of one hostname's certificate setup, as shown in certificate lists.
@@ -164,23 +163,5 @@ func (m *CertificateSummary) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this certificate summary based on context it is used
 func (m *CertificateSummary) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CertificateSummary) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CertificateSummary) UnmarshalBinary(b []byte) error {
-	var res CertificateSummary
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

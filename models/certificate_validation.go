@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CertificateValidation Which validation methods (ALPN, HTTP, DNS, ownership TXT) are configured for a hostname.
@@ -92,23 +91,5 @@ func (m *CertificateValidation) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this certificate validation based on context it is used
 func (m *CertificateValidation) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CertificateValidation) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CertificateValidation) UnmarshalBinary(b []byte) error {
-	var res CertificateValidation
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

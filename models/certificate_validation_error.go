@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CertificateValidationError A problem found while validating a hostname, with a suggested remedy.
@@ -92,23 +91,5 @@ func (m *CertificateValidationError) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this certificate validation error based on context it is used
 func (m *CertificateValidationError) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CertificateValidationError) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CertificateValidationError) UnmarshalBinary(b []byte) error {
-	var res CertificateValidationError
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // ContainerStatus The name and state of one container of a Machine.
@@ -76,23 +75,5 @@ func (m *ContainerStatus) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this container status based on context it is used
 func (m *ContainerStatus) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ContainerStatus) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ContainerStatus) UnmarshalBinary(b []byte) error {
-	var res ContainerStatus
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateAcmeCertificateRequest Request body for requesting an ACME certificate for a hostname.
@@ -68,23 +67,5 @@ func (m *CreateAcmeCertificateRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create acme certificate request based on context it is used
 func (m *CreateAcmeCertificateRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateAcmeCertificateRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateAcmeCertificateRequest) UnmarshalBinary(b []byte) error {
-	var res CreateAcmeCertificateRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateAppDeployTokenRequest Request body for creating an app deploy token with an optional expiry.
@@ -68,23 +67,5 @@ func (m *CreateAppDeployTokenRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create app deploy token request based on context it is used
 func (m *CreateAppDeployTokenRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateAppDeployTokenRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateAppDeployTokenRequest) UnmarshalBinary(b []byte) error {
-	var res CreateAppDeployTokenRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

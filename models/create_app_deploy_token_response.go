@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateAppDeployTokenResponse A newly created deploy token for an app.
@@ -68,23 +67,5 @@ func (m *CreateAppDeployTokenResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create app deploy token response based on context it is used
 func (m *CreateAppDeployTokenResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateAppDeployTokenResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateAppDeployTokenResponse) UnmarshalBinary(b []byte) error {
-	var res CreateAppDeployTokenResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

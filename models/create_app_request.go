@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateAppRequest Request body for creating an app in an organization, with an optional idempotency key.
@@ -108,23 +107,5 @@ func (m *CreateAppRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create app request based on context it is used
 func (m *CreateAppRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateAppRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateAppRequest) UnmarshalBinary(b []byte) error {
-	var res CreateAppRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

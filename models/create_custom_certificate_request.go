@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateCustomCertificateRequest Request body for uploading a custom certificate chain and private key for a hostname.
@@ -84,23 +83,5 @@ func (m *CreateCustomCertificateRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create custom certificate request based on context it is used
 func (m *CreateCustomCertificateRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateCustomCertificateRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateCustomCertificateRequest) UnmarshalBinary(b []byte) error {
-	var res CreateCustomCertificateRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateLeaseRequest Request body for taking a lease on a Machine, with its TTL in seconds and a description.
@@ -76,23 +75,5 @@ func (m *CreateLeaseRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create lease request based on context it is used
 func (m *CreateLeaseRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateLeaseRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateLeaseRequest) UnmarshalBinary(b []byte) error {
-	var res CreateLeaseRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // CreateOIDCTokenRequest Optional settings for an OIDC token, such as its audience and AWS principal tags.
@@ -77,23 +76,5 @@ func (m *CreateOIDCTokenRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this create o ID c token request based on context it is used
 func (m *CreateOIDCTokenRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreateOIDCTokenRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreateOIDCTokenRequest) UnmarshalBinary(b []byte) error {
-	var res CreateOIDCTokenRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/validate"
 )
 
@@ -87,23 +86,5 @@ func (m *CreatePostgresAttachmentRequest) validateAppName(formats strfmt.Registr
 
 // ContextValidate validates this create postgres attachment request based on context it is used
 func (m *CreatePostgresAttachmentRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreatePostgresAttachmentRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreatePostgresAttachmentRequest) UnmarshalBinary(b []byte) error {
-	var res CreatePostgresAttachmentRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

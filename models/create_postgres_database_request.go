@@ -8,7 +8,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/validate"
 )
 
@@ -88,23 +87,5 @@ func (m *CreatePostgresDatabaseRequest) validateName(formats strfmt.Registry) er
 
 // ContextValidate validates this create postgres database request based on context it is used
 func (m *CreatePostgresDatabaseRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *CreatePostgresDatabaseRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *CreatePostgresDatabaseRequest) UnmarshalBinary(b []byte) error {
-	var res CreatePostgresDatabaseRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // DecryptSecretkeyRequest Request body holding ciphertext and optional associated data to decrypt.
@@ -78,23 +77,5 @@ func (m *DecryptSecretkeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this decrypt secretkey request based on context it is used
 func (m *DecryptSecretkeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DecryptSecretkeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DecryptSecretkeyRequest) UnmarshalBinary(b []byte) error {
-	var res DecryptSecretkeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

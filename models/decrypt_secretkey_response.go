@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // DecryptSecretkeyResponse Plaintext recovered by decrypting with a secret key.
@@ -69,23 +68,5 @@ func (m *DecryptSecretkeyResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this decrypt secretkey response based on context it is used
 func (m *DecryptSecretkeyResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DecryptSecretkeyResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DecryptSecretkeyResponse) UnmarshalBinary(b []byte) error {
-	var res DecryptSecretkeyResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

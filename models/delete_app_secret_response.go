@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // DeleteAppSecretResponse Result of deleting an app secret, with the new secrets version.
@@ -76,23 +75,5 @@ func (m *DeleteAppSecretResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this delete app secret response based on context it is used
 func (m *DeleteAppSecretResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DeleteAppSecretResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DeleteAppSecretResponse) UnmarshalBinary(b []byte) error {
-	var res DeleteAppSecretResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

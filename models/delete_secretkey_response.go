@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // DeleteSecretkeyResponse Result of deleting a secret key, with the new secrets version.
@@ -76,23 +75,5 @@ func (m *DeleteSecretkeyResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this delete secretkey response based on context it is used
 func (m *DeleteSecretkeyResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DeleteSecretkeyResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DeleteSecretkeyResponse) UnmarshalBinary(b []byte) error {
-	var res DeleteSecretkeyResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

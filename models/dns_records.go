@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // DNSRecords DNS records currently published for a hostname, as seen by the certificate check.
@@ -116,23 +115,5 @@ func (m *DNSRecords) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this DNS records based on context it is used
 func (m *DNSRecords) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DNSRecords) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DNSRecords) UnmarshalBinary(b []byte) error {
-	var res DNSRecords
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -157,91 +155,5 @@ func (m *DNSRequirements) validateOwnership(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this DNS requirements based on the context it is used
-func (m *DNSRequirements) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateAcmeChallenge(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateOwnership(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *DNSRequirements) contextValidateAcmeChallenge(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.AcmeChallenge != nil {
-
-		if typeutils.IsZero(m.AcmeChallenge) { // not required
-			return nil
-		}
-
-		if err := m.AcmeChallenge.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("acme_challenge")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("acme_challenge")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *DNSRequirements) contextValidateOwnership(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Ownership != nil {
-
-		if typeutils.IsZero(m.Ownership) { // not required
-			return nil
-		}
-
-		if err := m.Ownership.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("ownership")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("ownership")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *DNSRequirements) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *DNSRequirements) UnmarshalBinary(b []byte) error {
-	var res DNSRequirements
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/validate"
 )
 
@@ -104,23 +103,5 @@ func (m *EnablePostgresExtensionRequest) validateName(formats strfmt.Registry) e
 
 // ContextValidate validates this enable postgres extension request based on context it is used
 func (m *EnablePostgresExtensionRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *EnablePostgresExtensionRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *EnablePostgresExtensionRequest) UnmarshalBinary(b []byte) error {
-	var res EnablePostgresExtensionRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // EncryptSecretkeyRequest Request body holding plaintext and optional associated data to encrypt.
@@ -78,23 +77,5 @@ func (m *EncryptSecretkeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this encrypt secretkey request based on context it is used
 func (m *EncryptSecretkeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *EncryptSecretkeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *EncryptSecretkeyRequest) UnmarshalBinary(b []byte) error {
-	var res EncryptSecretkeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // EncryptSecretkeyResponse Ciphertext produced by encrypting with a secret key.
@@ -69,23 +68,5 @@ func (m *EncryptSecretkeyResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this encrypt secretkey response based on context it is used
 func (m *EncryptSecretkeyResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *EncryptSecretkeyResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *EncryptSecretkeyResponse) UnmarshalBinary(b []byte) error {
-	var res EncryptSecretkeyResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

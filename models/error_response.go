@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -113,59 +111,5 @@ func (m *ErrorResponse) validateStatus(formats strfmt.Registry) error {
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this error response based on the context it is used
-func (m *ErrorResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateStatus(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *ErrorResponse) contextValidateStatus(ctx context.Context, formats strfmt.Registry) error {
-
-	if typeutils.IsZero(m.Status) { // not required
-		return nil
-	}
-
-	if err := m.Status.ContextValidate(ctx, formats); err != nil {
-		ve := new(errors.Validation)
-		if stderrors.As(err, &ve) {
-			return ve.ValidateName("status")
-		}
-		ce := new(errors.CompositeError)
-		if stderrors.As(err, &ce) {
-			return ce.ValidateName("status")
-		}
-
-		return err
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ErrorResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ErrorResponse) UnmarshalBinary(b []byte) error {
-	var res ErrorResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

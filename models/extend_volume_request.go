@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // ExtendVolumeRequest Request body giving a volume's new, larger size in GB.
@@ -68,23 +67,5 @@ func (m *ExtendVolumeRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this extend volume request based on context it is used
 func (m *ExtendVolumeRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ExtendVolumeRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ExtendVolumeRequest) UnmarshalBinary(b []byte) error {
-	var res ExtendVolumeRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -104,59 +102,5 @@ func (m *FlyContainerDependency) validateCondition(formats strfmt.Registry) erro
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly container dependency based on the context it is used
-func (m *FlyContainerDependency) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateCondition(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyContainerDependency) contextValidateCondition(ctx context.Context, formats strfmt.Registry) error {
-
-	if typeutils.IsZero(m.Condition) { // not required
-		return nil
-	}
-
-	if err := m.Condition.ContextValidate(ctx, formats); err != nil {
-		ve := new(errors.Validation)
-		if stderrors.As(err, &ve) {
-			return ve.ValidateName("condition")
-		}
-		ce := new(errors.CompositeError)
-		if stderrors.As(err, &ce) {
-			return ce.ValidateName("condition")
-		}
-
-		return err
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyContainerDependency) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyContainerDependency) UnmarshalBinary(b []byte) error {
-	var res FlyContainerDependency
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

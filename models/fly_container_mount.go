@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyContainerMount A volume of the Machine's config mounted into one container at a path.
@@ -76,23 +75,5 @@ func (m *FlyContainerMount) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly container mount based on context it is used
 func (m *FlyContainerMount) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyContainerMount) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyContainerMount) UnmarshalBinary(b []byte) error {
-	var res FlyContainerMount
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -188,99 +186,5 @@ func (m *FlyDNSConfig) validateOptions(formats strfmt.Registry) error {
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly DNS config based on the context it is used
-func (m *FlyDNSConfig) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateDNSForwardRules(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateOptions(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyDNSConfig) contextValidateDNSForwardRules(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.DNSForwardRules); i++ {
-
-		if m.DNSForwardRules[i] != nil {
-
-			if typeutils.IsZero(m.DNSForwardRules[i]) { // not required
-				continue
-			}
-
-			if err := m.DNSForwardRules[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("dns_forward_rules" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("dns_forward_rules" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *FlyDNSConfig) contextValidateOptions(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Options); i++ {
-
-		if m.Options[i] != nil {
-
-			if typeutils.IsZero(m.Options[i]) { // not required
-				continue
-			}
-
-			if err := m.Options[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("options" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("options" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyDNSConfig) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyDNSConfig) UnmarshalBinary(b []byte) error {
-	var res FlyDNSConfig
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyDNSForwardRule A rule forwarding DNS lookups for a base name to another address.
@@ -76,23 +75,5 @@ func (m *FlyDNSForwardRule) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly dns forward rule based on context it is used
 func (m *FlyDNSForwardRule) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyDNSForwardRule) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyDNSForwardRule) UnmarshalBinary(b []byte) error {
-	var res FlyDNSForwardRule
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyDNSOption A resolver option of a Machine's DNS configuration.
@@ -76,23 +75,5 @@ func (m *FlyDNSOption) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly dns option based on context it is used
 func (m *FlyDNSOption) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyDNSOption) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyDNSOption) UnmarshalBinary(b []byte) error {
-	var res FlyDNSOption
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

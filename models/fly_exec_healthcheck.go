@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyExecHealthcheck A health check that runs a command inside the container.
@@ -68,23 +67,5 @@ func (m *FlyExecHealthcheck) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly exec healthcheck based on context it is used
 func (m *FlyExecHealthcheck) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyExecHealthcheck) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyExecHealthcheck) UnmarshalBinary(b []byte) error {
-	var res FlyExecHealthcheck
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyFile A file written into a Machine or container, taken from raw data, a secret or an image config.
@@ -100,23 +99,5 @@ func (m *FlyFile) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly file based on context it is used
 func (m *FlyFile) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyFile) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyFile) UnmarshalBinary(b []byte) error {
-	var res FlyFile
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

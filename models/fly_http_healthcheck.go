@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -179,92 +177,5 @@ func (m *FlyHTTPHealthcheck) validateScheme(formats strfmt.Registry) error {
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly HTTP healthcheck based on the context it is used
-func (m *FlyHTTPHealthcheck) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateHeaders(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateScheme(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyHTTPHealthcheck) contextValidateHeaders(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Headers); i++ {
-
-		if m.Headers[i] != nil {
-
-			if typeutils.IsZero(m.Headers[i]) { // not required
-				continue
-			}
-
-			if err := m.Headers[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *FlyHTTPHealthcheck) contextValidateScheme(ctx context.Context, formats strfmt.Registry) error {
-
-	if typeutils.IsZero(m.Scheme) { // not required
-		return nil
-	}
-
-	if err := m.Scheme.ContextValidate(ctx, formats); err != nil {
-		ve := new(errors.Validation)
-		if stderrors.As(err, &ve) {
-			return ve.ValidateName("scheme")
-		}
-		ce := new(errors.CompositeError)
-		if stderrors.As(err, &ce) {
-			return ce.ValidateName("scheme")
-		}
-
-		return err
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyHTTPHealthcheck) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyHTTPHealthcheck) UnmarshalBinary(b []byte) error {
-	var res FlyHTTPHealthcheck
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -173,95 +171,5 @@ func (m *FlyHTTPOptions) validateResponse(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly HTTP options based on the context it is used
-func (m *FlyHTTPOptions) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateReplayCache(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateResponse(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyHTTPOptions) contextValidateReplayCache(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.ReplayCache); i++ {
-
-		if m.ReplayCache[i] != nil {
-
-			if typeutils.IsZero(m.ReplayCache[i]) { // not required
-				continue
-			}
-
-			if err := m.ReplayCache[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("replay_cache" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("replay_cache" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *FlyHTTPOptions) contextValidateResponse(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Response != nil {
-
-		if typeutils.IsZero(m.Response) { // not required
-			return nil
-		}
-
-		if err := m.Response.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("response")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("response")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyHTTPOptions) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyHTTPOptions) UnmarshalBinary(b []byte) error {
-	var res FlyHTTPOptions
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

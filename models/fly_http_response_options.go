@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyHTTPResponseOptions Changes the proxy makes to HTTP responses of a service port.
@@ -77,23 +76,5 @@ func (m *FlyHTTPResponseOptions) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly HTTP response options based on context it is used
 func (m *FlyHTTPResponseOptions) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyHTTPResponseOptions) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyHTTPResponseOptions) UnmarshalBinary(b []byte) error {
-	var res FlyHTTPResponseOptions
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

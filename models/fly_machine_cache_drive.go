@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineCacheDrive A cache drive attached to a Machine, sized in MB.
@@ -68,23 +67,5 @@ func (m *FlyMachineCacheDrive) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine cache drive based on context it is used
 func (m *FlyMachineCacheDrive) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineCacheDrive) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineCacheDrive) UnmarshalBinary(b []byte) error {
-	var res FlyMachineCacheDrive
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,7 +3,6 @@
 package models
 
 import (
-	"context"
 	"encoding/json"
 	stderrors "errors"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
@@ -246,66 +244,5 @@ func (m *FlyMachineCheck) validateKind(formats strfmt.Registry) error {
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly machine check based on the context it is used
-func (m *FlyMachineCheck) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateHeaders(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyMachineCheck) contextValidateHeaders(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Headers); i++ {
-
-		if m.Headers[i] != nil {
-
-			if typeutils.IsZero(m.Headers[i]) { // not required
-				continue
-			}
-
-			if err := m.Headers[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineCheck) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineCheck) UnmarshalBinary(b []byte) error {
-	var res FlyMachineCheck
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

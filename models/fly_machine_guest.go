@@ -9,7 +9,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -173,23 +172,5 @@ func (m *FlyMachineGuest) validatePersistRootfs(formats strfmt.Registry) error {
 
 // ContextValidate validates this fly machine guest based on context it is used
 func (m *FlyMachineGuest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineGuest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineGuest) UnmarshalBinary(b []byte) error {
-	var res FlyMachineGuest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineHTTPHeader An HTTP header, with one or more values, sent by a health check.
@@ -76,23 +75,5 @@ func (m *FlyMachineHTTPHeader) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine HTTP header based on context it is used
 func (m *FlyMachineHTTPHeader) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineHTTPHeader) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineHTTPHeader) UnmarshalBinary(b []byte) error {
-	var res FlyMachineHTTPHeader
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

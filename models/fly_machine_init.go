@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineInit Overrides of the image's entrypoint, command and exec, plus swap, TTY and kernel arguments.
@@ -108,23 +107,5 @@ func (m *FlyMachineInit) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine init based on context it is used
 func (m *FlyMachineInit) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineInit) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineInit) UnmarshalBinary(b []byte) error {
-	var res FlyMachineInit
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineMetrics Where the platform scrapes Prometheus metrics from a Machine.
@@ -84,23 +83,5 @@ func (m *FlyMachineMetrics) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine metrics based on context it is used
 func (m *FlyMachineMetrics) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineMetrics) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineMetrics) UnmarshalBinary(b []byte) error {
-	var res FlyMachineMetrics
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

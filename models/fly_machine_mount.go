@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineMount A volume mounted into a Machine, with optional settings for automatic growth.
@@ -140,23 +139,5 @@ func (m *FlyMachineMount) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine mount based on context it is used
 func (m *FlyMachineMount) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineMount) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineMount) UnmarshalBinary(b []byte) error {
-	var res FlyMachineMount
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

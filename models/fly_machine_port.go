@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -208,120 +206,5 @@ func (m *FlyMachinePort) validateTLSOptions(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly machine port based on the context it is used
-func (m *FlyMachinePort) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateHTTPOptions(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateProxyProtoOptions(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateTLSOptions(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyMachinePort) contextValidateHTTPOptions(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.HTTPOptions != nil {
-
-		if typeutils.IsZero(m.HTTPOptions) { // not required
-			return nil
-		}
-
-		if err := m.HTTPOptions.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("http_options")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("http_options")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *FlyMachinePort) contextValidateProxyProtoOptions(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.ProxyProtoOptions != nil {
-
-		if typeutils.IsZero(m.ProxyProtoOptions) { // not required
-			return nil
-		}
-
-		if err := m.ProxyProtoOptions.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("proxy_proto_options")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("proxy_proto_options")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *FlyMachinePort) contextValidateTLSOptions(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.TLSOptions != nil {
-
-		if typeutils.IsZero(m.TLSOptions) { // not required
-			return nil
-		}
-
-		if err := m.TLSOptions.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("tls_options")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("tls_options")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachinePort) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachinePort) UnmarshalBinary(b []byte) error {
-	var res FlyMachinePort
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -196,99 +194,5 @@ func (m *FlyMachineProcess) validateSecrets(formats strfmt.Registry) error {
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly machine process based on the context it is used
-func (m *FlyMachineProcess) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateEnvFrom(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateSecrets(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyMachineProcess) contextValidateEnvFrom(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.EnvFrom); i++ {
-
-		if m.EnvFrom[i] != nil {
-
-			if typeutils.IsZero(m.EnvFrom[i]) { // not required
-				continue
-			}
-
-			if err := m.EnvFrom[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("env_from" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("env_from" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *FlyMachineProcess) contextValidateSecrets(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Secrets); i++ {
-
-		if m.Secrets[i] != nil {
-
-			if typeutils.IsZero(m.Secrets[i]) { // not required
-				continue
-			}
-
-			if err := m.Secrets[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("secrets" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("secrets" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineProcess) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineProcess) UnmarshalBinary(b []byte) error {
-	var res FlyMachineProcess
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineSecret An app secret exposed to a Machine as an environment variable.
@@ -76,23 +75,5 @@ func (m *FlyMachineSecret) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine secret based on context it is used
 func (m *FlyMachineSecret) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineSecret) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineSecret) UnmarshalBinary(b []byte) error {
-	var res FlyMachineSecret
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

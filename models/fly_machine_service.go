@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -264,128 +262,5 @@ func (m *FlyMachineService) validatePorts(formats strfmt.Registry) error {
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly machine service based on the context it is used
-func (m *FlyMachineService) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateChecks(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateConcurrency(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidatePorts(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyMachineService) contextValidateChecks(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Checks); i++ {
-
-		if m.Checks[i] != nil {
-
-			if typeutils.IsZero(m.Checks[i]) { // not required
-				continue
-			}
-
-			if err := m.Checks[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("checks" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("checks" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *FlyMachineService) contextValidateConcurrency(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Concurrency != nil {
-
-		if typeutils.IsZero(m.Concurrency) { // not required
-			return nil
-		}
-
-		if err := m.Concurrency.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("concurrency")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("concurrency")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *FlyMachineService) contextValidatePorts(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Ports); i++ {
-
-		if m.Ports[i] != nil {
-
-			if typeutils.IsZero(m.Ports[i]) { // not required
-				continue
-			}
-
-			if err := m.Ports[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("ports" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("ports" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineService) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineService) UnmarshalBinary(b []byte) error {
-	var res FlyMachineService
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -189,66 +187,5 @@ func (m *FlyMachineServiceCheck) validateHeaders(formats strfmt.Registry) error 
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this fly machine service check based on the context it is used
-func (m *FlyMachineServiceCheck) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateHeaders(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *FlyMachineServiceCheck) contextValidateHeaders(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Headers); i++ {
-
-		if m.Headers[i] != nil {
-
-			if typeutils.IsZero(m.Headers[i]) { // not required
-				continue
-			}
-
-			if err := m.Headers[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("headers" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineServiceCheck) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineServiceCheck) UnmarshalBinary(b []byte) error {
-	var res FlyMachineServiceCheck
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineServiceConcurrency Soft and hard limits on requests or connections handled by a service.
@@ -84,23 +83,5 @@ func (m *FlyMachineServiceConcurrency) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine service concurrency based on context it is used
 func (m *FlyMachineServiceConcurrency) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineServiceConcurrency) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineServiceConcurrency) UnmarshalBinary(b []byte) error {
-	var res FlyMachineServiceConcurrency
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

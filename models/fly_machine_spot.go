@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyMachineSpot Spot pricing for a Machine, capped as a fraction of the full price.
@@ -68,23 +67,5 @@ func (m *FlyMachineSpot) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly machine spot based on context it is used
 func (m *FlyMachineSpot) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyMachineSpot) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyMachineSpot) UnmarshalBinary(b []byte) error {
-	var res FlyMachineSpot
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

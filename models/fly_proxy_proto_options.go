@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyProxyProtoOptions Which PROXY protocol version a service port sends.
@@ -68,23 +67,5 @@ func (m *FlyProxyProtoOptions) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly proxy proto options based on context it is used
 func (m *FlyProxyProtoOptions) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyProxyProtoOptions) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyProxyProtoOptions) UnmarshalBinary(b []byte) error {
-	var res FlyProxyProtoOptions
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyTCPHealthcheck A health check that opens a TCP connection to the container.
@@ -68,23 +67,5 @@ func (m *FlyTCPHealthcheck) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly TCP healthcheck based on context it is used
 func (m *FlyTCPHealthcheck) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyTCPHealthcheck) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyTCPHealthcheck) UnmarshalBinary(b []byte) error {
-	var res FlyTCPHealthcheck
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

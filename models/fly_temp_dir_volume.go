@@ -9,7 +9,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
@@ -132,23 +131,5 @@ func (m *FlyTempDirVolume) validateStorageType(formats strfmt.Registry) error {
 
 // ContextValidate validates this fly temp dir volume based on context it is used
 func (m *FlyTempDirVolume) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyTempDirVolume) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyTempDirVolume) UnmarshalBinary(b []byte) error {
-	var res FlyTempDirVolume
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // FlyTLSOptions TLS settings of a service port, such as ALPN protocols and TLS versions.
@@ -84,23 +83,5 @@ func (m *FlyTLSOptions) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fly TLS options based on context it is used
 func (m *FlyTLSOptions) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *FlyTLSOptions) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *FlyTLSOptions) UnmarshalBinary(b []byte) error {
-	var res FlyTLSOptions
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

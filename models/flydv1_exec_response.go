@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // Flydv1ExecResponse Outcome of a command run on a Machine, with exit code, exit signal, stdout and stderr.
@@ -92,23 +91,5 @@ func (m *Flydv1ExecResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this flydv1 exec response based on context it is used
 func (m *Flydv1ExecResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *Flydv1ExecResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *Flydv1ExecResponse) UnmarshalBinary(b []byte) error {
-	var res Flydv1ExecResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

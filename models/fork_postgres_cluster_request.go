@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // ForkPostgresClusterRequest Request body for forking a cluster, with an optional name for the new one.
@@ -68,23 +67,5 @@ func (m *ForkPostgresClusterRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this fork postgres cluster request based on context it is used
 func (m *ForkPostgresClusterRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ForkPostgresClusterRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ForkPostgresClusterRequest) UnmarshalBinary(b []byte) error {
-	var res ForkPostgresClusterRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

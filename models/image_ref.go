@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // ImageRef A resolved container image, given by registry, repository, tag, digest and labels.
@@ -100,23 +99,5 @@ func (m *ImageRef) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this image ref based on context it is used
 func (m *ImageRef) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ImageRef) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ImageRef) UnmarshalBinary(b []byte) error {
-	var res ImageRef
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

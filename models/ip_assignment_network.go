@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // IPAssignmentNetwork The private network of a Flycast address; empty for other address types.
@@ -76,23 +75,5 @@ func (m *IPAssignmentNetwork) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this IP assignment network based on context it is used
 func (m *IPAssignmentNetwork) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *IPAssignmentNetwork) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *IPAssignmentNetwork) UnmarshalBinary(b []byte) error {
-	var res IPAssignmentNetwork
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // IPPair A pair of IPv4 and IPv6 addresses allocated together.
@@ -76,23 +75,5 @@ func (m *IPPair) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this IP pair based on context it is used
 func (m *IPPair) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *IPPair) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *IPPair) UnmarshalBinary(b []byte) error {
-	var res IPPair
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

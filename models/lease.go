@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // Lease An exclusive lease on a Machine, with its nonce, owner, expiry time and the Machine version.
@@ -100,23 +99,5 @@ func (m *Lease) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this lease based on context it is used
 func (m *Lease) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *Lease) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *Lease) UnmarshalBinary(b []byte) error {
-	var res Lease
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

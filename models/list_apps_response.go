@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -122,66 +120,5 @@ func (m *ListAppsResponse) validateApps(formats strfmt.Registry) error {
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this list apps response based on the context it is used
-func (m *ListAppsResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateApps(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *ListAppsResponse) contextValidateApps(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Apps); i++ {
-
-		if m.Apps[i] != nil {
-
-			if typeutils.IsZero(m.Apps[i]) { // not required
-				continue
-			}
-
-			if err := m.Apps[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("apps" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("apps" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ListAppsResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ListAppsResponse) UnmarshalBinary(b []byte) error {
-	var res ListAppsResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -122,66 +120,5 @@ func (m *ListCertificatesResponse) validateCertificates(formats strfmt.Registry)
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this list certificates response based on the context it is used
-func (m *ListCertificatesResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateCertificates(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *ListCertificatesResponse) contextValidateCertificates(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Certificates); i++ {
-
-		if m.Certificates[i] != nil {
-
-			if typeutils.IsZero(m.Certificates[i]) { // not required
-				continue
-			}
-
-			if err := m.Certificates[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("certificates" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("certificates" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ListCertificatesResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ListCertificatesResponse) UnmarshalBinary(b []byte) error {
-	var res ListCertificatesResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

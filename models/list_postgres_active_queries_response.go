@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -106,66 +104,5 @@ func (m *ListPostgresActiveQueriesResponse) validateData(formats strfmt.Registry
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this list postgres active queries response based on the context it is used
-func (m *ListPostgresActiveQueriesResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateData(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *ListPostgresActiveQueriesResponse) contextValidateData(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Data); i++ {
-
-		if m.Data[i] != nil {
-
-			if typeutils.IsZero(m.Data[i]) { // not required
-				continue
-			}
-
-			if err := m.Data[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("data" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("data" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ListPostgresActiveQueriesResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ListPostgresActiveQueriesResponse) UnmarshalBinary(b []byte) error {
-	var res ListPostgresActiveQueriesResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

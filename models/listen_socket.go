@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // ListenSocket A socket a process listens on, given by protocol and address.
@@ -76,23 +75,5 @@ func (m *ListenSocket) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this listen socket based on context it is used
 func (m *ListenSocket) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ListenSocket) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ListenSocket) UnmarshalBinary(b []byte) error {
-	var res ListenSocket
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

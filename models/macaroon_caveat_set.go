@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MacaroonCaveatSet The caveats that restrict what a macaroon token may do.
@@ -69,23 +68,5 @@ func (m *MacaroonCaveatSet) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this macaroon caveat set based on context it is used
 func (m *MacaroonCaveatSet) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MacaroonCaveatSet) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MacaroonCaveatSet) UnmarshalBinary(b []byte) error {
-	var res MacaroonCaveatSet
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

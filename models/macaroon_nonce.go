@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MacaroonNonce The nonce of a macaroon token, with its key ID and random bytes.
@@ -86,23 +85,5 @@ func (m *MacaroonNonce) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this macaroon nonce based on context it is used
 func (m *MacaroonNonce) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MacaroonNonce) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MacaroonNonce) UnmarshalBinary(b []byte) error {
-	var res MacaroonNonce
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,11 +3,12 @@
 package models
 
 import (
-	"context"
+	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
+	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
+	"github.com/go-openapi/swag/typeutils"
 )
 
 // MachineEvent An event in a Machine's lifecycle, such as a start, stop or exit.
@@ -18,7 +19,7 @@ type MachineEvent struct {
 	ID string `json:"id,omitzero"`
 
 	// request
-	Request any `json:"request,omitzero"`
+	Request *FlyMachineEventRequest `json:"request,omitzero"`
 
 	// source
 	Source string `json:"source,omitzero"`
@@ -40,9 +41,8 @@ type MachineEvent struct {
 
 // machineEventObject is MachineEvent's JSON object: the keys its fields hold.
 var machineEventObject = flytypes.Object{
-	Model:   "MachineEvent",
-	Keys:    []string{"id", "request", "source", "status", "timestamp", "type"},
-	Numbers: true,
+	Model: "MachineEvent",
+	Keys:  []string{"id", "request", "source", "status", "timestamp", "type"},
 }
 
 // MarshalJSON writes the fields set (see the tags), then Extra's members.
@@ -61,7 +61,7 @@ func (m *MachineEvent) appendJSON(b []byte) ([]byte, error) {
 		flytypes.WriteString(&w, `"id":`, m.ID)
 	}
 	if m.Request != nil {
-		flytypes.WriteValue(&w, `"request":`, m.Request)
+		flytypes.WriteObject(&w, `"request":`, m.Request, (*FlyMachineEventRequest).appendJSON)
 	}
 	if m.Source != "" {
 		flytypes.WriteString(&w, `"source":`, m.Source)
@@ -89,7 +89,7 @@ func (m *MachineEvent) decodeField(key, value []byte) (bool, error) {
 	case "id":
 		return true, flytypes.DecodeString(value, &m.ID)
 	case "request":
-		return true, flytypes.DecodeValue(value, &m.Request, true)
+		return true, flytypes.DecodeObject(value, &m.Request, (*FlyMachineEventRequest).UnmarshalJSON)
 	case "source":
 		return true, flytypes.DecodeString(value, &m.Source)
 	case "status":
@@ -103,29 +103,38 @@ func (m *MachineEvent) decodeField(key, value []byte) (bool, error) {
 }
 
 // Validate validates this machine event
-func (m *MachineEvent) Validate(_ strfmt.Registry) error {
+func (m *MachineEvent) Validate(formats strfmt.Registry) error {
+	var res []error
+
+	if err := m.validateRequest(formats); err != nil {
+		res = append(res, err)
+	}
+
+	if len(res) > 0 {
+		return errors.CompositeValidationError(res...)
+	}
 	return nil
 }
 
-// ContextValidate validates this machine event based on context it is used
-func (m *MachineEvent) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MachineEvent) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
+func (m *MachineEvent) validateRequest(formats strfmt.Registry) error {
+	if typeutils.IsZero(m.Request) { // not required
+		return nil
 	}
-	return jsonutils.WriteJSON(m)
-}
 
-// UnmarshalBinary interface implementation
-func (m *MachineEvent) UnmarshalBinary(b []byte) error {
-	var res MachineEvent
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
+	if m.Request != nil {
+		if err := m.Request.Validate(formats); err != nil {
+			ve := new(errors.Validation)
+			if stderrors.As(err, &ve) {
+				return ve.ValidateName("request")
+			}
+			ce := new(errors.CompositeError)
+			if stderrors.As(err, &ce) {
+				return ce.ValidateName("request")
+			}
+
+			return err
+		}
 	}
-	*m = res
+
 	return nil
 }

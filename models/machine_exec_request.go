@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MachineExecRequest Request body for running a command on a Machine, with optional stdin, timeout and target.
@@ -108,23 +107,5 @@ func (m *MachineExecRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this machine exec request based on context it is used
 func (m *MachineExecRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MachineExecRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MachineExecRequest) UnmarshalBinary(b []byte) error {
-	var res MachineExecRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

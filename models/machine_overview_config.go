@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -114,62 +112,5 @@ func (m *MachineOverviewConfig) validateGuest(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this machine overview config based on the context it is used
-func (m *MachineOverviewConfig) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateGuest(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *MachineOverviewConfig) contextValidateGuest(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Guest != nil {
-
-		if typeutils.IsZero(m.Guest) { // not required
-			return nil
-		}
-
-		if err := m.Guest.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("guest")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("guest")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MachineOverviewConfig) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MachineOverviewConfig) UnmarshalBinary(b []byte) error {
-	var res MachineOverviewConfig
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -106,66 +104,5 @@ func (m *MainGetPlacementsResponse) validateRegions(formats strfmt.Registry) err
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this main get placements response based on the context it is used
-func (m *MainGetPlacementsResponse) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateRegions(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *MainGetPlacementsResponse) contextValidateRegions(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.Regions); i++ {
-
-		if m.Regions[i] != nil {
-
-			if typeutils.IsZero(m.Regions[i]) { // not required
-				continue
-			}
-
-			if err := m.Regions[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("regions" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("regions" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainGetPlacementsResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainGetPlacementsResponse) UnmarshalBinary(b []byte) error {
-	var res MainGetPlacementsResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainMemoryResponse A Machine's memory limit and the memory still available, in MB.
@@ -76,23 +75,5 @@ func (m *MainMemoryResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main memory response based on context it is used
 func (m *MainMemoryResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainMemoryResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainMemoryResponse) UnmarshalBinary(b []byte) error {
-	var res MainMemoryResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

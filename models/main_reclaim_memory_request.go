@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainReclaimMemoryRequest Request body asking to reclaim an amount of memory, in MB, from a Machine.
@@ -68,23 +67,5 @@ func (m *MainReclaimMemoryRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main reclaim memory request based on context it is used
 func (m *MainReclaimMemoryRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainReclaimMemoryRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainReclaimMemoryRequest) UnmarshalBinary(b []byte) error {
-	var res MainReclaimMemoryRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainReclaimMemoryResponse How much memory, in MB, was actually reclaimed from a Machine.
@@ -68,23 +67,5 @@ func (m *MainReclaimMemoryResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main reclaim memory response based on context it is used
 func (m *MainReclaimMemoryResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainReclaimMemoryResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainReclaimMemoryResponse) UnmarshalBinary(b []byte) error {
-	var res MainReclaimMemoryResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainRegionRow One platform region, with its location and the features and plans it supports.
@@ -140,23 +139,5 @@ func (m *MainRegionRow) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main region row based on context it is used
 func (m *MainRegionRow) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainRegionRow) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainRegionRow) UnmarshalBinary(b []byte) error {
-	var res MainRegionRow
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

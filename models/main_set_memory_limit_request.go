@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainSetMemoryLimitRequest Request body setting a Machine's memory limit in MB.
@@ -68,23 +67,5 @@ func (m *MainSetMemoryLimitRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main set memory limit request based on context it is used
 func (m *MainSetMemoryLimitRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainSetMemoryLimitRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainSetMemoryLimitRequest) UnmarshalBinary(b []byte) error {
-	var res MainSetMemoryLimitRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

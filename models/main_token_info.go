@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MainTokenInfo One token's organization, apps, user and the Machine it is restricted to, if any.
@@ -116,23 +115,5 @@ func (m *MainTokenInfo) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this main token info based on context it is used
 func (m *MainTokenInfo) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MainTokenInfo) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MainTokenInfo) UnmarshalBinary(b []byte) error {
-	var res MainTokenInfo
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // MetadataValueResponse The value stored under one metadata key of a Machine.
@@ -68,23 +67,5 @@ func (m *MetadataValueResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this metadata value response based on context it is used
 func (m *MetadataValueResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *MetadataValueResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *MetadataValueResponse) UnmarshalBinary(b []byte) error {
-	var res MetadataValueResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

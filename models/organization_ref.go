@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // OrganizationRef A short reference to an organization by name and slug.
@@ -76,23 +75,5 @@ func (m *OrganizationRef) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this organization ref based on context it is used
 func (m *OrganizationRef) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *OrganizationRef) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *OrganizationRef) UnmarshalBinary(b []byte) error {
-	var res OrganizationRef
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

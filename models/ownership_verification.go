@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // OwnershipVerification The TXT record that proves ownership of a hostname, with the values it may hold.
@@ -84,23 +83,5 @@ func (m *OwnershipVerification) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this ownership verification based on context it is used
 func (m *OwnershipVerification) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *OwnershipVerification) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *OwnershipVerification) UnmarshalBinary(b []byte) error {
-	var res OwnershipVerification
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

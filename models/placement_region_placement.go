@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PlacementRegionPlacement How many Machines a placement simulation put in one region.
@@ -84,23 +83,5 @@ func (m *PlacementRegionPlacement) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this placement region placement based on context it is used
 func (m *PlacementRegionPlacement) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PlacementRegionPlacement) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PlacementRegionPlacement) UnmarshalBinary(b []byte) error {
-	var res PlacementRegionPlacement
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

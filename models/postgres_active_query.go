@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresActiveQuery A query running now in a cluster, with its client, state, wait event and durations.
@@ -148,23 +147,5 @@ func (m *PostgresActiveQuery) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres active query based on context it is used
 func (m *PostgresActiveQuery) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresActiveQuery) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresActiveQuery) UnmarshalBinary(b []byte) error {
-	var res PostgresActiveQuery
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

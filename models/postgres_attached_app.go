@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresAttachedApp An app attached to a Managed Postgres cluster.
@@ -68,23 +67,5 @@ func (m *PostgresAttachedApp) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres attached app based on context it is used
 func (m *PostgresAttachedApp) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresAttachedApp) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresAttachedApp) UnmarshalBinary(b []byte) error {
-	var res PostgresAttachedApp
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresAttachment The link between a cluster and an app, with the time it was made.
@@ -84,23 +83,5 @@ func (m *PostgresAttachment) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres attachment based on context it is used
 func (m *PostgresAttachment) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresAttachment) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresAttachment) UnmarshalBinary(b []byte) error {
-	var res PostgresAttachment
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

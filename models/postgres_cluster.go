@@ -3,7 +3,6 @@
 package models
 
 import (
-	"context"
 	"encoding/json"
 	stderrors "errors"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 	"github.com/go-openapi/validate"
 )
@@ -535,124 +533,5 @@ func (m *PostgresCluster) validateStatus(formats strfmt.Registry) error {
 		return err
 	}
 
-	return nil
-}
-
-// ContextValidate validate this postgres cluster based on the context it is used
-func (m *PostgresCluster) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateAttachedApps(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateEndpoints(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateOrganization(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *PostgresCluster) contextValidateAttachedApps(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.AttachedApps); i++ {
-
-		if m.AttachedApps[i] != nil {
-
-			if typeutils.IsZero(m.AttachedApps[i]) { // not required
-				continue
-			}
-
-			if err := m.AttachedApps[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("attached_apps" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("attached_apps" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-func (m *PostgresCluster) contextValidateEndpoints(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Endpoints != nil {
-
-		if typeutils.IsZero(m.Endpoints) { // not required
-			return nil
-		}
-
-		if err := m.Endpoints.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("endpoints")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("endpoints")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *PostgresCluster) contextValidateOrganization(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Organization != nil {
-
-		if typeutils.IsZero(m.Organization) { // not required
-			return nil
-		}
-
-		if err := m.Organization.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("organization")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("organization")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresCluster) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresCluster) UnmarshalBinary(b []byte) error {
-	var res PostgresCluster
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -98,62 +96,5 @@ func (m *PostgresClusterEndpoints) validatePrimary(formats strfmt.Registry) erro
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this postgres cluster endpoints based on the context it is used
-func (m *PostgresClusterEndpoints) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidatePrimary(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *PostgresClusterEndpoints) contextValidatePrimary(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Primary != nil {
-
-		if typeutils.IsZero(m.Primary) { // not required
-			return nil
-		}
-
-		if err := m.Primary.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("primary")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("primary")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresClusterEndpoints) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresClusterEndpoints) UnmarshalBinary(b []byte) error {
-	var res PostgresClusterEndpoints
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

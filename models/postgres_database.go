@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresDatabase A database in a Managed Postgres cluster.
@@ -68,23 +67,5 @@ func (m *PostgresDatabase) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres database based on context it is used
 func (m *PostgresDatabase) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresDatabase) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresDatabase) UnmarshalBinary(b []byte) error {
-	var res PostgresDatabase
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

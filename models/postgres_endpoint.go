@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresEndpoint A host and port to connect to.
@@ -76,23 +75,5 @@ func (m *PostgresEndpoint) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres endpoint based on context it is used
 func (m *PostgresEndpoint) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresEndpoint) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresEndpoint) UnmarshalBinary(b []byte) error {
-	var res PostgresEndpoint
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresErrorResponse Error body returned by the Managed Postgres operations.
@@ -68,23 +67,5 @@ func (m *PostgresErrorResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres error response based on context it is used
 func (m *PostgresErrorResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresErrorResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresErrorResponse) UnmarshalBinary(b []byte) error {
-	var res PostgresErrorResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

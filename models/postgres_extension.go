@@ -9,7 +9,6 @@ import (
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -134,63 +133,6 @@ func (m *PostgresExtension) validateInstalled(formats strfmt.Registry) error {
 	return nil
 }
 
-// ContextValidate validate this postgres extension based on the context it is used
-func (m *PostgresExtension) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateInstalled(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *PostgresExtension) contextValidateInstalled(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Installed != nil {
-
-		if typeutils.IsZero(m.Installed) { // not required
-			return nil
-		}
-
-		if err := m.Installed.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("installed")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("installed")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresExtension) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresExtension) UnmarshalBinary(b []byte) error {
-	var res PostgresExtension
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
-	return nil
-}
-
 // PostgresExtensionInstalled postgres extension installed
 //
 // swagger:model PostgresExtensionInstalled
@@ -259,23 +201,5 @@ func (m *PostgresExtensionInstalled) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres extension installed based on context it is used
 func (m *PostgresExtensionInstalled) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresExtensionInstalled) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresExtensionInstalled) UnmarshalBinary(b []byte) error {
-	var res PostgresExtensionInstalled
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresInstalledExtension Where and at which version an extension is installed.
@@ -78,23 +77,5 @@ func (m *PostgresInstalledExtension) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres installed extension based on context it is used
 func (m *PostgresInstalledExtension) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresInstalledExtension) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresInstalledExtension) UnmarshalBinary(b []byte) error {
-	var res PostgresInstalledExtension
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -133,91 +131,5 @@ func (m *PostgresNodeEndpoints) validatePooler(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this postgres node endpoints based on the context it is used
-func (m *PostgresNodeEndpoints) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateDirect(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidatePooler(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *PostgresNodeEndpoints) contextValidateDirect(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Direct != nil {
-
-		if typeutils.IsZero(m.Direct) { // not required
-			return nil
-		}
-
-		if err := m.Direct.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("direct")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("direct")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *PostgresNodeEndpoints) contextValidatePooler(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Pooler != nil {
-
-		if typeutils.IsZero(m.Pooler) { // not required
-			return nil
-		}
-
-		if err := m.Pooler.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("pooler")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("pooler")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresNodeEndpoints) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresNodeEndpoints) UnmarshalBinary(b []byte) error {
-	var res PostgresNodeEndpoints
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

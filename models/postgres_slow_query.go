@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresSlowQuery A query's cumulative execution statistics, used to rank slow queries.
@@ -124,23 +123,5 @@ func (m *PostgresSlowQuery) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres slow query based on context it is used
 func (m *PostgresSlowQuery) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresSlowQuery) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresSlowQuery) UnmarshalBinary(b []byte) error {
-	var res PostgresSlowQuery
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

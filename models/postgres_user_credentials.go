@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // PostgresUserCredentials Username and password of a Postgres user.
@@ -76,23 +75,5 @@ func (m *PostgresUserCredentials) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this postgres user credentials based on context it is used
 func (m *PostgresUserCredentials) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *PostgresUserCredentials) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *PostgresUserCredentials) UnmarshalBinary(b []byte) error {
-	var res PostgresUserCredentials
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -3,14 +3,12 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 	"strconv"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -162,66 +160,5 @@ func (m *ProcessStat) validateListenSockets(formats strfmt.Registry) error {
 
 	}
 
-	return nil
-}
-
-// ContextValidate validate this process stat based on the context it is used
-func (m *ProcessStat) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateListenSockets(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *ProcessStat) contextValidateListenSockets(ctx context.Context, formats strfmt.Registry) error {
-
-	for i := 0; i < len(m.ListenSockets); i++ {
-
-		if m.ListenSockets[i] != nil {
-
-			if typeutils.IsZero(m.ListenSockets[i]) { // not required
-				continue
-			}
-
-			if err := m.ListenSockets[i].ContextValidate(ctx, formats); err != nil {
-				ve := new(errors.Validation)
-				if stderrors.As(err, &ve) {
-					return ve.ValidateName("listen_sockets" + "." + strconv.Itoa(i))
-				}
-				ce := new(errors.CompositeError)
-				if stderrors.As(err, &ce) {
-					return ce.ValidateName("listen_sockets" + "." + strconv.Itoa(i))
-				}
-
-				return err
-			}
-		}
-
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *ProcessStat) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *ProcessStat) UnmarshalBinary(b []byte) error {
-	var res ProcessStat
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // RestorePostgresClusterRequest Request body for restoring a backup or point in time into a new cluster.
@@ -84,23 +83,5 @@ func (m *RestorePostgresClusterRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this restore postgres cluster request based on context it is used
 func (m *RestorePostgresClusterRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *RestorePostgresClusterRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *RestorePostgresClusterRequest) UnmarshalBinary(b []byte) error {
-	var res RestorePostgresClusterRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

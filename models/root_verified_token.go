@@ -3,13 +3,11 @@
 package models
 
 import (
-	"context"
 	stderrors "errors"
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/errors"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 	"github.com/go-openapi/swag/typeutils"
 )
 
@@ -150,91 +148,5 @@ func (m *RootVerifiedToken) validateNonce(formats strfmt.Registry) error {
 		}
 	}
 
-	return nil
-}
-
-// ContextValidate validate this root verified token based on the context it is used
-func (m *RootVerifiedToken) ContextValidate(ctx context.Context, formats strfmt.Registry) error {
-	var res []error
-
-	if err := m.contextValidateCaveats(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if err := m.contextValidateNonce(ctx, formats); err != nil {
-		res = append(res, err)
-	}
-
-	if len(res) > 0 {
-		return errors.CompositeValidationError(res...)
-	}
-	return nil
-}
-
-func (m *RootVerifiedToken) contextValidateCaveats(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Caveats != nil {
-
-		if typeutils.IsZero(m.Caveats) { // not required
-			return nil
-		}
-
-		if err := m.Caveats.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("caveats")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("caveats")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-func (m *RootVerifiedToken) contextValidateNonce(ctx context.Context, formats strfmt.Registry) error {
-
-	if m.Nonce != nil {
-
-		if typeutils.IsZero(m.Nonce) { // not required
-			return nil
-		}
-
-		if err := m.Nonce.ContextValidate(ctx, formats); err != nil {
-			ve := new(errors.Validation)
-			if stderrors.As(err, &ve) {
-				return ve.ValidateName("nonce")
-			}
-			ce := new(errors.CompositeError)
-			if stderrors.As(err, &ce) {
-				return ce.ValidateName("nonce")
-			}
-
-			return err
-		}
-	}
-
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *RootVerifiedToken) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *RootVerifiedToken) UnmarshalBinary(b []byte) error {
-	var res RootVerifiedToken
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

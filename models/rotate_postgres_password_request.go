@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // RotatePostgresPasswordRequest Request body for rotating a user's password, optionally ending open sessions.
@@ -68,23 +67,5 @@ func (m *RotatePostgresPasswordRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this rotate postgres password request based on context it is used
 func (m *RotatePostgresPasswordRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *RotatePostgresPasswordRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *RotatePostgresPasswordRequest) UnmarshalBinary(b []byte) error {
-	var res RotatePostgresPasswordRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SecretKey A secret key of an app, with its type, public key and timestamps.
@@ -101,23 +100,5 @@ func (m *SecretKey) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this secret key based on context it is used
 func (m *SecretKey) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SecretKey) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SecretKey) UnmarshalBinary(b []byte) error {
-	var res SecretKey
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SetAppSecretRequest Request body holding the value of one app secret.
@@ -68,23 +67,5 @@ func (m *SetAppSecretRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this set app secret request based on context it is used
 func (m *SetAppSecretRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SetAppSecretRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SetAppSecretRequest) UnmarshalBinary(b []byte) error {
-	var res SetAppSecretRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

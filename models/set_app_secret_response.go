@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SetAppSecretResponse Result of setting one app secret, with its details and the new secrets version.
@@ -116,23 +115,5 @@ func (m *SetAppSecretResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this set app secret response based on context it is used
 func (m *SetAppSecretResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SetAppSecretResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SetAppSecretResponse) UnmarshalBinary(b []byte) error {
-	var res SetAppSecretResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SetSecretkeyRequest Request body giving the type and, when not generated, the value of a secret key.
@@ -77,23 +76,5 @@ func (m *SetSecretkeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this set secretkey request based on context it is used
 func (m *SetSecretkeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SetSecretkeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SetSecretkeyRequest) UnmarshalBinary(b []byte) error {
-	var res SetSecretkeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

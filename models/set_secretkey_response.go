@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SetSecretkeyResponse Result of creating or generating a secret key, with the new secrets version.
@@ -117,23 +116,5 @@ func (m *SetSecretkeyResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this set secretkey response based on context it is used
 func (m *SetSecretkeyResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SetSecretkeyResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SetSecretkeyResponse) UnmarshalBinary(b []byte) error {
-	var res SetSecretkeyResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SignSecretkeyRequest Request body holding the data to sign with a secret key.
@@ -69,23 +68,5 @@ func (m *SignSecretkeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this sign secretkey request based on context it is used
 func (m *SignSecretkeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SignSecretkeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SignSecretkeyRequest) UnmarshalBinary(b []byte) error {
-	var res SignSecretkeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // SignalRequest Request body naming the Unix signal to send to a Machine.
@@ -68,23 +67,5 @@ func (m *SignalRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this signal request based on context it is used
 func (m *SignalRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *SignalRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *SignalRequest) UnmarshalBinary(b []byte) error {
-	var res SignalRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // StartMachineResponse Result of starting a Machine, with its previous state and whether it moved to a new host.
@@ -84,23 +83,5 @@ func (m *StartMachineResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this start machine response based on context it is used
 func (m *StartMachineResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *StartMachineResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *StartMachineResponse) UnmarshalBinary(b []byte) error {
-	var res StartMachineResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // StrippedLease A Machine's lease as embedded in the Machine, without its nonce.
@@ -84,23 +83,5 @@ func (m *StrippedLease) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this stripped lease based on context it is used
 func (m *StrippedLease) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *StrippedLease) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *StrippedLease) UnmarshalBinary(b []byte) error {
-	var res StrippedLease
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

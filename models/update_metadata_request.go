@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // UpdateMetadataRequest Request body setting or removing several metadata keys, with an optional version guard.
@@ -84,23 +83,5 @@ func (m *UpdateMetadataRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this update metadata request based on context it is used
 func (m *UpdateMetadataRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *UpdateMetadataRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *UpdateMetadataRequest) UnmarshalBinary(b []byte) error {
-	var res UpdateMetadataRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // UpdateVolumeRequest Request body changing a volume's automatic backups and snapshot retention.
@@ -76,23 +75,5 @@ func (m *UpdateVolumeRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this update volume request based on context it is used
 func (m *UpdateVolumeRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *UpdateVolumeRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *UpdateVolumeRequest) UnmarshalBinary(b []byte) error {
-	var res UpdateVolumeRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // UpsertMetadataKeyRequest Request body setting the value of a single metadata key.
@@ -76,23 +75,5 @@ func (m *UpsertMetadataKeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this upsert metadata key request based on context it is used
 func (m *UpsertMetadataKeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *UpsertMetadataKeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *UpsertMetadataKeyRequest) UnmarshalBinary(b []byte) error {
-	var res UpsertMetadataKeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

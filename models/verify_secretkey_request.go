@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // VerifySecretkeyRequest Request body holding data and the signature to check against a secret key.
@@ -78,23 +77,5 @@ func (m *VerifySecretkeyRequest) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this verify secretkey request based on context it is used
 func (m *VerifySecretkeyRequest) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *VerifySecretkeyRequest) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *VerifySecretkeyRequest) UnmarshalBinary(b []byte) error {
-	var res VerifySecretkeyRequest
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

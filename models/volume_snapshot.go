@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // VolumeSnapshot A snapshot of a volume, with its size, status and retention in days.
@@ -116,23 +115,5 @@ func (m *VolumeSnapshot) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this volume snapshot based on context it is used
 func (m *VolumeSnapshot) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *VolumeSnapshot) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *VolumeSnapshot) UnmarshalBinary(b []byte) error {
-	var res VolumeSnapshot
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/jsonutils"
 )
 
 // WaitMachineResponse Result of waiting for a Machine, with the state reached and the event that matched.
@@ -92,23 +91,5 @@ func (m *WaitMachineResponse) Validate(_ strfmt.Registry) error {
 
 // ContextValidate validates this wait machine response based on context it is used
 func (m *WaitMachineResponse) ContextValidate(_ context.Context, _ strfmt.Registry) error {
-	return nil
-}
-
-// MarshalBinary interface implementation
-func (m *WaitMachineResponse) MarshalBinary() ([]byte, error) {
-	if m == nil {
-		return nil, nil
-	}
-	return jsonutils.WriteJSON(m)
-}
-
-// UnmarshalBinary interface implementation
-func (m *WaitMachineResponse) UnmarshalBinary(b []byte) error {
-	var res WaitMachineResponse
-	if err := jsonutils.ReadJSON(b, &res); err != nil {
-		return err
-	}
-	*m = res
 	return nil
 }

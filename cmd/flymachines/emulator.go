@@ -2,17 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/flymachines/flymachines-go/flytest"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
 // shutdownGrace bounds how long in-flight requests may finish at shutdown.
@@ -20,42 +20,40 @@ const shutdownGrace = 5 * time.Second
 
 // bannerToken is the token the banner tells a shell to export when any
 // token is accepted: a value the client takes as a token (8 characters or
-// more, nothing a shell would read) and the emulator accepts.
-const bannerToken = "flytest-emulator-token"
+// more, nothing a shell would read) and the emulator accepts. It shares no
+// start with the "-flytest" that ends the emulator's request ids, which
+// the CLI's redaction would take for the token cut short.
+const bannerToken = "local-emulator-token"
 
 // runEmulator serves flytest's emulator until ctx ends. It behaves as the
 // emulator embedded in demo, run and the examples does (sandbox's
 // EmulatorOptions): a Machine that runs a command (init.exec or init.cmd)
 // exits after --job-runtime, with the code of a trailing "exit N"; any
 // other Machine runs until stopped.
-func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runEmulator(ctx context.Context, cl *cli, args []string) error {
 	fs := flag.NewFlagSet("flymachines emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:4280", "`host:port` to listen on")
 	tokens := fs.String("tokens", "", "comma-separated `list` of accepted API tokens (default: any token)")
 	delay := fs.Duration("transition-delay", 0, fmt.Sprintf("how long each transient Machine state lasts (default %s)", sandbox.DefaultTransitionDelay))
 	jobRuntime := fs.Duration("job-runtime", 0, fmt.Sprintf("how long a Machine's command runs before it exits (default %s)", sandbox.DefaultJobRuntime))
 	rateLimits := fs.Bool("rate-limits", false, "enforce Fly's Machines API rate limits (429 with Retry-After)")
-	region := fs.String("region", "", "region of Machines created without one (default ord)")
+	socket := fs.String("socket", "", "also serve on a Unix socket at `path`, as a Machine's /.fly/api: requests about a Machine need no token there")
+	region := fs.String("region", "", "region of Machines created without one (default "+sandbox.EmulatorRegion+")")
 	verbose := fs.Bool("v", false, "log every request to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flymachines emulator [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Serves an in-memory emulator of the Fly.io Machines API. A Machine that runs")
-		fmt.Fprintln(stderr, "a command exits after -job-runtime (with N when the command ends in \"exit N\");")
-		fmt.Fprintln(stderr, "other Machines run until stopped, as with the emulator built into demo and run.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
+	usage := func(w io.Writer) {
+		printUsage(w, fs, "flymachines emulator [flags]", `
+Serves an in-memory emulator of the Fly.io Machines API, and prints the two
+variables that point a client at it. A Machine that runs a command exits
+after --job-runtime (with N when the command ends in "exit N"); other
+Machines run until stopped, as with the emulator built into demo and run.`,
+			"  flymachines emulator\n  flymachines emulator --addr 127.0.0.1:0 --tokens my-test-token --rate-limits -v\n  flymachines emulator --socket /tmp/fly-api.sock")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "flymachines emulator: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	if len(rest) > 0 {
+		return usageError(cl.stderr, fs.Name(), "unexpected argument %q", rest[0])
 	}
 
 	opts := sandbox.EmulatorOptions(sandbox.Config{TransitionDelay: *delay, JobRuntime: *jobRuntime})
@@ -75,7 +73,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		opts = append(opts, flytest.WithDefaultRegion(*region))
 	}
 	if *verbose {
-		opts = append(opts, flytest.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		opts = append(opts, flytest.WithLogger(slog.New(slog.NewTextHandler(cl.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -87,19 +85,35 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// timeout: Machines_wait holds a request for up to 60s.
 	srv := flytest.NewHTTPServer(emu)
 	srv.IdleTimeout = 2 * time.Minute
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var sockSrv *http.Server
+	if *socket != "" {
+		sl, err := net.Listen("unix", *socket)
+		if err != nil {
+			_ = srv.Close()
+			emu.Close()
+			return err
+		}
+		sockSrv = flytest.NewHTTPServer(emu.MachineSocket("", ""))
+		sockSrv.IdleTimeout = 2 * time.Minute
+		go func() { serveErr <- sockSrv.Serve(sl) }()
+	}
 
 	base := "http://" + clientAddr(ln.Addr())
 	token := bannerToken
 	if len(accepted) > 0 {
 		token = accepted[0]
 	}
-	fmt.Fprintf(stdout, "Fly Machines API emulator listening on %s\n\n", base)
-	fmt.Fprintln(stdout, "Point a client at it:")
-	fmt.Fprintf(stdout, "  export FLY_API_HOSTNAME=%s\n", base)
-	fmt.Fprintf(stdout, "  export FLY_API_TOKEN=%s\n\n", shellQuote(token))
-	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	fmt.Fprintf(cl.stdout, "Fly Machines API emulator listening on %s\n\n", base)
+	fmt.Fprintln(cl.stdout, "Point a client at it:")
+	fmt.Fprintf(cl.stdout, "  export FLY_API_HOSTNAME=%s\n", base)
+	fmt.Fprintf(cl.stdout, "  export FLY_API_TOKEN=%s\n\n", shellQuote(token))
+	if sockSrv != nil {
+		fmt.Fprintln(cl.stdout, "Or, as a program on a Machine talks to its own API socket (no token needed):")
+		fmt.Fprintf(cl.stdout, "  export FLY_API_HOSTNAME=%s\n\n", shellQuote("unix://"+*socket))
+	}
+	fmt.Fprintln(cl.stdout, "Press Ctrl-C to stop.")
 
 	select {
 	case err := <-serveErr:
@@ -111,10 +125,13 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	emu.Close()
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	if sockSrv != nil {
+		_ = sockSrv.Shutdown(shutCtx)
+	}
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	fmt.Fprintln(stdout, "emulator stopped")
+	fmt.Fprintln(cl.stdout, "emulator stopped")
 	return nil
 }
 

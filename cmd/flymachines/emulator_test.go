@@ -17,10 +17,11 @@ func TestEmulatorCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	outR, outW := io.Pipe()
-	var stderr strings.Builder
+	cl, _, stderr := testCLI()
+	cl.stdout = outW
 	done := make(chan int, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "--tokens", "tok-a, tok-b", "--transition-delay", "1ms", "--rate-limits"}, outW, &stderr)
+		done <- cl.dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "--tokens", "tok-a, tok-b", "--transition-delay", "1ms", "--rate-limits"})
 		outW.Close()
 	}()
 
@@ -82,9 +83,12 @@ func TestDispatch(t *testing.T) {
 		{[]string{"emulator", "-addr", "not an address"}, 1},
 	}
 	for _, tc := range cases {
-		var out, errOut strings.Builder
-		if got := dispatch(context.Background(), tc.args, &out, &errOut); got != tc.want {
-			t.Errorf("%q: exit %d, want %d; stderr: %s", tc.args, got, tc.want, errOut.String())
+		code, out, errOut := flymachinesCmd(t, tc.args...)
+		if code != tc.want {
+			t.Errorf("%q: exit %d, want %d; stderr: %s", tc.args, code, tc.want, errOut)
+		}
+		if code == 0 && (errOut != "" || out == "") || code != 0 && (out != "" || strings.Count(errOut, "\n") != 1) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q: want help on stdout, or one line on stderr", tc.args, code, out, errOut)
 		}
 	}
 }
@@ -97,10 +101,11 @@ func TestEmulatorBannerAndJobs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	outR, outW := io.Pipe()
-	var stderr strings.Builder
+	cl, _, stderr := testCLI()
+	cl.stdout = outW
 	done := make(chan int, 1)
 	go func() {
-		done <- dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "-transition-delay", "1ms", "-job-runtime", "20ms"}, outW, &stderr)
+		done <- cl.dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "-transition-delay", "1ms", "-job-runtime", "20ms"})
 		outW.Close()
 	}()
 	exports := map[string]string{}

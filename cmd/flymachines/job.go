@@ -3,24 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
 )
 
-// progressEvery is how often a long wait prints a line saying it still
-// waits.
-var progressEvery = 5 * time.Second
-
 // jobRunner runs a one-off job with flymachines.RunJob and prints each
-// step as it happens, with a line every progressEvery while a wait lasts.
+// step as it happens, with a line every cl.progressEvery while a wait
+// lasts.
 type jobRunner struct {
+	cl   *cli
 	c    *flymachines.Client
 	app  string
-	out  io.Writer
 	keep bool // keep the Machine after a clean exit too
 }
 
@@ -36,7 +31,7 @@ func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (
 		if stopWatch != nil {
 			stopWatch()
 		}
-		stopWatch = watch(ctx, j.c, j.app, m.ID, what, j.out)
+		stopWatch = j.cl.watch(ctx, j.c, j.app, m.ID, what)
 	}
 	opts := []flymachines.JobOption{flymachines.OnJobStep(func(s flymachines.JobStep) {
 		switch s.Kind {
@@ -66,9 +61,9 @@ func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (
 			j.line("✓", "destroyed: a clean exit leaves nothing behind", s.Took)
 		case flymachines.JobCleanedUp:
 			if s.Err != nil {
-				fmt.Fprintf(j.out, "  ! could not destroy machine %s: %v\n", s.Machine.ID, s.Err)
+				fmt.Fprintf(j.cl.stdout, "  ! could not destroy machine %s: %s\n", s.Machine.ID, errorLine(s.Err))
 			} else {
-				fmt.Fprintf(j.out, "  • destroyed machine %s, so that nothing is left running\n", s.Machine.ID)
+				fmt.Fprintf(j.cl.stdout, "  • destroyed machine %s, so that nothing is left running\n", s.Machine.ID)
 			}
 		}
 	})}
@@ -84,7 +79,7 @@ func (j *jobRunner) run(ctx context.Context, req *models.CreateMachineRequest) (
 
 // line prints one step: a mark, what happened, and how long it took.
 func (j *jobRunner) line(mark, what string, took time.Duration) {
-	fmt.Fprintf(j.out, "  %s %-46s %7s\n", mark, what, shortDuration(took))
+	fmt.Fprintf(j.cl.stdout, "  %s %-46s %7s\n", mark, what, shortDuration(took))
 }
 
 // exitNote says why a process ended, beyond its code.
@@ -108,15 +103,15 @@ func processExitCode(s *flymachines.ExitStatus) int {
 	return code
 }
 
-// watch prints a line every progressEvery while a wait lasts, with the
+// watch prints a line every cl.progressEvery while a wait lasts, with the
 // Machine's state, until the returned stop is called.
-func watch(ctx context.Context, c *flymachines.Client, app, id, what string, out io.Writer) (stop func()) {
+func (cl *cli) watch(ctx context.Context, c *flymachines.Client, app, id, what string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	begin := time.Now()
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(progressEvery)
+		tick := time.NewTicker(cl.progressEvery)
 		defer tick.Stop()
 		for {
 			select {
@@ -125,13 +120,12 @@ func watch(ctx context.Context, c *flymachines.Client, app, id, what string, out
 			case <-tick.C:
 			}
 			state := "unknown"
-			params := machines.NewMachinesShowParams().WithAppName(app).WithMachineID(id)
-			if m, err := c.Machines.MachinesShowContext(ctx, params, nil); err == nil {
-				state = m.GetPayload().State
+			if m, err := c.Machines.Show(ctx, app, id, nil); err == nil {
+				state = m.State
 			} else if ctx.Err() != nil {
 				return
 			}
-			fmt.Fprintf(out, "  … still waiting for machine %s %s (state %s, %s)\n",
+			fmt.Fprintf(cl.stdout, "  … still waiting for machine %s %s (state %s, %s)\n",
 				id, what, state, time.Since(begin).Round(time.Second))
 		}
 	}()

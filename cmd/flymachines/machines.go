@@ -16,47 +16,20 @@ import (
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
 // machinesCommands are the subcommands of `flymachines machines`.
 var machinesCommands = []command{
-	{"list", "list an app's Machines, optionally by metadata", runMachinesList, false},
-	{"get", "print one Machine as JSON", runMachinesGet, false},
-	{"wait", "wait for a Machine to reach a state", runMachinesWait, false},
-}
-
-// runMachines dispatches `flymachines machines <subcommand>`.
-func runMachines(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError(stderr, "flymachines machines", "missing subcommand: list, get or wait")
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, "usage: flymachines machines <list|get|wait> [flags]")
-		fmt.Fprintln(stdout)
-		for _, c := range machinesCommands {
-			fmt.Fprintf(stdout, "  %-6s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(stdout, `
-They talk to the API that FLY_API_TOKEN (or FLY_ACCESS_TOKEN) and
-FLY_API_HOSTNAME select: Fly's, or a 'flymachines emulator' once its
-variables are exported. Run 'flymachines machines <subcommand> -h' for its
-flags.`)
-		return flag.ErrHelp
-	}
-	for _, c := range machinesCommands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
-	}
-	return usageError(stderr, "flymachines machines", "unknown subcommand %q: want list, get or wait", args[0])
+	{name: "list", summary: "list an app's Machines, optionally by metadata", run: runMachinesList},
+	{name: "get", summary: "print one Machine as JSON", run: runMachinesGet},
+	{name: "wait", summary: "wait for a Machine to reach a state", run: runMachinesWait},
 }
 
 // apiClient is a client configured by the environment, as flymachines.New
 // does it.
-func apiClient() (*flymachines.Client, error) {
-	c, err := flymachines.New()
+func (cl *cli) apiClient() (*flymachines.Client, error) {
+	c, err := flymachines.New(cl.sandbox.ClientOptions...)
 	if errors.Is(err, flymachines.ErrNoToken) {
 		return nil, errors.New("no API token: set FLY_API_TOKEN (or run 'flymachines emulator' and export the variables it prints)")
 	}
@@ -69,11 +42,11 @@ func appFlag(fs *flag.FlagSet) *string {
 }
 
 const machinesEnvNote = `
-
 The API is the one FLY_API_TOKEN (or FLY_ACCESS_TOKEN) and FLY_API_HOSTNAME
-select.`
+select: Fly's, or a 'flymachines emulator' once its variables are exported.
+`
 
-func runMachinesList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runMachinesList(ctx context.Context, cl *cli, args []string) error {
 	fs := flag.NewFlagSet("flymachines machines list", flag.ContinueOnError)
 	app := appFlag(fs)
 	meta := keyValueFlag{}
@@ -81,48 +54,33 @@ func runMachinesList(ctx context.Context, args []string, stdout, stderr io.Write
 	all := fs.Bool("all", false, "include destroyed Machines")
 	usage := func(w io.Writer) {
 		printUsage(w, fs, "flymachines machines list --app APP [--metadata KEY=VALUE]...",
-			"Lists the Machines of an app: id, name, state, region, image and last update."+machinesEnvNote,
+			"Lists the Machines of an app: id, name, state, region, image and last update.\n"+machinesEnvNote,
 			"  flymachines machines list --app my-app\n  flymachines machines list --app my-app --metadata role=worker")
 	}
-	rest, err := parseFlags(fs, args, stdout, stderr, usage)
+	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
 	if err != nil {
 		return err
 	}
 	switch {
 	case *app == "":
-		return usageError(stderr, fs.Name(), "--app is required (or set FLY_APP)")
+		return usageError(cl.stderr, fs.Name(), "--app is required (or set FLY_APP)")
 	case len(rest) > 0:
-		return usageError(stderr, fs.Name(), "unexpected argument %q", rest[0])
+		return usageError(cl.stderr, fs.Name(), "unexpected argument %q", rest[0])
 	}
-	c, err := apiClient()
+	c, err := cl.apiClient()
 	if err != nil {
 		return err
 	}
 
-	params := machines.NewMachinesListParams().WithAppName(*app)
-	if *all {
-		params.SetIncludeDeleted(new(true))
-	}
-	var filters []machines.ClientOption
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range meta {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		filters = append(filters, flymachines.MatchMetadata(k, meta[k]))
-	}
-	res, err := c.Machines.MachinesListContext(ctx, params, nil, filters...)
+	list, err := c.Machines.List(ctx, *app, &machines.ListParams{IncludeDeleted: *all, Metadata: meta})
 	if err != nil {
 		return err
 	}
-	list := res.GetPayload()
 	if len(list) == 0 {
-		fmt.Fprintf(stdout, "no machines in app %s\n", *app)
+		fmt.Fprintf(cl.stdout, "no machines in app %s\n", *app)
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(cl.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tREGION\tIMAGE\tUPDATED")
 	for _, m := range list {
 		image := ""
@@ -136,40 +94,37 @@ func runMachinesList(ctx context.Context, args []string, stdout, stderr io.Write
 	return tw.Flush()
 }
 
-func runMachinesGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runMachinesGet(ctx context.Context, cl *cli, args []string) error {
 	fs := flag.NewFlagSet("flymachines machines get", flag.ContinueOnError)
 	app := appFlag(fs)
 	usage := func(w io.Writer) {
 		printUsage(w, fs, "flymachines machines get --app APP MACHINE_ID",
-			"Prints a Machine as the API describes it, as indented JSON."+machinesEnvNote,
+			"Prints a Machine as the API describes it, as indented JSON, leaving out the\nfields that are null.\n"+machinesEnvNote,
 			"  flymachines machines get --app my-app 3d8d413b29d089\n  flymachines machines get 3d8d413b29d089 --app my-app | jq .config.guest")
 	}
-	rest, err := parseFlags(fs, args, stdout, stderr, usage)
+	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
 	if err != nil {
 		return err
 	}
 	switch {
 	case *app == "":
-		return usageError(stderr, fs.Name(), "--app is required (or set FLY_APP)")
+		return usageError(cl.stderr, fs.Name(), "--app is required (or set FLY_APP)")
 	case len(rest) != 1:
-		return usageError(stderr, fs.Name(), "want one machine id, got %d arguments", len(rest))
+		return usageError(cl.stderr, fs.Name(), "want one machine id, got %d arguments", len(rest))
 	}
-	c, err := apiClient()
+	c, err := cl.apiClient()
 	if err != nil {
 		return err
 	}
-	res, err := c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(*app).WithMachineID(rest[0]), nil)
+	m, err := c.Machines.Show(ctx, *app, rest[0], nil)
 	if err != nil {
 		return err
 	}
-	var js bytes.Buffer
-	enc := json.NewEncoder(&js)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(res.GetPayload()); err != nil {
+	js, err := indentedWithoutNulls(m)
+	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(jsonTerminalSafe(js.Bytes()))
+	_, err = cl.stdout.Write(jsonTerminalSafe(js))
 	return err
 }
 
@@ -179,17 +134,17 @@ var waitableStates = []string{
 	flymachines.StateDestroyed, flymachines.StateFailed, flymachines.StateSettled,
 }
 
-func runMachinesWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runMachinesWait(ctx context.Context, cl *cli, args []string) error {
 	fs := flag.NewFlagSet("flymachines machines wait", flag.ContinueOnError)
 	app := appFlag(fs)
 	stateList := fs.String("state", flymachines.StateStarted, "`states` to wait for, comma-separated: "+strings.Join(waitableStates, ", "))
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this `duration`")
 	usage := func(w io.Writer) {
 		printUsage(w, fs, "flymachines machines wait --app APP MACHINE_ID [--state STATE[,STATE...]] [--timeout 2m]",
-			"Waits, with the API's server-side wait, until the Machine is in one of the\nstates, printing a line every few seconds meanwhile. Exits 1 if time runs out\nor the Machine fails or is destroyed first."+machinesEnvNote,
+			"Waits, with the API's server-side wait, until the Machine is in one of the\nstates, printing a line every few seconds meanwhile. Exits 1 if time runs out\nor the Machine fails or is destroyed first.\n"+machinesEnvNote,
 			"  flymachines machines wait --app my-app 3d8d413b29d089\n  flymachines machines wait --app my-app 3d8d413b29d089 --state stopped,destroyed --timeout 10m")
 	}
-	rest, err := parseFlags(fs, args, stdout, stderr, usage)
+	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
 	if err != nil {
 		return err
 	}
@@ -201,20 +156,20 @@ func runMachinesWait(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	switch {
 	case *app == "":
-		return usageError(stderr, fs.Name(), "--app is required (or set FLY_APP)")
+		return usageError(cl.stderr, fs.Name(), "--app is required (or set FLY_APP)")
 	case len(rest) != 1:
-		return usageError(stderr, fs.Name(), "want one machine id, got %d arguments", len(rest))
+		return usageError(cl.stderr, fs.Name(), "want one machine id, got %d arguments", len(rest))
 	case len(states) == 0:
-		return usageError(stderr, fs.Name(), "--state is empty")
+		return usageError(cl.stderr, fs.Name(), "--state is empty")
 	case *timeout <= 0:
-		return usageError(stderr, fs.Name(), "--timeout must be positive")
+		return usageError(cl.stderr, fs.Name(), "--timeout must be positive")
 	}
 	for _, s := range states {
 		if !slices.Contains(waitableStates, s) {
-			return usageError(stderr, fs.Name(), "unknown state %q: want %s", s, strings.Join(waitableStates, ", "))
+			return usageError(cl.stderr, fs.Name(), "unknown state %q: want %s", s, strings.Join(waitableStates, ", "))
 		}
 	}
-	c, err := apiClient()
+	c, err := cl.apiClient()
 	if err != nil {
 		return err
 	}
@@ -223,7 +178,7 @@ func runMachinesWait(ctx context.Context, args []string, stdout, stderr io.Write
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	begin := time.Now()
-	stop := watch(ctx, c, *app, id, "to be "+want, stdout)
+	stop := cl.watch(ctx, c, *app, id, "to be "+want)
 	res, err := c.WaitForState(ctx, *app, id, states)
 	stop()
 	if err != nil {
@@ -239,6 +194,50 @@ func runMachinesWait(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "machine %s is %s (waited %s)\n", id, res.State, shortDuration(time.Since(begin)))
+	fmt.Fprintf(cl.stdout, "machine %s is %s (waited %s)\n", id, res.State, shortDuration(time.Since(begin)))
 	return nil
+}
+
+// indentedWithoutNulls is v as indented JSON, without the object members
+// that are null: the API sends many (a Machine's incomplete_config, say),
+// and they tell a reader nothing. Numbers keep their exact text.
+func indentedWithoutNulls(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(dropNulls(tree)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// dropNulls removes the null members of every object in a decoded JSON
+// tree, at any depth.
+func dropNulls(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if e == nil {
+				delete(v, k)
+				continue
+			}
+			v[k] = dropNulls(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = dropNulls(e)
+		}
+	}
+	return v
 }

@@ -8,16 +8,16 @@ import (
 	"io"
 	"maps"
 
-	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"github.com/flymachines/flymachines-go/internal/shellwords"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
 // runRun runs a one-off job on a new Machine: on Fly when a token is set,
 // else on the embedded emulator. The process exits with the job's exit
 // code.
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := sandbox.FromEnv()
+func runRun(ctx context.Context, cl *cli, args []string) error {
+	cfg := cl.sandbox
 	fs := flag.NewFlagSet("flymachines run", flag.ContinueOnError)
 	image := fs.String("image", "", "Docker `image` to run (required)")
 	cmd := fs.String("cmd", "", "`command` to run, split like a shell would (default: the image's own)")
@@ -29,7 +29,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of a throwaway app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the Machine (env FLY_REGION; default: the API's choice)")
 	cpus := fs.Int64("cpus", 1, "number of `CPUs`")
-	memory := fs.Int64("memory", 256, "memory in `MB`, a multiple of 256")
+	memory := fs.Int64("memory", 256, "memory in `MB`: a multiple of 256")
 	cpuKind := fs.String("cpu-kind", "shared", "`kind` of CPU: shared or performance")
 	keep := fs.Bool("keep", false, "keep the Machine after a clean exit too (a failed one is always kept)")
 	fs.BoolVar(&cfg.Emulator, "emulator", false, "use the embedded emulator even when FLY_API_TOKEN is set")
@@ -38,7 +38,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 Runs a one-off job on a new Fly Machine: creates the Machine, waits for it to
 start and for its command to exit, then destroys it after a clean exit or
 keeps it, stopped, for inspection after a failure. flymachines exits with the
-job's exit code, or 1 when the job could not run.
+job's exit code, or 1 when the job could not run. (Through 'go run', the
+status is go run's own: 1 for any code but 0. Use the installed command:
+go install ./cmd/flymachines, or go build -o flymachines ./cmd/flymachines.)
 
 With FLY_API_TOKEN (or FLY_ACCESS_TOKEN) set it runs on Fly.io, in --app or
 else in a throwaway app deleted afterwards; without, or with --emulator, on
@@ -49,28 +51,32 @@ exits N.`,
   flymachines run --image python:3.12-slim --arg python --arg -c --arg "print(42)" \
       --app my-jobs --region ams --memory 512 --env MODE=batch`)
 	}
-	rest, err := parseFlags(fs, args, stdout, stderr, usage)
+	rest, err := parseFlags(fs, args, cl.stdout, cl.stderr, usage)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(rest) > 0:
-		return usageError(stderr, fs.Name(), "unexpected argument %q (give the command with --cmd or --arg)", rest[0])
+		return usageError(cl.stderr, fs.Name(), "unexpected argument %q (give the command with --cmd or --arg)", rest[0])
 	case *image == "":
-		return usageError(stderr, fs.Name(), "--image is required")
+		return usageError(cl.stderr, fs.Name(), "--image is required")
 	case *cmd != "" && len(argv) > 0:
-		return usageError(stderr, fs.Name(), "give the command with --cmd or with --arg, not both")
-	case *cpus < 1 || *memory < 1:
-		return usageError(stderr, fs.Name(), "--cpus and --memory must be positive")
+		return usageError(cl.stderr, fs.Name(), "give the command with --cmd or with --arg, not both")
+	case *cpus < 1:
+		return usageError(cl.stderr, fs.Name(), "--cpus must be at least 1")
+	case *memory < 256 || *memory%256 != 0:
+		// Fly takes memory in steps of 256 MB: say so before anything is
+		// created, rather than after a throwaway app.
+		return usageError(cl.stderr, fs.Name(), "--memory %d: want a multiple of 256 MB (256, 512, 1024, ...)", *memory)
 	}
 	command := []string(argv)
 	if *cmd != "" {
 		if command, err = shellwords.Split(*cmd); err != nil {
-			return usageError(stderr, fs.Name(), "--cmd: %v", err)
+			return usageError(cl.stderr, fs.Name(), "--cmd: %v", err)
 		}
 	}
 
-	cfg.Out, cfg.AppPrefix = stdout, "flymachines-run"
+	cfg.Out, cfg.AppPrefix = cl.stdout, "flymachines-run"
 	sb, err := sandbox.Connect(ctx, cfg)
 	if err != nil {
 		return err
@@ -98,9 +104,9 @@ exits N.`,
 	if region == "" {
 		region = "chosen by the API"
 	}
-	fmt.Fprintf(stdout, "app %s, region %s\nrunning %s on a new machine from %s\n", sb.App, region, what, *image)
+	fmt.Fprintf(cl.stdout, "app %s, region %s\nrunning %s on a new machine from %s\n", sb.App, region, what, *image)
 
-	runner := &jobRunner{c: sb.Client, app: sb.App, out: stdout, keep: *keep}
+	runner := &jobRunner{cl: cl, c: sb.Client, app: sb.App, keep: *keep}
 	res, err := runner.run(ctx, &models.CreateMachineRequest{Region: sb.Region, Config: conf})
 	if err != nil {
 		if res != nil && res.FailedToStart {
@@ -117,14 +123,14 @@ exits N.`,
 		if res.Exit.Success() {
 			why = "(--keep)"
 		}
-		fmt.Fprintf(stdout, "  • kept machine %s, stopped, %s:\n", res.Machine.ID, why)
+		fmt.Fprintf(cl.stdout, "  • kept machine %s, stopped, %s:\n", res.Machine.ID, why)
 		switch {
 		case sb.Emulator:
-			fmt.Fprintln(stdout, "    (the embedded emulator forgets it when flymachines exits)")
+			fmt.Fprintln(cl.stdout, "    (the embedded emulator forgets it when flymachines exits)")
 		case sb.CreatedApp:
-			fmt.Fprintf(stdout, "    fly logs -a %s -i %s\n    fly apps destroy %s   when done\n", sb.App, res.Machine.ID, sb.App)
+			fmt.Fprintf(cl.stdout, "    fly logs -a %s -i %s\n    fly apps destroy %s   when done\n", sb.App, res.Machine.ID, sb.App)
 		default:
-			fmt.Fprintf(stdout, "    fly logs -a %s -i %s\n    fly machine destroy %s -a %s   when done\n", sb.App, res.Machine.ID, res.Machine.ID, sb.App)
+			fmt.Fprintf(cl.stdout, "    fly logs -a %s -i %s\n    fly machine destroy %s -a %s   when done\n", sb.App, res.Machine.ID, res.Machine.ID, sb.App)
 		}
 	}
 	if code := processExitCode(res.Exit); code != 0 {

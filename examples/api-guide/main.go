@@ -20,21 +20,33 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
-func main() { sandbox.Main("api-guide", run) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, os.Args[1:], sandbox.FromEnv())
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "api-guide:", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, out io.Writer, args []string) error {
-	cfg := sandbox.FromEnv()
+// run walks through the guide with the flags in args, connecting as cfg
+// says (the flags override its org and region).
+func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) error {
 	fs := flag.NewFlagSet("api-guide", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
 	app := fs.String("app", "", "`name` of the app to create (default: api-guide-<random>)")
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of the app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the Machine (env FLY_REGION; default: the API's choice)")
@@ -42,9 +54,14 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			fmt.Fprintln(out, "usage: api-guide [flags]")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 		}
-		return sandbox.ErrUsage
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *app == "" {
 		*app = sandbox.NewAppName("api-guide")
@@ -88,11 +105,10 @@ func (g *guide) run(ctx context.Context, org, region, image string) (err error) 
 			g.deleteApp() // a step failed: take the app down, Machine and all
 		}
 	}()
-	shown, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(g.app), nil)
+	a, err := c.Apps.Show(ctx, g.app)
 	if err != nil {
 		return err
 	}
-	a := shown.GetPayload()
 	g.step("app %s created: organization %s, status %s", a.Name, a.Organization.Slug, a.Status)
 
 	// Machines: create one. Only config.image is required; this one
@@ -150,8 +166,7 @@ func (g *guide) run(ctx context.Context, org, region, image string) (err error) 
 	g.step("machine %s updated to %d MB and started again on instance %s", m.ID, updated.Config.Guest.MemoryMb, updated.InstanceID)
 
 	// Stop it, and wait for that version to be stopped.
-	stop := machines.NewMachinesStopParams().WithAppName(g.app).WithMachineID(m.ID)
-	if _, err := c.Machines.MachinesStopContext(ctx, stop, nil); err != nil {
+	if err := c.Machines.Stop(ctx, g.app, m.ID, nil, nil); err != nil {
 		return err
 	}
 	if err := c.WaitStopped(ctx, g.app, m.ID, flymachines.WithInstanceID(updated.InstanceID)); err != nil {
@@ -160,22 +175,21 @@ func (g *guide) run(ctx context.Context, org, region, image string) (err error) 
 	g.step("machine %s stopped", m.ID)
 
 	// Start it again: fast, since everything is in place already.
-	start := machines.NewMachinesStartParams().WithAppName(g.app).WithMachineID(m.ID)
-	started, err := c.Machines.MachinesStartContext(ctx, start, nil)
+	started, err := c.Machines.Start(ctx, g.app, m.ID, nil)
 	if err != nil {
 		return err
 	}
 	if err := c.WaitStarted(ctx, g.app, m.ID); err != nil {
 		return err
 	}
-	g.step("machine %s started (previous state %s)", m.ID, started.GetPayload().PreviousState)
+	g.step("machine %s started (previous state %s)", m.ID, started.PreviousState)
 
 	// List the app's Machines.
-	list, err := c.Machines.MachinesListContext(ctx, machines.NewMachinesListParams().WithAppName(g.app), nil)
+	list, err := c.Machines.List(ctx, g.app, nil)
 	if err != nil {
 		return err
 	}
-	for _, lm := range list.GetPayload() {
+	for _, lm := range list {
 		g.step("listed machine %s (%s) in %s: %s", lm.ID, lm.Name, lm.Region, lm.State)
 	}
 
@@ -186,8 +200,7 @@ func (g *guide) run(ctx context.Context, org, region, image string) (err error) 
 	}
 
 	// Delete the Machine. It runs, hence force, which stops it first.
-	del := machines.NewMachinesDeleteParams().WithAppName(g.app).WithMachineID(m.ID).WithForce(new(true))
-	if _, err := c.Machines.MachinesDeleteContext(ctx, del, nil); err != nil {
+	if err := c.Machines.Delete(ctx, g.app, m.ID, &machines.DeleteParams{Force: true}); err != nil {
 		return err
 	}
 	if err := c.WaitDestroyed(ctx, g.app, m.ID); err != nil {
@@ -252,11 +265,7 @@ func (g *guide) leased(ctx context.Context, id string) error {
 }
 
 func (g *guide) get(ctx context.Context, id string) (*models.Machine, error) {
-	res, err := g.c.Machines.MachinesShowContext(ctx, machines.NewMachinesShowParams().WithAppName(g.app).WithMachineID(id), nil)
-	if err != nil {
-		return nil, err
-	}
-	return res.GetPayload(), nil
+	return g.c.Machines.Show(ctx, g.app, id, nil)
 }
 
 // update sends m's config, changed by change, as the Machine's new
@@ -273,13 +282,7 @@ func (g *guide) update(ctx context.Context, m *models.Machine, change func(*mode
 		conf.Env = map[string]string{}
 	}
 	change(&conf)
-	params := machines.NewMachinesUpdateParams().WithAppName(g.app).WithMachineID(m.ID).
-		WithBody(&models.UpdateMachineRequest{Config: &conf})
-	res, err := g.c.Machines.MachinesUpdateContext(ctx, params, nil)
-	if err != nil {
-		return nil, err
-	}
-	return res.GetPayload(), nil
+	return g.c.Machines.Update(ctx, g.app, m.ID, &models.UpdateMachineRequest{Config: &conf}, nil)
 }
 
 // deleteApp deletes the app with force, so a Machine left goes with it,
@@ -287,8 +290,8 @@ func (g *guide) update(ctx context.Context, m *models.Machine, change func(*mode
 func (g *guide) deleteApp() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	params := apps.NewAppsDeleteParams().WithAppName(g.app).WithForce(new(true))
-	if _, err := g.c.Apps.AppsDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
+	err := g.c.Apps.Delete(ctx, g.app, &apps.DeleteParams{Force: true})
+	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		return fmt.Errorf("deleting app %s: %w", g.app, err)
 	}
 	g.step("app %s deleted", g.app)

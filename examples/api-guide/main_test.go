@@ -12,15 +12,13 @@ import (
 	"testing"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
-	"github.com/flymachines/flymachines-go/internal/sandbox/sandboxtest"
+	"github.com/flymachines/flymachines-go/sandbox/sandboxtest"
 )
 
 func TestGuide(t *testing.T) {
 	sandboxtest.NoToken(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-app", "guide-test", "-region", "cdg"}); err != nil {
+	if err := run(context.Background(), &out, []string{"-app", "guide-test", "-region", "cdg"}, sandboxtest.Fast()); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	text := out.String()
@@ -64,16 +62,17 @@ func TestGuideCleansUpOnTheAPI(t *testing.T) {
 	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast())
 	// Watch what the example sends, down to the headers.
 	rec := &recorder{next: http.DefaultTransport}
-	sandbox.SetClientOptionsForTest(t, flymachines.WithHTTPClient(&http.Client{Transport: rec}))
+	cfg := sandboxtest.Fast()
+	cfg.ClientOptions = append(cfg.ClientOptions, flymachines.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, &out, []string{"-app", "guide-on-api"}); err != nil {
+	if err := run(ctx, &out, []string{"-app", "guide-on-api"}, cfg); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "Fly Machines API") {
 		t.Errorf("not on the API:\n%s", out.String())
 	}
-	_, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName("guide-on-api"), nil)
+	_, err := c.Apps.Show(ctx, "guide-on-api")
 	if !errors.Is(err, flymachines.ErrNotFound) {
 		t.Errorf("the app is left: %v", err)
 	}

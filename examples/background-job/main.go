@@ -4,10 +4,11 @@
 // the Machine is destroyed; after a failure it is kept, stopped, so that
 // its logs and events can be looked at.
 //
-// Without FLY_API_TOKEN it runs against an emulator inside this program:
+// The command is what follows the flags, as with docker run. Without
+// FLY_API_TOKEN it runs against an emulator inside this program:
 //
 //	go run ./examples/background-job
-//	go run ./examples/background-job -cmd "sh -c 'echo oops; exit 3'"
+//	go run ./examples/background-job sh -c 'echo oops; exit 3'
 //
 // With FLY_API_TOKEN it runs on Fly.io, in -app, or else in a throwaway app
 // that it deletes afterwards (kept only when a failed job's Machine is):
@@ -21,35 +22,47 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
-	"github.com/flymachines/flymachines-go/internal/shellwords"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
-func main() { sandbox.Main("background-job", run) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, os.Args[1:], sandbox.FromEnv())
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "background-job:", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, out io.Writer, args []string) error {
-	cfg := sandbox.FromEnv()
+// run runs the job with the flags in args, connecting as cfg says (the
+// flags override its app, org and region).
+func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) error {
 	fs := flag.NewFlagSet("background-job", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.App, "app", cfg.App, "Fly `app` to run the job in (env FLY_APP; default: a throwaway app)")
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of a throwaway app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the job's Machine (env FLY_REGION; default: the API's choice)")
 	image := fs.String("image", "alpine:3.20", "Docker `image` to run")
-	cmd := fs.String("cmd", `sh -c 'echo "crunching numbers"; sleep 2; echo done'`, "`command` to run, split like a shell would")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up on the job after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			fmt.Fprintln(out, "usage: background-job [flags] [command [arg...]]")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 		}
-		return sandbox.ErrUsage
+		return err
 	}
-	argv, err := shellwords.Split(*cmd)
-	if err != nil || len(argv) == 0 {
-		return fmt.Errorf("-cmd %q: want a command such as \"sh -c 'exit 3'\"", *cmd)
+	argv := fs.Args()
+	if len(argv) == 0 {
+		argv = []string{"sh", "-c", `echo "crunching numbers"; sleep 2; echo done`}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -76,7 +89,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 			Metadata: map[string]string{"role": "background-job"},
 		},
 	}
-	fmt.Fprintf(out, "running %s on a new machine from %s\n", shellwords.Join(argv), *image)
+	fmt.Fprintf(out, "running %q on a new machine from %s\n", argv, *image)
 
 	// RunJob does the whole flow: create the Machine (never twice, even
 	// if a create times out), wait for it to start and for its process to

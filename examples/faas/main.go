@@ -21,6 +21,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -28,16 +31,25 @@ import (
 	"github.com/flymachines/flymachines-go/client/apps"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytypes"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
-func main() { sandbox.Main("faas", run) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, os.Args[1:], sandbox.FromEnv())
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "faas:", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, out io.Writer, args []string) error {
-	cfg := sandbox.FromEnv()
+// run runs the flow with the flags in args, connecting as cfg says (the
+// flags override its org and region).
+func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) error {
 	fs := flag.NewFlagSet("faas", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
 	app := fs.String("app", "", "`name` of the app to create for the function (default: faas-<random>)")
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of the app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", orDefault(cfg.Region, "ord"), "first `region` (env FLY_REGION)")
@@ -46,9 +58,14 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			fmt.Fprintln(out, "usage: faas [flags]")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 		}
-		return sandbox.ErrUsage
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if cfg.Region == *region2 {
 		return fmt.Errorf("-region and -region2 are both %s: the point is two regions", *region2)
@@ -124,8 +141,7 @@ func (f *faas) run(ctx context.Context, org, image string, regions []string) (er
 	// the API can too.
 	second := ids[1]
 	t0 := time.Now()
-	stop := machines.NewMachinesStopParams().WithAppName(f.app).WithMachineID(second)
-	if _, err := f.c.Machines.MachinesStopContext(ctx, stop, nil); err != nil {
+	if err := f.c.Machines.Stop(ctx, f.app, second, nil, nil); err != nil {
 		return err
 	}
 	if err := f.c.WaitStopped(ctx, f.app, second); err != nil {
@@ -153,17 +169,16 @@ func (f *faas) run(ctx context.Context, org, image string, regions []string) (er
 	}
 
 	// 5. List the app's Machines, all of them and then by metadata.
-	if err := f.list(ctx, "all machines of the app"); err != nil {
+	if err := f.list(ctx, "all machines of the app", nil); err != nil {
 		return err
 	}
-	if err := f.list(ctx, "machines with placement=nearby", flymachines.MatchMetadata("placement", "nearby")); err != nil {
+	if err := f.list(ctx, "machines with placement=nearby", map[string]string{"placement": "nearby"}); err != nil {
 		return err
 	}
 
 	// 6. Delete the Machines (force: they are running), then the app.
 	for _, id := range ids {
-		del := machines.NewMachinesDeleteParams().WithAppName(f.app).WithMachineID(id).WithForce(new(true))
-		if _, err := f.c.Machines.MachinesDeleteContext(ctx, del, nil); err != nil {
+		if err := f.c.Machines.Delete(ctx, f.app, id, &machines.DeleteParams{Force: true}); err != nil {
 			return err
 		}
 		fmt.Fprintf(f.out, "deleted machine %s\n", id)
@@ -199,8 +214,7 @@ func functionConfig(image, placement string) *models.FlyMachineConfig {
 // Machine on its way down answers 412 too: the wait that follows tells the
 // two apart.)
 func (f *faas) ensureStarted(ctx context.Context, id string) (alreadyUp bool, err error) {
-	params := machines.NewMachinesStartParams().WithAppName(f.app).WithMachineID(id)
-	_, err = f.c.Machines.MachinesStartContext(ctx, params, nil)
+	_, err = f.c.Machines.Start(ctx, f.app, id, nil)
 	if err == nil {
 		return false, nil
 	}
@@ -210,17 +224,17 @@ func (f *faas) ensureStarted(ctx context.Context, id string) (alreadyUp bool, er
 	return false, fmt.Errorf("starting machine %s: %w", id, err)
 }
 
-// list prints the app's Machines that the filters let through.
-func (f *faas) list(ctx context.Context, title string, filters ...machines.ClientOption) error {
-	params := machines.NewMachinesListParams().WithAppName(f.app)
-	res, err := f.c.Machines.MachinesListContext(ctx, params, nil, filters...)
+// list prints the app's Machines whose metadata has every key and value of
+// metadata (the API filters: nil lists them all).
+func (f *faas) list(ctx context.Context, title string, metadata map[string]string) error {
+	res, err := f.c.Machines.List(ctx, f.app, &machines.ListParams{Metadata: metadata})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(f.out, "%s:\n", title)
 	tw := tabwriter.NewWriter(f.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ID\tNAME\tREGION\tSTATE")
-	for _, m := range res.GetPayload() {
+	for _, m := range res {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.ID, m.Name, m.Region, m.State)
 	}
 	return tw.Flush()
@@ -231,8 +245,8 @@ func (f *faas) list(ctx context.Context, title string, filters ...machines.Clien
 func (f *faas) deleteApp() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	params := apps.NewAppsDeleteParams().WithAppName(f.app).WithForce(new(true))
-	if _, err := f.c.Apps.AppsDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
+	err := f.c.Apps.Delete(ctx, f.app, &apps.DeleteParams{Force: true})
+	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		return fmt.Errorf("deleting app %s: %w", f.app, err)
 	}
 	fmt.Fprintf(f.out, "deleted app %s\n", f.app)

@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/apps"
-	"github.com/flymachines/flymachines-go/internal/sandbox/sandboxtest"
+	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/sandbox/sandboxtest"
 )
 
 func TestFaaS(t *testing.T) {
 	sandboxtest.NoToken(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-region", "ams", "-region2", "nrt"}); err != nil {
+	if err := run(context.Background(), &out, []string{"-region", "ams", "-region2", "nrt"}, sandboxtest.Fast()); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	text := out.String()
@@ -50,26 +50,30 @@ func TestFaaS(t *testing.T) {
 }
 
 func TestFaaSCleansUpOnTheAPI(t *testing.T) {
-	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast())
+	_, c := sandboxtest.FlyStandIn(t, sandboxtest.Fast(), flytest.WithCapacityError("nrt"))
 	ctx := context.Background()
 	appGone := func(name string) bool {
-		_, err := c.Apps.AppsShowContext(ctx, apps.NewAppsShowParams().WithAppName(name), nil)
+		_, err := c.Apps.Show(ctx, name)
 		return errors.Is(err, flymachines.ErrNotFound)
 	}
 
 	var out bytes.Buffer
-	if err := run(ctx, &out, []string{"-app", "my-functions"}); err != nil {
+	if err := run(ctx, &out, []string{"-app", "my-functions"}, sandboxtest.Fast()); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "Fly Machines API") || !appGone("my-functions") {
 		t.Errorf("the app is left, or the API was not used:\n%s", out.String())
 	}
 
-	// A failure half-way (no such region) still takes the app down.
+	// A failure half-way (no capacity in the second region) still takes
+	// the app down, with the Machine launched in the first.
 	out.Reset()
-	err := run(ctx, &out, []string{"-app", "broken-functions", "-region2", "xyz"})
-	if err == nil || !strings.Contains(err.Error(), "launching in xyz") {
+	err := run(ctx, &out, []string{"-app", "broken-functions", "-region2", "nrt"}, sandboxtest.Fast())
+	if !errors.Is(err, flymachines.ErrCapacity) || !strings.Contains(err.Error(), "launching in nrt") {
 		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "(fn-ord) in ord") {
+		t.Errorf("no machine launched before the failure:\n%s", out.String())
 	}
 	if !appGone("broken-functions") {
 		t.Error("a failed run left its app")
@@ -79,7 +83,10 @@ func TestFaaSCleansUpOnTheAPI(t *testing.T) {
 func TestFaaSNeedsTwoRegions(t *testing.T) {
 	sandboxtest.NoToken(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, []string{"-region", "ord", "-region2", "ord"}); err == nil {
+	if err := run(context.Background(), &out, []string{"-region", "ord", "-region2", "ord"}, sandboxtest.Fast()); err == nil {
 		t.Error("one region twice was accepted")
+	}
+	if err := run(context.Background(), &out, []string{"stray"}, sandboxtest.Fast()); err == nil {
+		t.Error("a stray argument was accepted")
 	}
 }

@@ -4,7 +4,8 @@
 //
 // First one Machine takes the pieces of work one after another. Then a pool
 // of stopped Machines takes jobs that arrive together: each job takes a
-// stopped Machine, starts it, waits for it to exit, and gives it back.
+// stopped Machine, starts it, waits for it to exit, and gives it back. The
+// workers' command is what follows the flags.
 //
 // Without FLY_API_TOKEN it runs against an emulator inside this program:
 //
@@ -23,40 +24,52 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/machines"
-	"github.com/flymachines/flymachines-go/internal/sandbox"
-	"github.com/flymachines/flymachines-go/internal/shellwords"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/sandbox"
 )
 
-func main() { sandbox.Main("on-demand", run) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Stdout, os.Args[1:], sandbox.FromEnv())
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "on-demand:", err)
+		os.Exit(1)
+	}
+}
 
-func run(ctx context.Context, out io.Writer, args []string) error {
-	cfg := sandbox.FromEnv()
+// run runs both parts with the flags in args, connecting as cfg says (the
+// flags override its app, org and region).
+func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) error {
 	fs := flag.NewFlagSet("on-demand", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.App, "app", cfg.App, "Fly `app` to work in (env FLY_APP; default: a throwaway app)")
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of a throwaway app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the Machines (env FLY_REGION; default: the API's choice)")
 	image := fs.String("image", "alpine:3.20", "Docker `image` of the workers")
-	cmd := fs.String("cmd", `sh -c 'echo "working on it"; sleep 1'`, "the workers' `command`, split like a shell would")
 	work := fs.Int("work", 3, "pieces of work for the single machine")
 	pool := fs.Int("pool", 3, "stopped machines in the pool")
 	jobs := fs.Int("jobs", 6, "jobs arriving together for the pool")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			fmt.Fprintln(out, "usage: on-demand [flags] [command [arg...]]")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 		}
-		return sandbox.ErrUsage
+		return err
 	}
-	argv, err := shellwords.Split(*cmd)
-	if err != nil || len(argv) == 0 {
-		return fmt.Errorf("-cmd %q: want a command such as \"sh -c 'exit 3'\"", *cmd)
+	argv := fs.Args()
+	if len(argv) == 0 {
+		argv = []string{"sh", "-c", `echo "working on it"; sleep 1`}
 	}
 	if *work < 0 || *pool < 1 || *jobs < 0 {
 		return fmt.Errorf("-work and -jobs must be at least 0, -pool at least 1")
@@ -196,8 +209,7 @@ func (f *flow) pooled(ctx context.Context, worker func(skipLaunch bool) *models.
 // again.
 func (f *flow) startAndWait(ctx context.Context, id, what string) (*flymachines.ExitStatus, error) {
 	for {
-		params := machines.NewMachinesStartParams().WithAppName(f.app).WithMachineID(id)
-		_, err := f.c.Machines.MachinesStartContext(ctx, params, nil)
+		_, err := f.c.Machines.Start(ctx, f.app, id, nil)
 		if err == nil {
 			break
 		}
@@ -239,14 +251,17 @@ func (f *flow) destroyAll() {
 	defer cancel()
 	n := 0
 	for _, id := range f.created {
-		params := machines.NewMachinesDeleteParams().WithAppName(f.app).WithMachineID(id).WithForce(new(true))
-		if _, err := f.c.Machines.MachinesDeleteContext(ctx, params, nil); err != nil && !errors.Is(err, flymachines.ErrNotFound) {
+		err := f.c.Machines.Delete(ctx, f.app, id, &machines.DeleteParams{Force: true})
+		if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 			fmt.Fprintf(f.out, "could not destroy machine %s: %v\n", id, err)
 			continue
 		}
 		n++
 	}
-	if n > 0 {
+	switch {
+	case n == 1:
+		fmt.Fprintln(f.out, "\ndestroyed the machine of this run")
+	case n > 1:
 		fmt.Fprintf(f.out, "\ndestroyed the %d machines of this run\n", n)
 	}
 }

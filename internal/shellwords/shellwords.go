@@ -1,7 +1,8 @@
 // Package shellwords splits a command line the way a POSIX shell splits
 // words, without running anything: the --cmd flag of the command-line tool
-// and the -cmd flag of the examples read "sh -c 'exit 3'" as the three
-// arguments sh, -c and exit 3.
+// reads "sh -c 'exit 3'" as the three arguments sh, -c and exit 3. (The
+// examples, which users copy, take the command as their arguments
+// instead: the user's shell splits it.)
 package shellwords
 
 import (

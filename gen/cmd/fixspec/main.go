@@ -18,16 +18,17 @@ import (
 func main() {
 	in := flag.String("in", "../swagger.json", "pinned Swagger 2.0 document")
 	docs := flag.String("docs", "docs", "folder with operations.yaml, models.yaml and tags.yaml")
+	facts := flag.String("facts", "facts.yaml", "the operation facts")
 	out := flag.String("out", "", "where to write the fixed document (required)")
 	verbose := flag.Bool("v", false, "list each fix-up as it is applied")
 	flag.Parse()
-	if err := run(*in, *docs, *out, *verbose); err != nil {
+	if err := run(*in, *docs, *facts, *out, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "fixspec:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, docsDir, out string, verbose bool) error {
+func run(in, docsDir, factsFile, out string, verbose bool) error {
 	if out == "" {
 		return fmt.Errorf("-out is required")
 	}
@@ -35,14 +36,15 @@ func run(in, docsDir, out string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := fixup.Apply(doc, verbose); err != nil {
+	facts, err := fixup.LoadFacts(factsFile)
+	if err != nil {
 		return err
 	}
 	docs, err := fixup.LoadDocs(docsDir)
 	if err != nil {
 		return err
 	}
-	if err := docs.Merge(doc); err != nil {
+	if err := fixup.Prepare(doc, facts, docs, verbose); err != nil {
 		return err
 	}
 	return specjson.WriteFile(out, doc)

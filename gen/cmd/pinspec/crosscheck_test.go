@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -19,10 +20,7 @@ const (
 
 func pinFile(t *testing.T, path string) specjson.Object {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("upstream copy not available: %v", err)
-	}
+	raw := readUpstream(t, filepath.Base(path))
 	doc, err := Pin(raw, Provenance{Source: path, Date: "2026-11-23"})
 	if err != nil {
 		t.Fatalf("pin %s: %v", path, err)

@@ -25,7 +25,8 @@ func main() {
 	src := flag.String("src", "https://docs.machines.dev/spec/openapi3.json", "upstream spec: a file path or an http(s) URL")
 	out := flag.String("out", "swagger.json", "where to write the pinned Swagger 2.0 document")
 	as := flag.String("as", "", "source name to record in info.x-pinned-from (default: -src)")
-	date := flag.String("date", time.Now().UTC().Format(time.DateOnly), "pin date recorded in info.x-pinned-from")
+	check := flag.Bool("check", false, "pin into memory and compare with -out: print what moved and exit 1 if anything did; -out is not written")
+	date := flag.String("date", "", "pin date recorded in info.x-pinned-from (default: today, or the date -out records when it pinned the same bytes)")
 	flag.Parse()
 	if *as == "" {
 		*as = *src
@@ -33,9 +34,22 @@ func main() {
 
 	raw, err := fetch(context.Background(), *src)
 	if err == nil {
+		if *date == "" {
+			*date = pinDate(*out, raw, time.Now())
+		}
 		var doc specjson.Object
 		doc, err = Pin(raw, Provenance{Source: *as, Date: *date})
-		if err == nil {
+		switch {
+		case err == nil && *check:
+			var moved []string
+			if moved, err = compareWithPinned(*out, doc); err == nil && len(moved) > 0 {
+				fmt.Printf("the upstream spec moved since %s was pinned:\n  %s\n", *out, strings.Join(moved, "\n  "))
+				os.Exit(1)
+			}
+			if err == nil {
+				fmt.Printf("%s is up to date with %s\n", *out, *src)
+			}
+		case err == nil:
 			err = specjson.WriteFile(*out, doc)
 		}
 	}
@@ -70,6 +84,9 @@ func Pin(raw []byte, from Provenance) (specjson.Object, error) {
 		return nil, fmt.Errorf("not a Swagger 2.0 or OpenAPI 3 document")
 	}
 	foldBasePath(doc)
+	if err := settleOperationIDs(doc); err != nil {
+		return nil, err
+	}
 	stripProse(doc, false)
 	if err := checkRefs(doc); err != nil {
 		return nil, err
@@ -87,6 +104,23 @@ func Pin(raw []byte, from Provenance) (specjson.Object, error) {
 		"date":   from.Date,
 	}
 	return doc, nil
+}
+
+// pinDate is the date to record for pinning raw into out: the date out
+// already records when it was pinned from the same bytes, so pinning an
+// unchanged upstream again leaves swagger.json byte-identical; else today.
+func pinDate(out string, raw []byte, now time.Time) string {
+	today := now.UTC().Format(time.DateOnly)
+	old, err := specjson.ReadFile(out)
+	if err != nil {
+		return today
+	}
+	from := specjson.Obj(specjson.Obj(old, "info"), "x-pinned-from")
+	sum := sha256.Sum256(raw)
+	if d := specjson.Str(from, "date"); d != "" && specjson.Str(from, "sha256") == hex.EncodeToString(sum[:]) {
+		return d
+	}
+	return today
 }
 
 func fetch(ctx context.Context, src string) ([]byte, error) {

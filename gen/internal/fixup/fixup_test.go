@@ -20,14 +20,15 @@ func fixed(t *testing.T) object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(doc, false); err != nil {
+	facts, err := LoadFacts("../../facts.yaml")
+	if err != nil {
 		t.Fatal(err)
 	}
 	docs, err := LoadDocs("../../docs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := docs.Merge(doc); err != nil {
+	if err := Prepare(doc, facts, docs, false); err != nil {
 		t.Fatal(err)
 	}
 	return doc
@@ -88,7 +89,7 @@ func TestDefectCorrections(t *testing.T) {
 	if ref(resp("Machines_create_lease", "201")) != "#/definitions/LeaseResponse" || ref(resp("Machines_show_lease", "200")) != "#/definitions/LeaseResponse" {
 		t.Error("lease responses are not the wrapped LeaseResponse")
 	}
-	for _, id := range leaseNoncedOperations {
+	for _, id := range []string{"Machines_update", "Machines_delete", "Machines_start", "Machines_stop", "Machines_upsert_metadata"} {
 		if findParam(op(id), "header", "fly-machine-lease-nonce") == nil {
 			t.Errorf("%s does not accept the lease nonce", id)
 		}
@@ -178,6 +179,53 @@ func TestDocsMustMatchTheSpec(t *testing.T) {
 	err := d.Merge(doc)
 	if err == nil || !strings.Contains(err.Error(), "X_get has no summary") || !strings.Contains(err.Error(), "unknown operation Gone_op") {
 		t.Errorf("Merge = %v, want missing and unknown operations named", err)
+	}
+}
+
+// TestEveryFailingFixupIsReported: a spec update that breaks several
+// fix-ups shows all of them in one run, not the first.
+func TestEveryFailingFixupIsReported(t *testing.T) {
+	doc := object{"paths": object{}, "definitions": object{}}
+	err := Apply(doc, false)
+	if err == nil {
+		t.Fatal("fix-ups succeeded on an empty spec")
+	}
+	for _, name := range []string{"wait-timeout-and-states", "version-case-clash", "templated-query-names"} {
+		if !strings.Contains(err.Error(), "fix-up "+name+":") {
+			t.Errorf("failing fix-up %s not reported in:\n%v", name, err)
+		}
+	}
+}
+
+// TestFactsMustMatchTheSpec: every operation has its facts, none is stated
+// for an operation the spec lacks, and Go names are unique and well formed.
+func TestFactsMustMatchTheSpec(t *testing.T) {
+	yes := true
+	doc := object{"paths": object{"/x": object{
+		"get":    object{"operationId": "X_get"},
+		"post":   object{"operationId": "X_post"},
+		"put":    object{"operationId": "X_put"},
+		"delete": object{"operationId": "X_delete"},
+	}}}
+	f := Facts{
+		"X_get":    {Go: "Xs.Show", Repeatable: &yes},
+		"X_post":   {Go: "Xs.Show", Repeatable: &yes},
+		"X_put":    {Go: "xs.put", Repeatable: &yes},
+		"X_delete": {Go: "Xs.Delete"},
+		"Gone":     {Go: "Xs.Gone", Repeatable: &yes},
+	}
+	err := f.Merge(doc)
+	if err == nil {
+		t.Fatal("mismatched facts accepted")
+	}
+	for _, want := range []string{"X_get and X_post are both Xs.Show", `X_put: go "xs.put"`, "X_delete: repeat is not stated", "unknown operation Gone"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	delete(f, "X_get")
+	if err := f.Merge(doc); err == nil || !strings.Contains(err.Error(), "X_get has no facts") {
+		t.Errorf("a missing operation is not named: %v", err)
 	}
 }
 

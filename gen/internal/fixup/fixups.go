@@ -4,6 +4,7 @@
 package fixup
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,6 +46,7 @@ var fixups = []fixup{
 	{"known-fields-the-spec-lacks", knownFieldsTheSpecLacks},
 	{"persist-rootfs-int-or-none", persistRootfsIntOrNone},
 	{"error-status-error", errorStatusError},
+	{"machine-event-request", machineEventRequest},
 
 	// What Fly's own tools send or read (flytools.go). createAnswersApp
 	// stays last: it copies App as the fix-ups before it left it.
@@ -56,17 +58,21 @@ var fixups = []fixup{
 	{"create-answers-app", createAnswersApp},
 }
 
-// Apply runs every fix-up on doc, in order.
+// Apply runs every fix-up on doc, in order. A fix-up that fails does not
+// stop the others: every failure is reported at once, so a spec update
+// shows all that needs a hand in one run.
 func Apply(doc object, verbose bool) error {
+	var errs []error
 	for _, f := range fixups {
 		if err := f.apply(doc); err != nil {
-			return fmt.Errorf("fix-up %s: %w", f.name, err)
+			errs = append(errs, fmt.Errorf("fix-up %s: %w", f.name, err))
+			continue
 		}
 		if verbose {
 			fmt.Println("applied", f.name)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // jsonMediaTypes: the converted document declares no "produces" at all and
@@ -160,28 +166,31 @@ func wrappedLeaseResponse(doc object) error {
 	return nil
 }
 
-// leaseNoncedOperations are the mutations that honour a machine lease: the
-// API refuses them on a leased machine unless they carry the lease's nonce.
-var leaseNoncedOperations = []string{
-	"Machines_update", "Machines_delete", "Machines_start", "Machines_stop",
-	"Machines_restart", "Machines_suspend", "Machines_cordon", "Machines_uncordon",
-	"Machines_signal", "Machines_update_metadata", "Machines_update_metadata_deprecated",
-	"Machines_upsert_metadata", "Machines_delete_metadata",
-}
-
 // leaseNonceOnMutations: fly-machine-lease-nonce is declared on the lease
 // calls only, yet the API guide has callers send it on every mutation of a
 // leased machine. Without the parameter a generated client cannot send it.
+//
+// The operations are those gen/facts.yaml marks "lease: true" (merged
+// before the fix-ups run). The parameter is named LeaseNonce in Go.
 func leaseNonceOnMutations(doc object) error {
-	for _, id := range leaseNoncedOperations {
-		op, err := operation(doc, id)
-		if err != nil {
-			return err
+	n := 0
+	for _, op := range specjson.Operations(doc) {
+		if !leaseNonced(op.Op) {
+			continue
 		}
-		if findParam(op, "header", "fly-machine-lease-nonce") == nil {
-			op["parameters"] = append(specjson.Arr(op, "parameters"),
+		n++
+		if findParam(op.Op, "header", "fly-machine-lease-nonce") == nil {
+			op.Op["parameters"] = append(specjson.Arr(op.Op, "parameters"),
 				object{"in": "header", "name": "fly-machine-lease-nonce", "type": "string"})
 		}
+	}
+	for _, op := range specjson.Operations(doc) {
+		if p := findParam(op.Op, "header", "fly-machine-lease-nonce"); p != nil {
+			p["x-go-name"] = "LeaseNonce"
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("no operation is marked lease: true in the facts")
 	}
 	return nil
 }
@@ -390,8 +399,9 @@ func onlyKeys(o object, keys ...string) bool {
 // templatedQueryNames: the machine list filter is declared as one query
 // parameter literally named "metadata.{key}", which Swagger 2.0 cannot
 // template: the generated client would send "metadata.{key}=value". Such
-// parameters are dropped; the facade's MatchMetadata option sends the real
-// "metadata.<key>=<value>" pairs.
+// parameters are dropped, and the operation is marked x-fly-query-map with
+// the name's prefix: the generated method then takes a map of them and sends
+// the real "metadata.<key>=<value>" pairs.
 func templatedQueryNames(doc object) error {
 	dropped := 0
 	for _, op := range specjson.Operations(doc) {
@@ -402,9 +412,14 @@ func templatedQueryNames(doc object) error {
 		kept := params[:0:0]
 		for _, p := range params {
 			po, _ := p.(object)
-			if specjson.Str(po, "in") == "query" && strings.Contains(specjson.Str(po, "name"), "{") {
+			name := specjson.Str(po, "name")
+			if prefix, _, ok := strings.Cut(name, ".{"); ok && specjson.Str(po, "in") == "query" && strings.HasSuffix(name, "}") {
+				op.Op["x-fly-query-map"] = prefix
 				dropped++
 				continue
+			}
+			if specjson.Str(po, "in") == "query" && strings.Contains(name, "{") {
+				return fmt.Errorf("%s: query parameter %q is templated in a form the generator cannot send", specjson.Str(op.Op, "operationId"), name)
 			}
 			kept = append(kept, p)
 		}

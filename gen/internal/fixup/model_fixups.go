@@ -152,3 +152,52 @@ func errorStatusError(doc object) error {
 	status["enum"] = enum
 	return nil
 }
+
+// eventRequestDefinitions type a Machine event's request as fly-go reads
+// it (machine_types.go: MachineRequest, MachineMonitorEvent,
+// MachineExitEvent), with the error and guest_error an exit carries.
+var eventRequestDefinitions = map[string]object{
+	"fly.MachineEventRequest": {"type": "object", "properties": object{
+		"exit_event":    object{"$ref": "#/definitions/fly.MachineExitEvent"},
+		"MonitorEvent":  object{"$ref": "#/definitions/fly.MachineMonitorEvent"},
+		"restart_count": object{"type": "integer"},
+	}},
+	"fly.MachineMonitorEvent": {"type": "object", "properties": object{
+		"exit_event": object{"$ref": "#/definitions/fly.MachineExitEvent"},
+	}},
+	"fly.MachineExitEvent": {"type": "object", "properties": object{
+		"exit_code":       object{"type": "integer"},
+		"guest_exit_code": object{"type": "integer"},
+		"guest_signal":    object{"type": "integer"},
+		"signal":          object{"type": "integer"},
+		"oom_killed":      object{"type": "boolean"},
+		"requested_stop":  object{"type": "boolean"},
+		"restarting":      object{"type": "boolean"},
+		"exited_at":       object{"type": "string", "x-go-type": flytype("EventTime")},
+		"error":           object{"type": "string"},
+		"guest_error":     object{"type": "string"},
+	}},
+}
+
+// machineEventRequest: an event's request is declared as a bare object, so
+// every reader had to pick the exit event apart by hand. It is typed as
+// eventRequestDefinitions; exited_at comes as RFC 3339 text (captured
+// answers: realbodies m07) or as milliseconds (Fly's guide: m05), and is a
+// flytypes.EventTime, which reads both and writes back the one it read.
+// Keys of other events' requests are kept by the models' Extra.
+func machineEventRequest(doc object) error {
+	prop := specjson.Obj(specjson.Obj(definition(doc, "MachineEvent"), "properties"), "request")
+	if prop == nil || specjson.Str(prop, "type") != "object" || prop["properties"] != nil {
+		return fmt.Errorf("MachineEvent.request is not a bare object any more")
+	}
+	defs := specjson.Obj(doc, "definitions")
+	for _, name := range specjson.SortedKeys(eventRequestDefinitions) {
+		if defs[name] != nil {
+			return fmt.Errorf("the spec declares %s now: drop it from eventRequestDefinitions", name)
+		}
+		defs[name] = eventRequestDefinitions[name]
+	}
+	delete(prop, "type")
+	prop["$ref"] = "#/definitions/fly.MachineEventRequest"
+	return nil
+}
