@@ -24,19 +24,36 @@
 //   - Every non-2xx answer is an *APIError matching sentinels such as
 //     ErrNotFound or ErrLeaseHeld with errors.Is; a success that cannot be
 //     used matches ErrUnexpectedAnswer.
-//   - WaitForState and WaitForExit wait on the server-side wait.
+//   - Retries (RetryPolicy) resend what the API refused before acting on
+//     it, and what failed ambiguously only for repeatable operations;
+//     client-side rate limits (RateLimits, one token bucket per action and
+//     Machine) keep calls under Fly's limits; a 429 closes a bucket for at
+//     most RetryPolicy.MaxDelay.
+//   - WaitForState, WaitStarted, WaitStopped, WaitDestroyed and WaitForExit
+//     wait on the server-side wait.
 //   - CreateMachine never makes two Machines: a failure that leaves open
 //     whether it took effect is settled by its launch id before anything is
 //     sent again, and what cannot be settled is a *CreateUnresolvedError.
+//     CreateApp is safe to retry with its idempotency key.
+//   - RunJob runs a command on a throwaway Machine and reports its exit
+//     status (OnJobStep reports each step).
+//   - AcquireLease, UnderLease and Lease.Do hold a Machine's lease,
+//     refreshed in the background; the nonce rides on the lease's context.
+//   - WithTracerProvider traces every call with OpenTelemetry;
+//     MachineSocketBaseURL and PreferMachineSocket reach a Machine's own
+//     API socket.
 //   - The token appears in no log line and nowhere reachable from a
 //     returned error, in any encoding a server could echo it in.
 //
-// Files: client.go (Client, New), options.go, token.go, redact.go and
-// scrub.go (the token kept out of text and errors), baseurl.go (host
-// policy), transport.go (the http.RoundTripper chain), submit.go (the
-// submitter every call goes through), errors.go, retry.go, ratelimit.go
-// and recent.go (buckets forgotten oldest first), create.go and launch.go
-// (duplicate-free creates), lease.go, wait.go, exit.go, job.go.
+// Files: client.go (Client, New), options.go (every Option), token.go,
+// redact.go and scrub.go (the token kept out of text and errors),
+// baseurl.go (base URLs and the host policy), transport.go (the
+// http.RoundTripper chain), submit.go (the submitter every call goes
+// through), errors.go, retry.go, ratelimit.go and recent.go (buckets
+// forgotten oldest first), tracing.go (spans), create.go and launch.go
+// (duplicate-free creates), lease.go, wait.go, exit.go, job.go (RunJob).
+// The package call is what the generated client is built on (requests,
+// options, response metadata); client/ops is the facts table.
 package flymachines
 
 //go:generate bash gen/generate.sh

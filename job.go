@@ -1,6 +1,7 @@
 package flymachines
 
 import (
+	"strconv"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,26 @@ const (
 	JobDestroyed                        // it was destroyed after a clean exit
 	JobCleanedUp                        // it was destroyed after an error, so nothing is left running
 )
+
+// String names the step: "created", "started", "failed to start",
+// "exited", "destroyed", "cleaned up".
+func (k JobStepKind) String() string {
+	switch k {
+	case JobCreated:
+		return "created"
+	case JobStarted:
+		return "started"
+	case JobFailedToStart:
+		return "failed to start"
+	case JobExited:
+		return "exited"
+	case JobDestroyed:
+		return "destroyed"
+	case JobCleanedUp:
+		return "cleaned up"
+	}
+	return "JobStepKind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // JobStep is one step of RunJob, as it happens.
 type JobStep struct {

@@ -22,14 +22,16 @@ type RateLimit struct {
 type RateLimits struct {
 	// Default applies to every action but GetMachine.
 	Default RateLimit
-	// GetMachine applies to getting one Machine (Machines_show).
+	// GetMachine applies to getting one Machine (Machines_show, the facts'
+	// rate class get_machine).
 	GetMachine RateLimit
 }
 
-// DefaultRateLimits mirror Fly's published Machines API limits, 1 request
-// per second per action per Machine with bursts of 3, and 5 per second with
-// bursts of 10 to get a Machine, with bursts one short of the server's: a
-// request delayed on the way must not land on an empty server bucket.
+// DefaultRateLimits are 1 request per second with bursts of 2 per action
+// per Machine, and 5 per second with bursts of 9 to get a Machine: Fly's
+// published Machines API limits (1/s with bursts of 3, 5/s with bursts of
+// 10) with bursts one short of the server's, so a request delayed on the
+// way does not land on an empty server bucket.
 func DefaultRateLimits() RateLimits {
 	return RateLimits{
 		Default:    RateLimit{Rate: 1, Burst: 2},
