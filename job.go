@@ -1,10 +1,10 @@
 package flymachines
 
 import (
-	"strconv"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/flymachines/flymachines-go/client/machines"
