@@ -56,6 +56,7 @@ type Emulator struct {
 	st         *state
 	timers     map[*time.Timer]struct{} // pending state transitions, stopped by Close
 	noCapacity map[string]bool          // regions where Machines_create fails
+	runs       runLog                   // what ran where and when (runs.go)
 }
 
 // New returns an emulator with empty state.

@@ -56,6 +56,7 @@ var ignoredSignals = map[int]bool{1: true, 10: true, 12: true}
 func (e *Emulator) transition(m *machine, state, typ, source string, request any) {
 	now := e.cfg.clock.Now()
 	m.stateEvent = m.record(e.st.newSeq(), now, typ, state, source, request)
+	e.noteRun(m, state, typ, request, now)
 	m.state = state
 	m.updatedAt = now
 	if state == stateDestroyed {
