@@ -30,8 +30,8 @@ const (
 // Machine comes back resting (stopped or suspended), under the claim's
 // lease.
 func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
-	begin := time.Now()
-	notBefore := begin.Add(-snapshotFresh)
+	begin := p.seqNow()
+	after, maxAge := begin, snapshotFresh
 	wait := waitFirst
 	for {
 		if p.isDrained() {
@@ -44,7 +44,7 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 		if cl := p.claimHinted(ctx); cl != nil {
 			return cl, nil
 		}
-		s, err := p.list(ctx, notBefore)
+		s, err := p.list(ctx, after, maxAge)
 		if err != nil {
 			return nil, err
 		}
@@ -54,10 +54,11 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 		if ctx.Err() != nil {
 			continue
 		}
-		if s.at.Before(begin) {
+		maxAge = 0
+		if s.seq <= begin {
 			// Nothing free in a list older than this claim: look at a new
 			// one before creating.
-			notBefore = begin
+			after = begin
 			continue
 		}
 		switch ok, fresher := p.reserveCreate(s); {
@@ -66,17 +67,17 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 			if err != nil || cl != nil {
 				return cl, err
 			}
-		case !fresher.IsZero():
+		case fresher > 0:
 			// This Pool created a Machine since the list was asked for:
 			// count from one that may show it.
-			notBefore = fresher
+			after = fresher
 			continue
 		}
 		if err := p.waitFree(ctx, wait); err != nil {
 			return nil, err
 		}
 		wait = min(2*wait, waitMost)
-		notBefore = time.Now()
+		after = p.seqNow()
 	}
 }
 
@@ -156,17 +157,17 @@ func (p *Pool) holder() string { return "pool " + p.cfg.Name + " held by " + p.c
 // creates show it, is below Max, and this Pool has no create under way; if
 // so it counts one create under way, which grow ends. One create at a
 // time, each decided on a list asked for after the previous one ended, is
-// what bounds the overshoot of Max to one Machine per process. When s is
-// older than this Pool's last create, it returns the time a list must be
-// asked after instead.
-func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher time.Time) {
+// what bounds the overshoot of Max to one Machine per process. When s was
+// asked for before this Pool's last create ended, it returns the number a
+// list must come after instead.
+func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.creating > 0 {
-		return false, time.Time{}
+		return false, 0
 	}
-	if s.at.Before(p.lastCreate) {
-		return false, p.lastCreate
+	if s.seq <= p.createSeq {
+		return false, p.createSeq
 	}
 	n := 0
 	listed := map[string]bool{}
@@ -186,10 +187,10 @@ func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher time.Time) {
 		}
 	}
 	if n >= p.cfg.Max {
-		return false, time.Time{}
+		return false, 0
 	}
 	p.creating++
-	return true, time.Time{}
+	return true, 0
 }
 
 // grow creates a Machine for the pool, stopped (skip_launch) and leased to
@@ -235,7 +236,7 @@ func (p *Pool) createDone() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.creating--
-	p.lastCreate = time.Now()
+	p.createSeq = p.listSeq
 }
 
 // waitFree sleeps about d (drawn in [d/2, d)), or until this Pool frees a

@@ -41,21 +41,24 @@ type Pool struct {
 
 	lists singleflight.Group
 
-	mu         sync.Mutex
-	snap       snapshot             // the newest list
-	hints      []string             // Machines this Pool gave back free, newest last
-	held       map[string]bool      // Machines this Pool's claims hold
-	recent     map[string]time.Time // Machines this Pool created, until a list shows them
-	creating   int                  // creates under way
-	lastCreate time.Time            // when the last create ended
-	lastSweep  time.Time
-	sweeping   bool
-	drained    bool
-	freed      chan struct{} // closed and replaced whenever this Pool frees a Machine
+	mu        sync.Mutex
+	snap      snapshot             // the newest list
+	hints     []string             // Machines this Pool gave back free, newest last
+	held      map[string]bool      // Machines this Pool's claims hold
+	recent    map[string]time.Time // Machines this Pool created, until a list shows them
+	creating  int                  // creates under way
+	listSeq   uint64               // lists asked for so far
+	createSeq uint64               // listSeq when the last create ended
+	lastSweep time.Time
+	sweeping  bool
+	drained   bool
+	freed     chan struct{} // closed and replaced whenever this Pool frees a Machine
 }
 
-// snapshot is one list of the pool's Machines and when it was asked for.
+// snapshot is one list of the pool's Machines, its number in the order
+// this Pool asked for lists, and when it was asked for.
 type snapshot struct {
+	seq      uint64
 	at       time.Time
 	machines []*models.Machine // the pool's Machines, read-only
 }
@@ -110,15 +113,19 @@ func (p *Pool) Name() string { return p.cfg.Name }
 // App is the app the pool's Machines live in.
 func (p *Pool) App() string { return p.cfg.App }
 
-// list returns a list of the pool's Machines asked for at notBefore or
-// later: the newest one if it is recent enough, else a new one, shared
-// with whoever else in this Pool wants one now.
-func (p *Pool) list(ctx context.Context, notBefore time.Time) (snapshot, error) {
+// list returns a list of the pool's Machines asked for after list number
+// after (see seqNow), or, with maxAge, the newest one if it is no older
+// than that; else a new one, shared with whoever else in this Pool wants
+// one now.
+func (p *Pool) list(ctx context.Context, after uint64, maxAge time.Duration) (snapshot, error) {
+	usable := func(s snapshot) bool {
+		return s.seq > after || s.seq > 0 && maxAge > 0 && time.Since(s.at) <= maxAge
+	}
 	for {
 		p.mu.Lock()
 		s := p.snap
 		p.mu.Unlock()
-		if !s.at.IsZero() && !s.at.Before(notBefore) {
+		if usable(s) {
 			return s, nil
 		}
 		ch := p.lists.DoChan("list", func() (any, error) {
@@ -135,20 +142,30 @@ func (p *Pool) list(ctx context.Context, notBefore time.Time) (snapshot, error) 
 			if res.Err != nil {
 				return snapshot{}, res.Err
 			}
-			if s = res.Val.(snapshot); !s.at.Before(notBefore) {
+			if s = res.Val.(snapshot); s.seq > after {
 				return s, nil
 			}
-			// A list asked for before notBefore: ask again.
+			// A list asked for too early: ask again.
 		}
 	}
+}
+
+// seqNow is the number of the last list asked for: a list numbered above
+// it was asked for after now.
+func (p *Pool) seqNow() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.listSeq
 }
 
 // fetch lists the pool's Machines, page by page, and keeps the list as
 // the newest.
 func (p *Pool) fetch(ctx context.Context) (snapshot, error) {
-	at := time.Now()
+	p.mu.Lock()
+	p.listSeq++
+	s := snapshot{seq: p.listSeq, at: time.Now()}
+	p.mu.Unlock()
 	params := &machines.ListParams{Metadata: map[string]string{KeyPool: p.cfg.Name}, IncludeLeases: true}
-	var out []*models.Machine
 	for pages := 0; ; pages++ {
 		var meta call.Meta
 		page, err := p.c.Machines.List(ctx, p.cfg.App, params, call.Capture(&meta))
@@ -157,7 +174,7 @@ func (p *Pool) fetch(ctx context.Context) (snapshot, error) {
 		}
 		for _, m := range page {
 			if memberOf(m, p.cfg.Name) {
-				out = append(out, m)
+				s.machines = append(s.machines, m)
 			}
 		}
 		next := meta.NextCursor()
@@ -166,13 +183,12 @@ func (p *Pool) fetch(ctx context.Context) (snapshot, error) {
 		}
 		params.Cursor = next
 	}
-	s := snapshot{at: at, machines: out}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if at.After(p.snap.at) {
+	if s.seq > p.snap.seq {
 		p.snap = s
 	}
-	for _, m := range out {
+	for _, m := range s.machines {
 		delete(p.recent, m.ID) // listed now: counted from the list
 	}
 	return s, nil

@@ -41,7 +41,7 @@ type MachineStatus struct {
 // Status lists the pool and says what each Machine is doing and who holds
 // it.
 func (p *Pool) Status(ctx context.Context) (*Status, error) {
-	s, err := p.list(ctx, time.Now())
+	s, err := p.list(ctx, p.seqNow(), 0)
 	if err != nil {
 		return nil, fmt.Errorf("pool %s: %w", p.cfg.Name, err)
 	}

@@ -30,7 +30,7 @@ import (
 // Processes that sweep at once do no harm: each change needs the lease,
 // and only one of them gets it.
 func (p *Pool) Sweep(ctx context.Context) error {
-	s, err := p.list(ctx, time.Now())
+	s, err := p.list(ctx, p.seqNow(), 0)
 	if err != nil {
 		return fmt.Errorf("pool %s: %w", p.cfg.Name, err)
 	}
@@ -59,7 +59,7 @@ func (p *Pool) sweepIfDue(ctx context.Context) {
 		p.sweeping, p.lastSweep = false, time.Now()
 		p.mu.Unlock()
 	}()
-	s, err := p.list(ctx, time.Now().Add(-snapshotFresh))
+	s, err := p.list(ctx, p.seqNow(), snapshotFresh)
 	if err == nil {
 		err = p.sweep(ctx, s)
 	}
@@ -299,7 +299,7 @@ func (p *Pool) Drain(ctx context.Context) error {
 	anyFree := func(m *models.Machine, _ time.Time) bool { return resting(m) || m.State == flymachines.StateFailed }
 	pause := waitFirst
 	for {
-		s, err := p.list(ctx, time.Now())
+		s, err := p.list(ctx, p.seqNow(), 0)
 		if err != nil {
 			return fmt.Errorf("pool %s: draining: %w", p.cfg.Name, err)
 		}
