@@ -26,6 +26,10 @@ const (
 	// KeyJob is a short hash of the command and environment the Machine
 	// last ran a job with; absent when it runs the pool's own config.
 	KeyJob = "flymachines_pool_job"
+	// KeyAdopted is when the process that last made or booted the Machine
+	// opened the pool with its config (New), in RFC 3339: of two
+	// generations, the one adopted last is the newer.
+	KeyAdopted = "flymachines_pool_adopted"
 )
 
 // Defaults of Config.
@@ -154,7 +158,7 @@ type template struct {
 	json       []byte
 }
 
-func newTemplate(name string, conf *models.FlyMachineConfig) (*template, error) {
+func newTemplate(name string, conf *models.FlyMachineConfig, adopted time.Time) (*template, error) {
 	base, err := cloneConfig(conf)
 	if err != nil {
 		return nil, err
@@ -164,7 +168,7 @@ func newTemplate(name string, conf *models.FlyMachineConfig) (*template, error) 
 	}
 	// The generation is the config as the user gave it (restart included),
 	// without any metadata the pool itself writes.
-	for _, k := range []string{KeyPool, KeyGeneration, KeyJob, flymachines.LaunchIDKey} {
+	for _, k := range []string{KeyPool, KeyGeneration, KeyJob, KeyAdopted, flymachines.LaunchIDKey} {
 		delete(base.Metadata, k)
 	}
 	if len(base.Metadata) == 0 {
@@ -180,6 +184,7 @@ func newTemplate(name string, conf *models.FlyMachineConfig) (*template, error) 
 		base.Metadata = map[string]string{}
 	}
 	base.Metadata[KeyPool], base.Metadata[KeyGeneration] = name, gen
+	base.Metadata[KeyAdopted] = adopted.UTC().Format(time.RFC3339)
 	b, err := json.Marshal(base)
 	if err != nil {
 		return nil, fmt.Errorf("%w: config: %w", ErrConfig, err)

@@ -26,18 +26,22 @@ import (
 //
 // The Machines are found by their metadata (KeyPool) and made from the
 // pool's config, whose hash is their generation (KeyGeneration). A Pool
-// only ever claims Machines of its own generation. Machines of another
-// generation are left alone while busy and destroyed once free, by
-// sweeps, so a new image (a new generation) replaces the old Machines as
-// they finish their work; processes still on the old config do the same
-// to the new Machines, so keep a rollout short, or give the new config a
-// new pool name.
+// only ever claims Machines of its own generation. Of two generations, the
+// newer is the one a process adopted last (opened the pool with: New; see
+// KeyAdopted). Machines of a newer generation are left alone; those of an
+// older one are destroyed by sweeps as they come free. So a new image
+// replaces the old Machines as they finish their work, and a process still
+// on the old config never destroys the new ones (it creates Machines of
+// its own, which the new processes destroy once free: keep a rollout
+// short). Rolling back is adopting the old config again: it is then the
+// newer.
 //
 // A Pool is safe for concurrent use.
 type Pool struct {
-	c    *flymachines.Client
-	cfg  Config
-	tmpl *template
+	c       *flymachines.Client
+	cfg     Config
+	tmpl    *template
+	adopted time.Time // when New ran: this Pool's KeyAdopted
 
 	lists singleflight.Group
 
@@ -89,14 +93,15 @@ func New(c *flymachines.Client, cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := newTemplate(cfg.Name, cfg.Config)
+	adopted := time.Now().Truncate(time.Second)
+	tmpl, err := newTemplate(cfg.Name, cfg.Config, adopted)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Regions = slices.Clone(cfg.Regions)
 	cfg.Config = nil // the template holds it
 	return &Pool{
-		c: c, cfg: cfg, tmpl: tmpl,
+		c: c, cfg: cfg, tmpl: tmpl, adopted: adopted,
 		held:   map[string]bool{},
 		recent: map[string]time.Time{},
 		freed:  make(chan struct{}),

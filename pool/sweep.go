@@ -156,27 +156,25 @@ func (p *Pool) idleFor(m *models.Machine, now time.Time) bool {
 	return !at.IsZero() && now.Sub(at) >= p.cfg.IdleTimeout
 }
 
-// olderGenerations are the generations in ms older than this Pool's: a
-// generation's age is that of its oldest Machine, and one whose oldest
-// Machine was created before this generation's oldest is older; with no
-// Machine of this generation yet, every other generation is. So a process
-// on a new config replaces the Machines of the old one as they come free,
-// while a process still on the old config leaves the new Machines alone.
+// olderGenerations are the generations in ms older than this Pool's: those
+// whose Machines were all made or booted by processes that adopted their
+// config (KeyAdopted) before this Pool did. Machines without the key are
+// the oldest.
 func (p *Pool) olderGenerations(ms []*models.Machine) map[string]bool {
-	born := map[string]time.Time{}
+	newest := map[string]time.Time{}
 	for _, m := range ms {
-		if gone(m) {
+		g := generationOf(m)
+		if gone(m) || g == p.tmpl.generation {
 			continue
 		}
-		g, at := generationOf(m), createdAt(m)
-		if first, ok := born[g]; !ok || at.Before(first) {
-			born[g] = at
+		at := parseTime(metadataOf(m)[KeyAdopted])
+		if last, ok := newest[g]; !ok || at.After(last) {
+			newest[g] = at
 		}
 	}
-	mine, have := born[p.tmpl.generation]
 	out := map[string]bool{}
-	for g, at := range born {
-		if g != p.tmpl.generation && (!have || at.Before(mine)) {
+	for g, at := range newest {
+		if at.Before(p.adopted) {
 			out[g] = true
 		}
 	}
