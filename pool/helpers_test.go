@@ -106,7 +106,7 @@ func testConfig(max int) Config {
 	}
 }
 
-func newPool(t *testing.T, c *flymachines.Client, cfg Config) *Pool {
+func newPool(t testing.TB, c *flymachines.Client, cfg Config) *Pool {
 	t.Helper()
 	p, err := New(c, cfg)
 	if err != nil {

@@ -120,7 +120,7 @@ type worker struct {
 	done chan error
 }
 
-func startWorker(t *testing.T, url, name, jobs string, conc int, start time.Time) *worker {
+func startWorker(t testing.TB, url, name, jobs string, conc int, start time.Time) *worker {
 	t.Helper()
 	w := &worker{name: name, done: make(chan error, 1)}
 	w.cmd = exec.Command(os.Args[0], "-test.run=^TestPoolWorker$", "-test.count=1")
