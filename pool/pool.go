@@ -175,7 +175,7 @@ func (p *Pool) fetch(ctx context.Context) (snapshot, error) {
 		var meta call.Meta
 		page, err := p.c.Machines.List(ctx, p.cfg.App, params, call.Capture(&meta))
 		if err != nil {
-			return snapshot{}, fmt.Errorf("listing pool %s: %w", p.cfg.Name, err)
+			return snapshot{}, fmt.Errorf("listing the pool: %w", err)
 		}
 		for _, m := range page {
 			if memberOf(m, p.cfg.Name) {

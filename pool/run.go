@@ -24,7 +24,13 @@ import (
 // the job runs (this process could not refresh its lease in time) does
 // not stop the job; if a sweep then stops it, the status says
 // RequestedStop and the error matches flymachines.ErrLeaseLost.
-func (p *Pool) Run(ctx context.Context, job Job) (*flymachines.ExitStatus, error) {
+func (p *Pool) Run(ctx context.Context, job Job, opts ...RunOption) (*flymachines.ExitStatus, error) {
+	var cfg runConfig
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
 	if err := job.check(); err != nil {
 		return nil, notStarted(err)
 	}
@@ -40,9 +46,24 @@ func (p *Pool) Run(ctx context.Context, job Job) (*flymachines.ExitStatus, error
 		case err != nil:
 			return nil, err
 		}
+		if cfg.onBoot != nil {
+			cfg.onBoot(cl.Machine())
+		}
 		return cl.finish(ctx, version)
 	}
 }
+
+// RunOption configures Run.
+type RunOption func(*runConfig)
+
+type runConfig struct {
+	onBoot func(*models.Machine)
+}
+
+// OnBoot calls f with the Machine once it is booted with the job, before
+// Run waits for the job to end: to say where it runs (for its logs, say).
+// f runs on Run's goroutine and must not modify the Machine.
+func OnBoot(f func(m *models.Machine)) RunOption { return func(c *runConfig) { c.onBoot = f } }
 
 // finish waits for the job's process to exit and gives the Machine back.
 func (cl *Claim) finish(ctx context.Context, version string) (*flymachines.ExitStatus, error) {

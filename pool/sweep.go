@@ -38,7 +38,10 @@ func (p *Pool) Sweep(ctx context.Context) error {
 	p.mu.Lock()
 	p.lastSweep = time.Now()
 	p.mu.Unlock()
-	return err
+	if err != nil {
+		return fmt.Errorf("pool %s: sweep: %w", p.cfg.Name, err)
+	}
+	return nil
 }
 
 // sweepIfDue sweeps when SweepEvery has passed since the last sweep of
