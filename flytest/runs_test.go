@@ -11,7 +11,9 @@ import (
 // Every run is recorded with what it ran and why it ended: its own exit
 // (with the code), a stop, an update that replaced it.
 func TestRunsRecordWhatRanAndHowItEnded(t *testing.T) {
-	isJob := func(c *models.FlyMachineConfig) bool { return c.Init != nil && len(c.Init.Cmd) > 0 && c.Init.Cmd[0] == "job" }
+	isJob := func(c *models.FlyMachineConfig) bool {
+		return c.Init != nil && len(c.Init.Cmd) > 0 && c.Init.Cmd[0] == "job"
+	}
 	en := newEnv(t, WithBehavior(isJob, ExitAfter(20*time.Millisecond, 3)))
 	before := time.Now()
 
