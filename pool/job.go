@@ -13,13 +13,16 @@ import (
 // this command and environment. The zero Job runs the pool's config as it
 // is.
 //
-// A job with a command or environment of its own is applied with an update
-// of the Machine (init.cmd replaced, env merged over the pool's), which
-// boots it; a Machine whose last job had the same command and environment,
-// or a job without any, is only started. An update makes a new Machine
-// version each time, and Fly limits updates, like every action, per
-// Machine (about one a second): a pool of N Machines runs jobs of their
-// own at most about N a second.
+// A start gives a clean Machine with the config it has, and a start takes
+// no config: so a job with a command or environment of its own is applied
+// with an update of the Machine (init.cmd replaced, env merged over the
+// pool's, skip_launch false), which boots it. An update that keeps the
+// image is about as quick as a start (nothing to fetch), but it makes a
+// new Machine version each time, and Fly limits updates, like every
+// action, per Machine (about one a second): a pool of N Machines runs jobs
+// of their own at most about N a second. A Machine whose last job had the
+// same command and environment (KeyJob) is only started, and a Machine
+// that ran a job is updated back to the pool's config for the zero Job.
 type Job struct {
 	Cmd []string          // init.cmd; empty: the pool's
 	Env map[string]string // merged over the pool's env
