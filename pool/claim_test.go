@@ -205,3 +205,43 @@ func TestClaimSurvivesRefreshFailures(t *testing.T) {
 		}
 	})
 }
+
+// Acquire's options: a claim left stopped, for the caller to boot; a
+// claim booted with a job's command and environment.
+func TestAcquireOptions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		p := newPool(t, env.c, testConfig(1))
+		ctx := context.Background()
+		cl, err := p.Acquire(ctx, Stopped())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := cl.Machine().State; st != flymachines.StateStopped {
+			t.Fatalf("a Stopped claim is %s", st)
+		}
+		if _, err := env.c.Machines.Start(cl.Context(ctx), testApp, cl.ID(), nil); err != nil {
+			t.Fatalf("the caller's own start, under the claim: %v", err)
+		}
+		if err := env.c.WaitStarted(ctx, testApp, cl.ID()); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cl, err = p.Acquire(ctx, WithJob(Job{Cmd: []string{"hang"}, Env: map[string]string{"TENANT": "acme"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		runs := env.emu.Runs(testApp)
+		if len(runs) != 2 || len(runs[0].Cmd) != 0 || runs[1].Cmd[0] != "hang" || runs[1].Env["TENANT"] != "acme" || runs[1].End != "stop" {
+			t.Errorf("runs %+v", runs)
+		}
+		if _, err := p.Acquire(ctx, WithJob(Job{Env: map[string]string{"": "x"}})); !errors.Is(err, ErrInvalidJob) {
+			t.Errorf("a bad job: %v", err)
+		}
+	})
+}

@@ -189,6 +189,9 @@ func (cl *Claim) boot(ctx context.Context, job Job, resume bool) (string, error)
 		case now.Version != beforeVersion || !resting(now) || newestEvent(now) != before:
 			cl.setMachine(now)
 			return now.Version, nil
+		case cl.Err() != nil:
+			cl.abandon(ctx, false)
+			return "", fmt.Errorf("%w: machine %s: %w", errRefused, id, cl.Err())
 		case attempt == bootAttempts || ctx.Err() != nil:
 			cl.abandon(ctx, true)
 			return "", notStarted(fmt.Errorf("pool %s: booting machine %s: %w", p.cfg.Name, id, err))
