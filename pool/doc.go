@@ -28,9 +28,11 @@
 //     running perhaps, are stopped by the next sweep of any process
 //     (Config.ReclaimAfter later) and are free again.
 //   - Max is counted from the API's list of the pool, plus this process's
-//     own creates. Processes creating at the same moment can together
-//     overshoot it, by at most one Machine each; sweeps destroy the excess
-//     once it is free.
+//     own creates, and a process creates one Machine at a time, each
+//     decided on a list asked for after its previous create ended. So K
+//     processes creating at the same moment overshoot Max by at most K-1
+//     Machines (given a list that shows a create once it completed);
+//     sweeps destroy the excess once it is free.
 //   - Creates are duplicate-free (flymachines.CreateMachine's launch id):
 //     a create whose answer was lost is found again, not repeated.
 package pool
