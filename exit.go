@@ -31,8 +31,10 @@ func (s *ExitStatus) Success() bool {
 // a result, not an error. Errors are those of WaitForState, or one matching
 // ErrNoExitEvent when the Machine's events hold no readable exit event
 // (e.g. it never ran, or it was destroyed and its events are gone).
-func (c *Client) WaitForExit(ctx context.Context, app, machineID string) (*ExitStatus, error) {
-	res, err := c.WaitForState(ctx, app, machineID, []string{StateStopped, StateDestroyed})
+// opts tune the wait: WithInstanceID with the version a start or update
+// ran saves the lookup of the current one.
+func (c *Client) WaitForExit(ctx context.Context, app, machineID string, opts ...WaitOption) (*ExitStatus, error) {
+	res, err := c.WaitForState(ctx, app, machineID, []string{StateStopped, StateDestroyed}, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,16 @@ func (c *Client) AcquireLease(ctx context.Context, app, machineID string, ttl ti
 	return l, nil
 }
 
+// AdoptLease is the lease a create or an update sent with lease_ttl took
+// on the Machine: its answer carries the nonce (models.Machine.Nonce), so
+// the caller holds the new Machine's lease from the start. ttl is the
+// lease_ttl sent, and the lease is taken to run ttl from now until a
+// Refresh says exactly. Nothing is sent.
+func (c *Client) AdoptLease(app, machineID, nonce string, ttl time.Duration) *Lease {
+	return &Lease{App: app, MachineID: machineID, c: c, ttl: max(ttl, minLeaseTTL),
+		nonce: nonce, expiresAt: time.Now().Add(ttl)}
+}
+
 // UnderLease acquires the Machine's lease, runs fn under it (see
 // Lease.Do) and releases it.
 func (c *Client) UnderLease(ctx context.Context, app, machineID string, ttl time.Duration, fn func(ctx context.Context) error, opts ...LeaseOption) error {

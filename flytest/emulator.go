@@ -61,6 +61,7 @@ type Emulator struct {
 	// encodeHook, when a test sets it, runs as an answer left to
 	// answerLater is encoded.
 	encodeHook func()
+	runs       runLog // what ran where and when (runs.go)
 }
 
 // New returns an emulator with empty state.

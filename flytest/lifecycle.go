@@ -57,6 +57,7 @@ func (e *Emulator) transition(m *machine, state, typ, source string, request any
 	now := e.cfg.clock.Now()
 	m.stateEvent = m.record(e.st.newSeq(), now, typ, state, source, request)
 	wasDestroyed := m.state == stateDestroyed
+	e.noteRun(m, state, typ, request, now)
 	m.state = state
 	m.updatedAt = now
 	if state == stateDestroyed && !wasDestroyed {

@@ -312,7 +312,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		args   []string
 		prefix string
 	}{
-		{nil, "flymachines: missing command: demo, run, machines or emulator"},
+		{nil, "flymachines: missing command: demo, run, machines, pool or emulator"},
 		{[]string{"nope"}, `flymachines: unknown command "nope"`},
 		{[]string{"run"}, "flymachines run: --image is required"},
 		{[]string{"run", "--image", "a", "--bogus"}, "flymachines run: flag provided but not defined: -bogus"},

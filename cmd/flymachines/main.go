@@ -5,6 +5,7 @@
 //	flymachines demo                              a one-off job on the built-in emulator
 //	flymachines run --image IMAGE [--cmd CMD]     a one-off job; exits with its exit code
 //	flymachines machines list|get|wait            look at an app's Machines
+//	flymachines pool run|status|drain             jobs on a pool of Machines shared across processes
 //	flymachines emulator [-addr 127.0.0.1:4280]   serve the Machines API emulator
 package main
 
@@ -53,6 +54,7 @@ var commands = []command{
 	{name: "demo", summary: "run a one-off job on the built-in emulator, step by step", run: runDemo},
 	{name: "run", summary: "run a one-off job on a new Machine; exit with its exit code", run: runRun},
 	{name: "machines", summary: "list an app's Machines, show one, wait for a state", sub: machinesCommands},
+	{name: "pool", summary: "run jobs on a pool of Machines shared across processes; status, drain", sub: poolCommands},
 	{name: "emulator", summary: "serve the Machines API emulator over HTTP", run: runEmulator, printsToken: true},
 }
 
@@ -166,8 +168,11 @@ func groupUsage(w io.Writer, name string, cmds []command) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	if name == "flymachines machines" {
+	switch name {
+	case "flymachines machines":
 		fmt.Fprint(w, machinesEnvNote)
+	case "flymachines pool":
+		fmt.Fprint(w, poolNote)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's flags.\n", name)
 }

@@ -1,8 +1,11 @@
-// Faas runs the Machine side of a functions-as-a-service platform: an app
-// per customer function, Machines with HTTP and TLS services in two
-// regions that the Fly proxy stops when idle and starts on the next
-// request, and the calls a platform makes around them: stop, start again
-// (harmless on a running Machine), list, filter by metadata, delete.
+// Faas runs the Machine side of a functions-as-a-service platform on
+// pools of Machines: an app per customer function, and in each region a
+// pool of the function's Machines, each an HTTP server behind the Fly
+// proxy's HTTP and TLS services. An invocation acquires a Machine of the
+// region's pool (a stopped one is started; one is created while the pool
+// is below its size), sends it the request, and releases it, stopped, for
+// the next. Any number of platform processes, on any hosts, can share the
+// pools: a Machine's lease says who has it.
 //
 // Without FLY_API_TOKEN it runs against an emulator inside this program:
 //
@@ -23,6 +26,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -32,6 +36,7 @@ import (
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytypes"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/pool"
 	"github.com/flymachines/flymachines-go/sandbox"
 )
 
@@ -83,7 +88,7 @@ func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) 
 		return err
 	}
 	defer env.Close()
-	f := &faas{c: env.Client, app: *app, out: out}
+	f := &faas{c: env.Client, app: *app, out: &syncWriter{w: out}, seen: map[string]bool{}}
 	return f.run(ctx, env.Org, *image, []string{cfg.Region, *region2})
 }
 
@@ -91,6 +96,9 @@ type faas struct {
 	c   *flymachines.Client
 	app string
 	out io.Writer
+
+	mu   sync.Mutex
+	seen map[string]bool // Machines invoked before
 }
 
 func (f *faas) run(ctx context.Context, org, image string, regions []string) (err error) {
@@ -102,73 +110,69 @@ func (f *faas) run(ctx context.Context, org, image string, regions []string) (er
 		return fmt.Errorf("creating app %s: %w", f.app, err)
 	}
 	fmt.Fprintf(f.out, "created app %s in org %s in %s\n", f.app, org, ms(time.Since(begin)))
-	deleted := false
 	defer func() {
-		if !deleted {
-			// Something failed on the way: take the app down, Machines and all.
-			f.deleteApp()
+		// Whatever happened, take the app down, Machines and all.
+		if derr := f.deleteApp(); err == nil {
+			err = derr
 		}
 	}()
 
-	// 2. One Machine per region. Each runs the function behind the Fly
-	// proxy: HTTPS on 443 and HTTP on 80, both to port 8080 inside. The
-	// proxy stops an idle Machine (autostop) and starts it again when a
-	// request comes (autostart), so a function costs nothing between calls.
-	var ids []string
+	// 2. A pool of the function's Machines in each region, up to two
+	// Machines each: requests go to the nearest region's pool.
+	pools := map[string]*pool.Pool{}
 	for i, region := range regions {
 		placement := "primary"
 		if i > 0 {
 			placement = "nearby"
 		}
-		t0 := time.Now()
-		m, err := f.c.CreateMachine(ctx, f.app, &models.CreateMachineRequest{
-			Name:   "fn-" + region,
-			Region: region,
+		p, err := pool.New(f.c, pool.Config{
+			App: f.app, Name: "hello-" + region, Regions: []string{region}, Max: 2,
 			Config: functionConfig(image, placement),
 		})
 		if err != nil {
-			return fmt.Errorf("launching in %s: %w", region, err)
-		}
-		// Wait on the version the create returned: a server-side wait.
-		if err := f.c.WaitStarted(ctx, f.app, m.ID, flymachines.WithInstanceID(m.InstanceID)); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.out, "launched machine %s (%s) in %s: started in %s\n", m.ID, m.Name, m.Region, ms(time.Since(t0)))
-		ids = append(ids, m.ID)
+		pools[region] = p
 	}
 
-	// 3. Stop one. On a platform the proxy's autostop mostly does this;
-	// the API can too.
-	second := ids[1]
-	t0 := time.Now()
-	if err := f.c.Machines.Stop(ctx, f.app, second, nil, nil); err != nil {
+	// 3. The first invocation in each region creates a Machine (cold);
+	// the next finds it stopped and starts it again (warm).
+	for _, region := range regions {
+		if err := f.invoke(ctx, pools[region], region, "invocation"); err != nil {
+			return err
+		}
+	}
+	if err := f.invoke(ctx, pools[regions[0]], regions[0], "again"); err != nil {
 		return err
 	}
-	if err := f.c.WaitStopped(ctx, f.app, second); err != nil {
-		return err
-	}
-	fmt.Fprintf(f.out, "stopped machine %s in %s\n", second, ms(time.Since(t0)))
 
-	// 4. Start it again. A platform that routes a request to a Machine
-	// need not know whether it runs: it just starts it. The second start
-	// below finds it already up, which is no error for this purpose.
-	for _, when := range []string{"start", "start again"} {
-		t0 := time.Now()
-		alreadyUp, err := f.ensureStarted(ctx, second)
+	// 4. Two invocations at once in one region: each has a Machine of its
+	// own, the pool grows to two.
+	var wg sync.WaitGroup
+	claims := make([]*pool.Claim, 2)
+	errs := make([]error, 2)
+	for i := range claims {
+		wg.Go(func() { claims[i], errs[i] = f.acquire(ctx, pools[regions[0]], regions[0], "at once") })
+	}
+	wg.Wait()
+	for _, cl := range claims {
+		if cl != nil {
+			errs = append(errs, f.release(ctx, cl))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	// 5. What the pools hold, and the app's Machines, all of them and then
+	// by metadata.
+	for _, region := range regions {
+		st, err := pools[region].Status(ctx)
 		if err != nil {
 			return err
 		}
-		if err := f.c.WaitStarted(ctx, f.app, second); err != nil {
-			return err
-		}
-		if alreadyUp {
-			fmt.Fprintf(f.out, "%s: machine %s was already started (the API's 412 is fine here)\n", when, second)
-		} else {
-			fmt.Fprintf(f.out, "%s: machine %s started in %s\n", when, second, ms(time.Since(t0)))
-		}
+		fmt.Fprintf(f.out, "pool %s: %s, %d free\n", st.Name, countMachines(len(st.Machines)), st.Free)
 	}
-
-	// 5. List the app's Machines, all of them and then by metadata.
 	if err := f.list(ctx, "all machines of the app", nil); err != nil {
 		return err
 	}
@@ -176,19 +180,59 @@ func (f *faas) run(ctx context.Context, org, image string, regions []string) (er
 		return err
 	}
 
-	// 6. Delete the Machines (force: they are running), then the app.
-	for _, id := range ids {
-		if err := f.c.Machines.Delete(ctx, f.app, id, &machines.DeleteParams{Force: true}); err != nil {
+	// 6. Drain the pools, then delete the app (deferred above).
+	for _, region := range regions {
+		if err := pools[region].Drain(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.out, "deleted machine %s\n", id)
+		fmt.Fprintf(f.out, "drained pool %s\n", pools[region].Name())
 	}
-	deleted = true
-	return f.deleteApp()
+	return nil
+}
+
+// invoke handles one invocation in region.
+func (f *faas) invoke(ctx context.Context, p *pool.Pool, region, what string) error {
+	cl, err := f.acquire(ctx, p, region, what)
+	if err != nil {
+		return err
+	}
+	return f.release(ctx, cl)
+}
+
+// acquire takes a started Machine of the region's pool for an invocation.
+func (f *faas) acquire(ctx context.Context, p *pool.Pool, region, what string) (*pool.Claim, error) {
+	t0 := time.Now()
+	cl, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("invoking in %s: %w", region, err)
+	}
+	m := cl.Machine()
+	f.mu.Lock()
+	how := "created and started machine"
+	if f.seen[m.ID] {
+		how = "started machine"
+	}
+	f.seen[m.ID] = true
+	f.mu.Unlock()
+	// Here the platform sends the request to the Machine, on the private
+	// network (http://[private_ip]:8080) or through the proxy with a
+	// fly-force-instance-id header naming it.
+	fmt.Fprintf(f.out, "%s in %s: %s %s (%s) in %s\n", what, region, how, m.ID, m.PrivateIP, ms(time.Since(t0)))
+	return cl, nil
+}
+
+// release gives the Machine back to its pool, stopped.
+func (f *faas) release(ctx context.Context, cl *pool.Claim) error {
+	if err := cl.Release(ctx); err != nil {
+		return fmt.Errorf("releasing machine %s: %w", cl.ID(), err)
+	}
+	return nil
 }
 
 // functionConfig is the Machine config of a function: its image, its
-// services with autostop and autostart, and metadata to find it by.
+// services, and metadata to find it by. The proxy stops an idle Machine
+// (autostop); it does not start one by itself (autostart off): the pool
+// starts Machines for the invocations it hands them to.
 func functionConfig(image, placement string) *models.FlyMachineConfig {
 	return &models.FlyMachineConfig{
 		Image: image,
@@ -202,26 +246,10 @@ func functionConfig(image, placement string) *models.FlyMachineConfig {
 				{Port: 80, Handlers: []string{"http"}},
 			},
 			Autostop:  flytypes.AutostopStop,
-			Autostart: new(true),
+			Autostart: new(false),
 		}},
 		Metadata: map[string]string{"function": "hello", "placement": placement},
 	}
-}
-
-// ensureStarted starts a Machine unless it is up already. Start succeeds
-// only on a stopped Machine; on one that runs, or is on its way up, the
-// API answers 412 failed_precondition, reported here as alreadyUp. (A
-// Machine on its way down answers 412 too: the wait that follows tells the
-// two apart.)
-func (f *faas) ensureStarted(ctx context.Context, id string) (alreadyUp bool, err error) {
-	_, err = f.c.Machines.Start(ctx, f.app, id, nil)
-	if err == nil {
-		return false, nil
-	}
-	if errors.Is(err, flymachines.ErrWrongState) {
-		return true, nil
-	}
-	return false, fmt.Errorf("starting machine %s: %w", id, err)
 }
 
 // list prints the app's Machines whose metadata has every key and value of
@@ -233,9 +261,13 @@ func (f *faas) list(ctx context.Context, title string, metadata map[string]strin
 	}
 	fmt.Fprintf(f.out, "%s:\n", title)
 	tw := tabwriter.NewWriter(f.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tNAME\tREGION\tSTATE")
+	fmt.Fprintln(tw, "  ID\tREGION\tSTATE\tPOOL")
 	for _, m := range res {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.ID, m.Name, m.Region, m.State)
+		var name string
+		if m.Config != nil {
+			name = m.Config.Metadata[pool.KeyPool]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.ID, m.Region, m.State, name)
 	}
 	return tw.Flush()
 }
@@ -253,7 +285,27 @@ func (f *faas) deleteApp() error {
 	return nil
 }
 
+// syncWriter lets invocations print at the same time, a line at a time.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
 func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+
+// countMachines is "1 machine", "2 machines".
+func countMachines(n int) string {
+	if n == 1 {
+		return "1 machine"
+	}
+	return fmt.Sprintf("%d machines", n)
+}
 
 func orDefault(s, def string) string {
 	if s == "" {

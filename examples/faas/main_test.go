@@ -20,31 +20,35 @@ func TestFaaS(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	text := out.String()
-	launched := regexp.MustCompile(`launched machine (\w+) \(fn-(\w+)\) in (\w+)`).FindAllStringSubmatch(text, -1)
-	if len(launched) != 2 || launched[0][3] != "ams" || launched[1][3] != "nrt" {
-		t.Fatalf("want machines in ams and nrt, got %q:\n%s", launched, text)
+	cold := regexp.MustCompile(`invocation in (\w+): created and started machine (\w+) `).FindAllStringSubmatch(text, -1)
+	if len(cold) != 2 || cold[0][1] != "ams" || cold[1][1] != "nrt" {
+		t.Fatalf("want a cold invocation in ams and in nrt, got %q:\n%s", cold, text)
 	}
-	second := launched[1][1]
+	first, second := cold[0][2], cold[1][2]
+	// The warm invocation starts the same Machine again; two at once get
+	// one Machine each, one of them new.
+	if !strings.Contains(text, "again in ams: started machine "+first+" ") {
+		t.Errorf("the second invocation in ams did not reuse %s:\n%s", first, text)
+	}
+	atOnce := regexp.MustCompile(`at once in ams: (created and started|started) machine (\w+) `).FindAllStringSubmatch(text, -1)
+	if len(atOnce) != 2 || atOnce[0][2] == atOnce[1][2] {
+		t.Errorf("two invocations at once: %q, want two machines:\n%s", atOnce, text)
+	}
 	for _, want := range []string{
-		"created app faas-",
-		"stopped machine " + second,
-		"start: machine " + second + " started in ",
-		"start again: machine " + second + " was already started",
-		"deleted machine " + launched[0][1],
-		"deleted machine " + second,
-		"deleted app faas-",
+		"created app faas-", "pool hello-ams: 2 machines, 2 free", "pool hello-nrt: 1 machine, 1 free",
+		"drained pool hello-ams", "drained pool hello-nrt", "deleted app faas-",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	// The full list has both Machines, the metadata filter only the second.
+	// The full list has every Machine, the metadata filter only nrt's.
 	all := text[strings.Index(text, "all machines of the app:"):strings.Index(text, "machines with placement=nearby:")]
-	nearby := text[strings.Index(text, "machines with placement=nearby:"):strings.Index(text, "deleted machine")]
-	if !strings.Contains(all, launched[0][1]) || !strings.Contains(all, second) {
+	nearby := text[strings.Index(text, "machines with placement=nearby:"):strings.Index(text, "drained pool")]
+	if !strings.Contains(all, first) || !strings.Contains(all, second) || strings.Count(all, "stopped") != 3 {
 		t.Errorf("full list:\n%s", all)
 	}
-	if strings.Contains(nearby, launched[0][1]) || !strings.Contains(nearby, second) {
+	if strings.Contains(nearby, first) || !strings.Contains(nearby, second) {
 		t.Errorf("filtered list:\n%s", nearby)
 	}
 }
@@ -69,10 +73,10 @@ func TestFaaSCleansUpOnTheAPI(t *testing.T) {
 	// the app down, with the Machine launched in the first.
 	out.Reset()
 	err := run(ctx, &out, []string{"-app", "broken-functions", "-region2", "nrt"}, sandboxtest.Fast())
-	if !errors.Is(err, flymachines.ErrCapacity) || !strings.Contains(err.Error(), "launching in nrt") {
+	if !errors.Is(err, flymachines.ErrCapacity) || !strings.Contains(err.Error(), "invoking in nrt") {
 		t.Fatalf("err = %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "(fn-ord) in ord") {
+	if !strings.Contains(out.String(), "invocation in ord: created and started machine") {
 		t.Errorf("no machine launched before the failure:\n%s", out.String())
 	}
 	if !appGone("broken-functions") {

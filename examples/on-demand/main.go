@@ -1,11 +1,13 @@
 // On-demand keeps Machines that run a task and stop, and starts them again
-// by id whenever there is work: starting a stopped Machine takes well under
-// a second, creating one takes much longer.
+// whenever there is work: starting a stopped Machine takes well under a
+// second, creating one takes much longer. A pool (package pool) keeps the
+// books: which Machines exist, which are free, who runs what; any number
+// of processes, on any number of hosts, can share it.
 //
-// First one Machine takes the pieces of work one after another. Then a pool
-// of stopped Machines takes jobs that arrive together: each job takes a
-// stopped Machine, starts it, waits for it to exit, and gives it back. The
-// workers' command is what follows the flags.
+// First pieces of work arrive one after another: one Machine does them
+// all, created for the first and started again for each next. Then jobs
+// arrive together: the pool grows to -pool Machines and the jobs share
+// them. The workers' command is what follows the flags.
 //
 // Without FLY_API_TOKEN it runs against an emulator inside this program:
 //
@@ -13,7 +15,7 @@
 //	go run ./examples/on-demand -work 5 -pool 4 -jobs 12
 //
 // With FLY_API_TOKEN it runs on Fly.io, in -app or else in a throwaway app,
-// and destroys every Machine it created before it ends:
+// and destroys every Machine of its pool before it ends:
 //
 //	FLY_API_TOKEN=$(fly auth token) go run ./examples/on-demand -region ams
 package main
@@ -30,9 +32,8 @@ import (
 	"syscall"
 	"time"
 
-	flymachines "github.com/flymachines/flymachines-go"
-	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/models"
+	"github.com/flymachines/flymachines-go/pool"
 	"github.com/flymachines/flymachines-go/sandbox"
 )
 
@@ -55,9 +56,9 @@ func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) 
 	fs.StringVar(&cfg.Org, "org", cfg.Org, "organization `slug` of a throwaway app (env FLY_ORG; default personal)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "`region` of the Machines (env FLY_REGION; default: the API's choice)")
 	image := fs.String("image", "alpine:3.20", "Docker `image` of the workers")
-	work := fs.Int("work", 3, "pieces of work for the single machine")
-	pool := fs.Int("pool", 3, "stopped machines in the pool")
-	jobs := fs.Int("jobs", 6, "jobs arriving together for the pool")
+	work := fs.Int("work", 3, "pieces of work, one after another")
+	size := fs.Int("pool", 3, "most machines in the pool")
+	jobs := fs.Int("jobs", 6, "jobs arriving together")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -71,7 +72,7 @@ func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) 
 	if len(argv) == 0 {
 		argv = []string{"sh", "-c", `echo "working on it"; sleep 1`}
 	}
-	if *work < 0 || *pool < 1 || *jobs < 0 {
+	if *work < 0 || *size < 1 || *jobs < 0 {
 		return fmt.Errorf("-work and -jobs must be at least 0, -pool at least 1")
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -85,108 +86,90 @@ func run(ctx context.Context, out io.Writer, args []string, cfg sandbox.Config) 
 	defer env.Close()
 	fmt.Fprintf(out, "app %s, region %s\n", env.App, orDefault(env.Region, "chosen by the API"))
 
-	f := &flow{c: env.Client, app: env.App, out: &syncWriter{w: out}}
-	// Whatever happens, no Machine of this run outlives it.
-	defer f.destroyAll()
-
-	// Every worker runs the same command; a real one would fetch its input
-	// from a queue or a database when it boots.
-	worker := func(skipLaunch bool) *models.CreateMachineRequest {
-		return &models.CreateMachineRequest{
-			Region:     env.Region,
-			SkipLaunch: skipLaunch,
-			Config: &models.FlyMachineConfig{
-				Image: *image,
-				Init:  &models.FlyMachineInit{Cmd: argv},
-				Guest: &models.FlyMachineGuest{CPUKind: "shared", Cpus: 1, MemoryMb: 256},
-				// The task's exit stops the Machine; no restarts behind our back.
-				Restart:  &models.FlyMachineRestart{Policy: models.FlyMachineRestartPolicyNo},
-				Metadata: map[string]string{"role": "on-demand-worker"},
-			},
-		}
+	// Every worker runs the same command: it is the pool's config, so each
+	// job is a plain start of a stopped Machine. A real worker would fetch
+	// its input from a queue or a database when it boots.
+	var regions []string
+	if env.Region != "" {
+		regions = []string{env.Region}
 	}
-	if err := f.single(ctx, worker(false), *work); err != nil {
-		return err
-	}
-	return f.pooled(ctx, worker, *pool, *jobs)
-}
-
-// flow holds what both parts share.
-type flow struct {
-	c       *flymachines.Client
-	app     string
-	out     io.Writer
-	mu      sync.Mutex
-	created []string // every Machine created, for destroyAll
-}
-
-// single creates one Machine and has it do the pieces of work one after
-// another, started by id each time.
-func (f *flow) single(ctx context.Context, req *models.CreateMachineRequest, work int) error {
-	fmt.Fprintln(f.out, "\n== one machine, started by id whenever work arrives")
-	begin := time.Now()
-	// Creating a Machine also runs it, at once. (skip_launch would create
-	// it stopped: the pool below does that.)
-	m, err := f.create(ctx, req)
+	p, err := pool.New(env.Client, pool.Config{
+		App: env.App, Name: "on-demand", Regions: regions, Max: *size,
+		Config: &models.FlyMachineConfig{
+			Image: *image,
+			Init:  &models.FlyMachineInit{Cmd: argv},
+			Guest: &models.FlyMachineGuest{CPUKind: "shared", Cpus: 1, MemoryMb: 256},
+		},
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.out, "created machine %s in %s; it runs its task once right away\n", m.ID, ms(time.Since(begin)))
+	f := &flow{p: p, out: &syncWriter{w: out}}
+	// Whatever happens, no Machine of the pool outlives this run.
+	defer f.drain()
 
-	// The first piece of work comes while that first run is still going:
-	// see startAndWait for what happens then.
+	if err := f.oneAfterAnother(ctx, *work); err != nil {
+		return err
+	}
+	return f.together(ctx, *jobs)
+}
+
+// flow is what both parts share.
+type flow struct {
+	p   *pool.Pool
+	out io.Writer
+}
+
+// job runs one job on the pool and says which Machine ran it.
+func (f *flow) job(ctx context.Context) (string, int, error) {
+	var id string
+	st, err := f.p.Run(ctx, pool.Job{}, pool.OnBoot(func(m *models.Machine) { id = m.ID }))
+	if err != nil {
+		return id, 0, err
+	}
+	return id, st.ExitCode, nil
+}
+
+// oneAfterAnother runs pieces of work one after another: the first
+// creates a Machine, the others start it again.
+func (f *flow) oneAfterAnother(ctx context.Context, work int) error {
+	fmt.Fprintln(f.out, "\n== work arriving one piece after another")
 	for i := 1; i <= work; i++ {
 		t0 := time.Now()
-		exit, err := f.startAndWait(ctx, m.ID, fmt.Sprintf("work %d", i))
+		id, code, err := f.job(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("work %d: %w", i, err)
 		}
-		fmt.Fprintf(f.out, "work %d: done, exit code %d, %s after it arrived\n", i, exit.ExitCode, ms(time.Since(t0)))
+		fmt.Fprintf(f.out, "work %d: machine %s, exit code %d, %s after it arrived\n", i, id, code, ms(time.Since(t0)))
 	}
 	return nil
 }
 
-// pooled creates a pool of stopped Machines and runs jobs on them, as many
-// at once as there are Machines.
-func (f *flow) pooled(ctx context.Context, worker func(skipLaunch bool) *models.CreateMachineRequest, size, jobs int) error {
-	fmt.Fprintf(f.out, "\n== a pool of %d stopped machines for %d jobs at once\n", size, jobs)
-	// The pool is a channel of ids of stopped Machines: taking an id
-	// takes the Machine, sending it back returns it.
-	idle := make(chan string, size)
+// together runs jobs that arrive at once: they share the pool's
+// Machines, the pool growing to its Max, the rest waiting their turn.
+func (f *flow) together(ctx context.Context, jobs int) error {
+	fmt.Fprintf(f.out, "\n== %d jobs arriving together\n", jobs)
 	begin := time.Now()
-	for range size {
-		m, err := f.create(ctx, worker(true)) // skip_launch: created stopped, ready
-		if err != nil {
-			return err
-		}
-		idle <- m.ID
-	}
-	fmt.Fprintf(f.out, "created %d stopped machines in %s\n", size, ms(time.Since(begin)))
-
-	begin = time.Now()
 	var (
 		wg       sync.WaitGroup
 		errs     = make([]error, jobs)
 		runTimes = make([]time.Duration, jobs)
+		mu       sync.Mutex
+		used     = map[string]bool{}
 	)
 	for j := range jobs {
 		wg.Go(func() {
-			var id string
-			select {
-			case id = <-idle: // wait for a stopped Machine
-			case <-ctx.Done():
-				errs[j] = ctx.Err()
-				return
-			}
-			defer func() { idle <- id }() // give it back, stopped
 			t0 := time.Now()
-			exit, err := f.startAndWait(ctx, id, fmt.Sprintf("job %d", j+1))
+			id, code, err := f.job(ctx)
 			if err != nil {
 				errs[j] = fmt.Errorf("job %d: %w", j+1, err)
 				return
 			}
 			runTimes[j] = time.Since(t0)
-			fmt.Fprintf(f.out, "job %d: machine %s, exit code %d after %s\n", j+1, id, exit.ExitCode, ms(runTimes[j]))
+			mu.Lock()
+			used[id] = true
+			mu.Unlock()
+			fmt.Fprintf(f.out, "job %d: machine %s, exit code %d after %s\n", j+1, id, code, ms(runTimes[j]))
 		})
 	}
 	wg.Wait()
@@ -197,73 +180,44 @@ func (f *flow) pooled(ctx context.Context, worker func(skipLaunch bool) *models.
 	for _, d := range runTimes {
 		oneByOne += d
 	}
-	fmt.Fprintf(f.out, "%d jobs on %d machines took %s; one after another, about %s\n",
-		jobs, size, ms(time.Since(begin)), ms(oneByOne))
+	fmt.Fprintf(f.out, "%d jobs on %s took %s; one after another, about %s\n",
+		jobs, countMachines(len(used)), ms(time.Since(begin)), ms(oneByOne))
 	return nil
 }
 
-// startAndWait starts a stopped Machine and waits for its task to exit.
-// A Machine that is still running (its first run after create, or a start
-// by someone else) cannot be started: the API answers 412 with
-// failed_precondition. Then it waits for the Machine to stop and starts it
-// again.
-func (f *flow) startAndWait(ctx context.Context, id, what string) (*flymachines.ExitStatus, error) {
-	for {
-		_, err := f.c.Machines.Start(ctx, f.app, id, nil)
-		if err == nil {
-			break
-		}
-		if !isBusy(err) {
-			return nil, fmt.Errorf("starting machine %s: %w", id, err)
-		}
-		fmt.Fprintf(f.out, "%s: machine %s is busy (HTTP 412), waiting for it to stop\n", what, id)
-		if err := f.c.WaitStopped(ctx, f.app, id); err != nil {
-			return nil, err
-		}
-	}
-	// WaitForExit waits for this run to stop and reads its exit code from
-	// the Machine's newest exit event.
-	return f.c.WaitForExit(ctx, f.app, id)
-}
-
-// isBusy reports the API's refusal to start a Machine that is not stopped:
-// 412 failed_precondition. (412 also means no capacity, which waiting
-// does not cure.)
-func isBusy(err error) bool {
-	return errors.Is(err, flymachines.ErrWrongState)
-}
-
-func (f *flow) create(ctx context.Context, req *models.CreateMachineRequest) (*models.Machine, error) {
-	m, err := f.c.CreateMachine(ctx, f.app, req)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.created = append(f.created, m.ID)
-	f.mu.Unlock()
-	return m, nil
-}
-
-// destroyAll destroys every Machine created here, stopped or not, even
-// after the caller's context ended.
-func (f *flow) destroyAll() {
+// drain destroys the pool's Machines, even after the caller's context
+// ended.
+func (f *flow) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	n := 0
-	for _, id := range f.created {
-		err := f.c.Machines.Delete(ctx, f.app, id, &machines.DeleteParams{Force: true})
-		if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
-			fmt.Fprintf(f.out, "could not destroy machine %s: %v\n", id, err)
-			continue
-		}
-		n++
+	st, err := f.p.Status(ctx)
+	if err == nil {
+		err = f.p.Drain(ctx)
 	}
-	switch {
-	case n == 1:
-		fmt.Fprintln(f.out, "\ndestroyed the machine of this run")
-	case n > 1:
-		fmt.Fprintf(f.out, "\ndestroyed the %d machines of this run\n", n)
+	if err != nil {
+		fmt.Fprintf(f.out, "could not destroy the pool's machines: %v\n", err)
+		return
 	}
+	fmt.Fprint(f.out, destroyed(len(st.Machines)))
+}
+
+// destroyed says how many Machines were destroyed, as English has it.
+func destroyed(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "\ndestroyed the machine of this run\n"
+	}
+	return fmt.Sprintf("\ndestroyed the %d machines of this run\n", n)
+}
+
+// countMachines is "1 machine", "2 machines".
+func countMachines(n int) string {
+	if n == 1 {
+		return "1 machine"
+	}
+	return fmt.Sprintf("%d machines", n)
 }
 
 // syncWriter lets the jobs print at the same time, a line at a time.
