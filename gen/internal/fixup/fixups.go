@@ -90,8 +90,13 @@ func jsonMediaTypes(doc object) error {
 // answers 401 without one), so the requirement is declared globally.
 func securityOnEveryOperation(doc object) error {
 	defs := specjson.Obj(doc, "securityDefinitions")
+	if defs == nil {
+		defs = object{}
+		doc["securityDefinitions"] = defs
+	}
 	if defs["FlyBearerAuth"] == nil {
-		return fmt.Errorf("securityDefinitions.FlyBearerAuth is missing")
+		// Some upstream versions (the 2026-08 one) declare no scheme at all.
+		defs["FlyBearerAuth"] = object{"type": "apiKey", "in": "header", "name": "Authorization"}
 	}
 	doc["security"] = []any{object{"FlyBearerAuth": []any{}}}
 	return nil

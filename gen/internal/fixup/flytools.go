@@ -81,6 +81,19 @@ func createAnswersApp(doc object) error {
 			resp[name] = cloneJSON(prop)
 		}
 	}
+	// Some upstream versions (the 2026-08 one) declare the 201 with no
+	// body at all.
+	op, err := operation(doc, "Apps_create")
+	if err != nil {
+		return err
+	}
+	created := specjson.Obj(specjson.Obj(op, "responses"), "201")
+	if created == nil {
+		return fmt.Errorf("Apps_create declares no 201")
+	}
+	if created["schema"] == nil {
+		created["schema"] = object{"$ref": "#/definitions/CreateAppResponse"}
+	}
 	return nil
 }
 
