@@ -61,7 +61,7 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 			after = begin
 			continue
 		}
-		switch ok, fresher := p.reserveCreate(s); {
+		switch ok, fresher := p.reserveCreate(s, p.cfg.Max); {
 		case ok:
 			cl, err := p.grow(ctx)
 			if err != nil || cl != nil {
@@ -154,13 +154,14 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 func (p *Pool) holder() string { return "pool " + p.cfg.Name + " held by " + p.cfg.Holder }
 
 // reserveCreate reports whether the pool, as s and this Pool's own
-// creates show it, is below Max, and this Pool has no create under way; if
-// so it counts one create under way, which grow ends. One create at a
-// time, each decided on a list asked for after the previous one ended, is
-// what bounds the overshoot of Max to one Machine per process. When s was
-// asked for before this Pool's last create ended, it returns the number a
-// list must come after instead.
-func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher uint64) {
+// creates show it, is below limit (Max for a claim, Min for a sweep), and
+// this Pool has no create under way; if so it counts one create under
+// way, which createDone ends. One create at a time, each decided on a list
+// asked for after the previous one ended, is what bounds the overshoot of
+// Max to one Machine per process. When s was asked for before this Pool's
+// last create ended, it returns the number a list must come after
+// instead.
+func (p *Pool) reserveCreate(s snapshot, limit int) (ok bool, fresher uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.creating > 0 {
@@ -186,15 +187,16 @@ func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher uint64) {
 			n++ // created, not listed yet
 		}
 	}
-	if n >= p.cfg.Max {
+	if n >= limit {
 		return false, 0
 	}
 	p.creating++
 	return true, 0
 }
 
-// grow creates a Machine for the pool, stopped (skip_launch) and leased to
-// this process from the start (lease_ttl): claimed as it is born. It uses
+// grow creates a Machine for the pool (reserveCreate reserved the
+// create), stopped (skip_launch) and leased to this process from the start
+// (lease_ttl): claimed as it is born. It uses
 // the duplicate-free create (a launch id) and moves on to the next region
 // when one has no capacity. A Machine whose lease nonce is unknown (the
 // create's answer was lost, and the lookup that found the Machine carries
