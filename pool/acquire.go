@@ -130,6 +130,7 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 	if !p.hold(id) {
 		return nil // this Pool holds it already
 	}
+	sent := time.Now()
 	l, err := p.c.AcquireLease(ctx, p.cfg.App, id, p.cfg.LeaseTTL, flymachines.LeaseDescription(p.holder()))
 	if err != nil {
 		p.unhold(id, false)
@@ -141,7 +142,7 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 	}
 	m, err := p.c.Machines.Show(ctx, p.cfg.App, id, nil)
 	if err == nil && memberOf(m, p.cfg.Name) && resting(m) && generationOf(m) == p.tmpl.generation {
-		return p.newClaim(m, l)
+		return p.newClaim(m, l, sent)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
@@ -214,6 +215,7 @@ func (p *Pool) grow(ctx context.Context) (*Claim, error) {
 		req.Region = p.cfg.Regions[0]
 		opts = append(opts, flymachines.WithRegionFallback(p.cfg.Regions[1:]...))
 	}
+	sent := time.Now()
 	m, err := p.c.CreateMachine(ctx, p.cfg.App, req, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating a machine: %w", err)
@@ -230,7 +232,7 @@ func (p *Pool) grow(ctx context.Context) (*Claim, error) {
 	}
 	l := p.c.AdoptLease(p.cfg.App, m.ID, m.Nonce, p.cfg.LeaseTTL)
 	l.Version = m.Version
-	return p.newClaim(m, l), nil
+	return p.newClaim(m, l, sent), nil
 }
 
 // createDone ends a create under way.

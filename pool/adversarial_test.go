@@ -3,13 +3,17 @@ package pool
 import (
 	"context"
 	"errors"
+	"net/http"
+	"regexp"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	flymachines "github.com/flymachines/flymachines-go"
 	"github.com/flymachines/flymachines-go/client/machines"
 	"github.com/flymachines/flymachines-go/flytest"
+	"github.com/flymachines/flymachines-go/internal/inmem"
 )
 
 // K processes that start together with Min > 0 all sweep at once (a first
@@ -73,5 +77,123 @@ func TestSweepAfterAGrowDoesNotPassMax(t *testing.T) {
 			t.Errorf("%d machines with Max 1 and one process", len(ms))
 		}
 		checkRuns(t, env.emu.Runs(testApp), 2)
+	})
+}
+
+// network is a client transport an attacker controls: from a request
+// trip accepts on, for cutFor, every request fails at once (cut) or hangs
+// until its caller gives up (hang), as a network that drops or swallows
+// packets does. A request that trips it is not sent.
+type network struct {
+	next   http.RoundTripper
+	trip   func(*http.Request) bool
+	cutFor time.Duration
+	hang   bool
+
+	mu      sync.Mutex
+	tripped bool
+	until   time.Time
+}
+
+func (n *network) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.mu.Lock()
+	if !n.tripped && n.trip != nil && n.trip(r) {
+		n.tripped, n.until = true, time.Now().Add(n.cutFor)
+	}
+	down := time.Now().Before(n.until)
+	n.mu.Unlock()
+	if !down {
+		return n.next.RoundTrip(r)
+	}
+	if n.hang {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
+	return nil, errCut
+}
+
+// netClient is a client of env (retries off) through n.
+func (e *memEnv) netClient(t *testing.T, n *network) *flymachines.Client {
+	t.Helper()
+	n.next = inmem.Transport(e.emu)
+	c, err := flymachines.New(flymachines.WithToken(testToken), flymachines.WithBaseURL(memBaseURL),
+		flymachines.WithHTTPClient(&http.Client{Transport: n}), flymachines.WithoutRateLimits(),
+		flymachines.WithRetryPolicy(flymachines.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var updatePath = regexp.MustCompile(`^/v1/apps/[^/]+/machines/[^/]+$`)
+
+// isUpdate matches a Machines_update request.
+func isUpdate(r *http.Request) bool {
+	return r.Method == http.MethodPost && updatePath.MatchString(r.URL.Path)
+}
+
+// A network that swallows requests (they hang until the client's own
+// timeout, 30 s) must not keep a claim alive past its lease: the claim ends
+// by the time the API may have let its lease lapse, when someone else can
+// take the Machine, not when the hung refresh gives up.
+func TestClaimWhoseRefreshesHangEndsWhenItsLeaseMayLapse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		n := &network{hang: true, cutFor: time.Hour}
+		cfg := testConfig(1)
+		cfg.LeaseTTL = 5 * time.Second
+		p := newPool(t, env.netClient(t, n), cfg)
+		cl, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.mu.Lock()
+		n.until = time.Now().Add(n.cutFor) // from now on, nothing gets through
+		n.mu.Unlock()
+		begin := time.Now()
+		<-cl.Done()
+		if held := time.Since(begin); held > cfg.LeaseTTL {
+			t.Errorf("the claim held %s after the network went silent: its lease (ttl %s) may have been someone else's for %s",
+				held, cfg.LeaseTTL, held-cfg.LeaseTTL)
+		}
+		if !errors.Is(cl.Err(), flymachines.ErrLeaseLost) {
+			t.Errorf("Err = %v, want ErrLeaseLost", cl.Err())
+		}
+	})
+}
+
+// An update whose fate is unknown, then a network down for longer than the
+// lease: meanwhile another process claimed the Machine and ran its own job
+// there. What a lookup then shows is not this claim's doing. Run must not
+// take the other job's run for its own (its job would have run zero
+// times, reported a success); it says it cannot tell.
+func TestBootDoesNotTakeAnotherClaimsRunForItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		cfg := testConfig(1)
+		cfg.LeaseTTL = 5 * time.Second
+		n := &network{trip: isUpdate, cutFor: 10 * time.Second}
+		a := newPool(t, env.netClient(t, n), cfg)
+		b := newPool(t, env.c, cfg)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var errA error
+		wg.Go(func() { _, errA = a.Run(ctx, jobNamed(0)) })
+		time.Sleep(cfg.LeaseTTL + time.Second) // a's lease has lapsed
+		if _, err := b.Run(ctx, jobNamed(1)); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		t.Logf("job 0: %v", errA)
+		runs := env.emu.Runs(testApp)
+		if n := len(runsOf(runs, "1")); n != 1 {
+			t.Errorf("job 1 ran %d times", n)
+		}
+		switch ran := len(runsOf(runs, "0")); {
+		case errA == nil && ran != 1:
+			t.Errorf("Run of job 0 succeeded, but the job ran %d times", ran)
+		case errors.Is(errA, ErrNotStarted) && ran != 0:
+			t.Errorf("Run of job 0 says nothing started, but the job ran %d times", ran)
+		}
 	})
 }

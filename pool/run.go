@@ -182,11 +182,17 @@ func (cl *Claim) boot(ctx context.Context, job Job, resume bool) (string, error)
 		}
 		// It may have taken effect: look before doing anything else.
 		now, lookErr := cl.lookAgain(ctx)
+		changed := lookErr == nil && (now.Version != beforeVersion || !resting(now) || newestEvent(now) != before)
 		switch {
 		case lookErr != nil:
 			_ = cl.giveBackOnce(ctx, "")
 			return "", fmt.Errorf("pool %s: machine %s: booting it failed (%w) and a lookup could not tell whether it booted: %w", p.cfg.Name, id, err, lookErr)
-		case now.Version != beforeVersion || !resting(now) || newestEvent(now) != before:
+		case changed && !cl.held():
+			// Changed, but the lease may have been someone else's since:
+			// the change may be theirs, or this boot's.
+			cl.abandon(ctx, false)
+			return "", fmt.Errorf("pool %s: machine %s: booting it failed (%w), and by the time a lookup showed it changed this claim may have lapsed: whether the job runs is unknown", p.cfg.Name, id, err)
+		case changed:
 			cl.setMachine(now)
 			return now.Version, nil
 		case cl.Err() != nil:
