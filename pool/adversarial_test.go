@@ -1,10 +1,13 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -184,7 +187,6 @@ func TestBootDoesNotTakeAnotherClaimsRunForItsOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 		wg.Wait()
-		t.Logf("job 0: %v", errA)
 		runs := env.emu.Runs(testApp)
 		if n := len(runsOf(runs, "1")); n != 1 {
 			t.Errorf("job 1 ran %d times", n)
@@ -196,4 +198,99 @@ func TestBootDoesNotTakeAnotherClaimsRunForItsOwn(t *testing.T) {
 			t.Errorf("Run of job 0 says nothing started, but the job ran %d times", ran)
 		}
 	})
+}
+
+// gateway answers the first request trip accepts with 504 at once, and
+// hands it to the API only later, as a gateway that gives up on a slow
+// backend does: the request takes effect after its caller heard it failed
+// and looked.
+type gateway struct {
+	next  http.RoundTripper
+	trip  func(*http.Request) bool
+	delay time.Duration
+
+	mu      sync.Mutex
+	tripped bool
+	wg      sync.WaitGroup
+}
+
+func (g *gateway) RoundTrip(r *http.Request) (*http.Response, error) {
+	g.mu.Lock()
+	late := !g.tripped && g.trip(r)
+	g.tripped = g.tripped || late
+	g.mu.Unlock()
+	if !late {
+		return g.next.RoundTrip(r)
+	}
+	var body []byte
+	if r.Body != nil {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+	}
+	slow := r.Clone(context.WithoutCancel(r.Context()))
+	g.wg.Go(func() {
+		time.Sleep(g.delay)
+		slow.Body = io.NopCloser(bytes.NewReader(body))
+		if resp, err := g.next.RoundTrip(slow); err == nil {
+			resp.Body.Close()
+		}
+	})
+	return &http.Response{StatusCode: http.StatusGatewayTimeout, Status: "504 Gateway Timeout", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("upstream timed out")), Request: r}, nil
+}
+
+var startPath = regexp.MustCompile(`^/v1/apps/[^/]+/machines/[^/]+/start$`)
+
+// A boot answered 504 whose lookup shows nothing yet, and which takes
+// effect just after: the boot sent again is refused (the version moved on;
+// the Machine is no longer stopped), and that refusal is this claim's own
+// boot showing, not someone else's claim. The job runs once, on this
+// Machine, and Run waits for it.
+func TestBootThatTakesEffectAfterItsLookup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		trip func(*http.Request) bool
+		warm int // the job the Machine ran last: 0 boots job 0 with a start
+	}{
+		{"update", isUpdate, 9},
+		{"start", func(r *http.Request) bool { return startPath.MatchString(r.URL.Path) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				env := newMemEnv(t)
+				g := &gateway{next: inmem.Transport(env.emu), trip: func(*http.Request) bool { return false }, delay: 100 * time.Millisecond}
+				c, err := flymachines.New(flymachines.WithToken(testToken), flymachines.WithBaseURL(memBaseURL),
+					flymachines.WithHTTPClient(&http.Client{Transport: g}), flymachines.WithoutRateLimits())
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := newPool(t, c, testConfig(2))
+				ctx := context.Background()
+				if _, err := p.Run(ctx, jobNamed(tc.warm)); err != nil {
+					t.Fatal(err)
+				}
+				g.mu.Lock()
+				g.trip = tc.trip
+				g.mu.Unlock()
+				st, err := p.Run(ctx, jobNamed(0))
+				g.wg.Wait()
+				synctest.Wait()
+				want := 1 // this Run's, and the warm one's if it was job 0
+				if tc.warm == 0 {
+					want = 2
+				}
+				if runs := runsOf(env.emu.Runs(testApp), "0"); len(runs) != want {
+					t.Errorf("job 0 ran %d times, want %d: %+v", len(runs), want, runs)
+				}
+				if err != nil || !st.Success() {
+					t.Errorf("Run: %+v, %v", st, err)
+				}
+				if !g.tripped {
+					t.Error("the gateway never timed out")
+				}
+			})
+		})
+	}
 }
