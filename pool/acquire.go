@@ -165,7 +165,7 @@ func (p *Pool) holder() string { return "pool " + p.cfg.Name + " held by " + p.c
 func (p *Pool) reserveCreate(s snapshot, limit int) (ok bool, fresher uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.creating > 0 {
+	if p.creating > 0 || p.drained {
 		return false, 0
 	}
 	if s.seq <= p.createSeq {

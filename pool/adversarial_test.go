@@ -294,3 +294,29 @@ func TestBootThatTakesEffectAfterItsLookup(t *testing.T) {
 		})
 	}
 }
+
+// Drain returns once none of the pool's Machines is left, so a process
+// may exit then: a Machine this process was creating when Drain began
+// (a claim already past its last look at the drain) is waited for too,
+// destroyed once its claim ends, not left behind by the process exiting.
+func TestDrainWaitsForACreateUnderWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		env.emu.InjectFault("Machines_create", flytest.Fault{Latency: 2 * time.Second})
+		c, tr := env.cutClient(t)
+		p := newPool(t, c, testConfig(2))
+		ctx := context.Background()
+		ran := make(chan error, 1)
+		go func() { _, err := p.Run(ctx, jobNamed(0)); ran <- err }()
+		time.Sleep(100 * time.Millisecond) // creating
+		if err := p.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tr.cut.Store(true) // and the process exits
+		time.Sleep(time.Minute)
+		if ms := members(t, env.c, "workers"); len(ms) != 0 {
+			t.Errorf("left after Drain returned and the process exited: %+v", ms)
+		}
+		<-ran
+	})
+}

@@ -253,6 +253,9 @@ func (p *Pool) destroy(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		return err
 	}
+	p.mu.Lock()
+	delete(p.recent, id) // gone: it counts no more, listed or not
+	p.mu.Unlock()
 	p.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "pool: destroyed a machine", slog.String("pool", p.cfg.Name), slog.String("machine", id))
 	return nil
 }

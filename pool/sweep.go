@@ -351,7 +351,7 @@ func (p *Pool) Drain(ctx context.Context) error {
 				}}))
 			}
 		}
-		if left == 0 {
+		if left == 0 && p.showsOwnCreates(s) {
 			return nil
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -362,6 +362,23 @@ func (p *Pool) Drain(ctx context.Context) error {
 		}
 		pause = min(2*pause, waitMost)
 	}
+}
+
+// showsOwnCreates reports whether s shows every Machine this Pool has
+// created: none is being created, none was since s was asked for, and
+// s lists all it did before.
+func (p *Pool) showsOwnCreates(s snapshot) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.creating > 0 || p.createSeq >= s.seq {
+		return false
+	}
+	for id, at := range p.recent {
+		if time.Since(at) <= recentFor && !slices.ContainsFunc(s.machines, func(m *models.Machine) bool { return m.ID == id }) {
+			return false
+		}
+	}
+	return true
 }
 
 // byAge orders Machines by creation, oldest first.
