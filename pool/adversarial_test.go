@@ -3,6 +3,7 @@ package pool
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -318,5 +319,87 @@ func TestDrainWaitsForACreateUnderWay(t *testing.T) {
 			t.Errorf("left after Drain returned and the process exited: %+v", ms)
 		}
 		<-ran
+	})
+}
+
+// hostile rewrites the answers of the API: whatever edit returns for a
+// request replaces its answer's body.
+type hostile struct {
+	next http.RoundTripper
+	edit func(r *http.Request, body []byte) []byte
+}
+
+func (h *hostile) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.next.RoundTrip(r)
+	if err != nil || resp.StatusCode/100 != 2 {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = h.edit(r, body)
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+var (
+	listPath  = regexp.MustCompile(`^/v1/apps/[^/]+/machines$`)
+	leasePath = regexp.MustCompile(`^/v1/apps/[^/]+/machines/[^/]+/lease$`)
+)
+
+// Answers no API should give do not panic the pool, and nothing runs on
+// them: a list with nulls, Machines with no config, or only an incomplete
+// one, or no state; leases and creates whose answers carry no nonce.
+func TestHostileAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		nonce := regexp.MustCompile(`"nonce":"[^"]*",?`)
+		h := &hostile{next: inmem.Transport(env.emu), edit: func(r *http.Request, body []byte) []byte {
+			switch {
+			case r.Method == http.MethodGet && listPath.MatchString(r.URL.Path):
+				var ms []json.RawMessage
+				if err := json.Unmarshal(body, &ms); err != nil {
+					t.Error(err)
+				}
+				junk := `[null,{},{"id":"m1"},{"id":"m2","config":null,"state":"stopped"},` +
+					`{"id":"m3","incomplete_config":{"metadata":{"flymachines_pool":"workers"}},"state":"stopped","lease":{}},` +
+					`{"id":"m4","config":{"metadata":{"flymachines_pool":"workers","flymachines_pool_generation":"x"}},"state":"started","events":[null]}]`
+				var all []json.RawMessage
+				if err := json.Unmarshal([]byte(junk), &all); err != nil {
+					t.Fatal(err)
+				}
+				out, _ := json.Marshal(append(all, ms...))
+				return out
+			case r.Method == http.MethodPost && (leasePath.MatchString(r.URL.Path) || listPath.MatchString(r.URL.Path)):
+				return nonce.ReplaceAll(body, nil)
+			}
+			return body
+		}}
+		c, err := flymachines.New(flymachines.WithToken(testToken), flymachines.WithBaseURL(memBaseURL),
+			flymachines.WithHTTPClient(&http.Client{Transport: h}), flymachines.WithoutRateLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := testConfig(3)
+		cfg.LeaseTTL = 2 * time.Second // the created Machine's lease lapses: then claims try it
+		p := newPool(t, c, cfg)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := p.Run(ctx, jobNamed(0)); !errors.Is(err, ErrNotStarted) {
+			t.Errorf("Run: %v, want ErrNotStarted", err)
+		}
+		if _, err := p.Acquire(ctx); !errors.Is(err, ErrNotStarted) {
+			t.Errorf("Acquire: %v, want ErrNotStarted", err)
+		}
+		if _, err := p.Status(context.Background()); err != nil {
+			t.Errorf("Status: %v", err)
+		}
+		_ = p.Sweep(context.Background())
+		if runs := env.emu.Runs(testApp); len(runs) != 0 {
+			t.Errorf("runs %+v", runs)
+		}
 	})
 }
