@@ -73,11 +73,13 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 			after = fresher
 			continue
 		}
+		// Any list asked for from now on will do, whoever asks for it:
+		// claims waiting together share one each time they wake.
+		after = p.seqNow()
 		if err := p.waitFree(ctx, wait); err != nil {
 			return nil, err
 		}
 		wait = min(2*wait, waitMost)
-		after = p.seqNow()
 	}
 }
 

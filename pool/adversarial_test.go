@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -400,6 +401,52 @@ func TestHostileAnswers(t *testing.T) {
 		_ = p.Sweep(context.Background())
 		if runs := env.emu.Runs(testApp); len(runs) != 0 {
 			t.Errorf("runs %+v", runs)
+		}
+	})
+}
+
+// Claims waiting at Max share their lists (the README's promise; Fly limits
+// lists per app): 20 claims waiting a minute ask for about one list a
+// second between them, not one each every second or two.
+func TestClaimsWaitingAtMaxShareTheirLists(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t)
+		var lists atomic.Int64
+		count := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodGet && listPath.MatchString(r.URL.Path) {
+				lists.Add(1)
+			}
+			return inmem.Transport(env.emu).RoundTrip(r)
+		})
+		c, err := flymachines.New(flymachines.WithToken(testToken), flymachines.WithBaseURL(memBaseURL),
+			flymachines.WithHTTPClient(&http.Client{Transport: count}), flymachines.WithoutRateLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newPool(t, c, testConfig(1))
+		ctx := context.Background()
+		busy, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const waiting, waited = 20, time.Minute
+		wctx, cancel := context.WithTimeout(ctx, waited)
+		defer cancel()
+		before := lists.Load()
+		var wg sync.WaitGroup
+		for range waiting {
+			wg.Go(func() {
+				if _, err := p.Run(wctx, jobNamed(1)); !errors.Is(err, ErrNotStarted) {
+					t.Errorf("Run at Max: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := lists.Load() - before; n > int64(waited/time.Second)*3/2 {
+			t.Errorf("%d claims waiting %s asked for %d lists", waiting, waited, n)
+		}
+		if err := busy.Release(ctx); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
