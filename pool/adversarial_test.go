@@ -450,3 +450,33 @@ func TestClaimsWaitingAtMaxShareTheirLists(t *testing.T) {
 		}
 	})
 }
+
+// skewed is the emulator's clock set apart from the client's.
+type skewed time.Duration
+
+func (s skewed) Now() time.Time { return time.Now().Add(time.Duration(s)) }
+
+// The API's clock is ahead of this host's: its expires_at, read on this
+// clock, says a lease runs longer than it does. A claim whose refreshes
+// fail ends by the time the API lets the lease lapse all the same.
+func TestClaimUnderClockSkewEndsWhenItsLeaseMayLapse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newMemEnv(t, flytest.WithClock(skewed(20*time.Second)))
+		c, tr := env.cutClient(t)
+		cfg := testConfig(1)
+		cfg.LeaseTTL = 5 * time.Second
+		p := newPool(t, c, cfg)
+		cl, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(cfg.LeaseTTL / 2) // refreshed once: the API's expires_at read
+		tr.cut.Store(true)
+		begin := time.Now()
+		<-cl.Done()
+		if held := time.Since(begin); held > cfg.LeaseTTL {
+			t.Errorf("the claim held %s after its refreshes stopped getting through: its lease (ttl %s) may have been someone else's for %s",
+				held, cfg.LeaseTTL, held-cfg.LeaseTTL)
+		}
+	})
+}
