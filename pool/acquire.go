@@ -61,7 +61,7 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 			after = begin
 			continue
 		}
-		switch ok, fresher := p.reserveCreate(s); {
+		switch ok, fresher := p.reserveCreate(s, p.cfg.Max); {
 		case ok:
 			cl, err := p.grow(ctx)
 			if err != nil || cl != nil {
@@ -73,11 +73,13 @@ func (p *Pool) claim(ctx context.Context, job string) (*Claim, error) {
 			after = fresher
 			continue
 		}
+		// Any list asked for from now on will do, whoever asks for it:
+		// claims waiting together share one each time they wake.
+		after = p.seqNow()
 		if err := p.waitFree(ctx, wait); err != nil {
 			return nil, err
 		}
 		wait = min(2*wait, waitMost)
-		after = p.seqNow()
 	}
 }
 
@@ -130,6 +132,7 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 	if !p.hold(id) {
 		return nil // this Pool holds it already
 	}
+	sent := time.Now()
 	l, err := p.c.AcquireLease(ctx, p.cfg.App, id, p.cfg.LeaseTTL, flymachines.LeaseDescription(p.holder()))
 	if err != nil {
 		p.unhold(id, false)
@@ -141,7 +144,7 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 	}
 	m, err := p.c.Machines.Show(ctx, p.cfg.App, id, nil)
 	if err == nil && memberOf(m, p.cfg.Name) && resting(m) && generationOf(m) == p.tmpl.generation {
-		return p.newClaim(m, l)
+		return p.newClaim(m, l, sent)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
@@ -154,16 +157,17 @@ func (p *Pool) tryClaim(ctx context.Context, id string) *Claim {
 func (p *Pool) holder() string { return "pool " + p.cfg.Name + " held by " + p.cfg.Holder }
 
 // reserveCreate reports whether the pool, as s and this Pool's own
-// creates show it, is below Max, and this Pool has no create under way; if
-// so it counts one create under way, which grow ends. One create at a
-// time, each decided on a list asked for after the previous one ended, is
-// what bounds the overshoot of Max to one Machine per process. When s was
-// asked for before this Pool's last create ended, it returns the number a
-// list must come after instead.
-func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher uint64) {
+// creates show it, is below limit (Max for a claim, Min for a sweep), and
+// this Pool has no create under way; if so it counts one create under
+// way, which createDone ends. One create at a time, each decided on a list
+// asked for after the previous one ended, is what bounds the overshoot of
+// Max to one Machine per process. When s was asked for before this Pool's
+// last create ended, it returns the number a list must come after
+// instead.
+func (p *Pool) reserveCreate(s snapshot, limit int) (ok bool, fresher uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.creating > 0 {
+	if p.creating > 0 || p.drained {
 		return false, 0
 	}
 	if s.seq <= p.createSeq {
@@ -186,15 +190,16 @@ func (p *Pool) reserveCreate(s snapshot) (ok bool, fresher uint64) {
 			n++ // created, not listed yet
 		}
 	}
-	if n >= p.cfg.Max {
+	if n >= limit {
 		return false, 0
 	}
 	p.creating++
 	return true, 0
 }
 
-// grow creates a Machine for the pool, stopped (skip_launch) and leased to
-// this process from the start (lease_ttl): claimed as it is born. It uses
+// grow creates a Machine for the pool (reserveCreate reserved the
+// create), stopped (skip_launch) and leased to this process from the start
+// (lease_ttl): claimed as it is born. It uses
 // the duplicate-free create (a launch id) and moves on to the next region
 // when one has no capacity. A Machine whose lease nonce is unknown (the
 // create's answer was lost, and the lookup that found the Machine carries
@@ -212,6 +217,7 @@ func (p *Pool) grow(ctx context.Context) (*Claim, error) {
 		req.Region = p.cfg.Regions[0]
 		opts = append(opts, flymachines.WithRegionFallback(p.cfg.Regions[1:]...))
 	}
+	sent := time.Now()
 	m, err := p.c.CreateMachine(ctx, p.cfg.App, req, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating a machine: %w", err)
@@ -228,7 +234,7 @@ func (p *Pool) grow(ctx context.Context) (*Claim, error) {
 	}
 	l := p.c.AdoptLease(p.cfg.App, m.ID, m.Nonce, p.cfg.LeaseTTL)
 	l.Version = m.Version
-	return p.newClaim(m, l), nil
+	return p.newClaim(m, l, sent), nil
 }
 
 // createDone ends a create under way.

@@ -25,8 +25,9 @@ type Claim struct {
 	p     *Pool
 	lease *flymachines.Lease
 
-	mu sync.Mutex
-	m  *models.Machine // as last seen
+	mu        sync.Mutex
+	m         *models.Machine // as last seen
+	heldUntil time.Time       // until when the lease is surely this claim's (see keep)
 
 	ctx  context.Context // ends when the claim ends: released or lost
 	end  context.CancelCauseFunc
@@ -36,10 +37,11 @@ type Claim struct {
 	relErr error
 }
 
-// newClaim holds l on m and keeps it up.
-func (p *Pool) newClaim(m *models.Machine, l *flymachines.Lease) *Claim {
+// newClaim holds l on m and keeps it up; sent is when the request that
+// took the lease was sent.
+func (p *Pool) newClaim(m *models.Machine, l *flymachines.Lease, sent time.Time) *Claim {
 	ctx, end := context.WithCancelCause(context.Background())
-	cl := &Claim{p: p, lease: l, m: m, ctx: ctx, end: end, kept: make(chan struct{})}
+	cl := &Claim{p: p, lease: l, m: m, heldUntil: sent.Add(p.cfg.LeaseTTL), ctx: ctx, end: end, kept: make(chan struct{})}
 	go cl.keep()
 	return cl
 }
@@ -67,7 +69,9 @@ func (cl *Claim) Lease() *flymachines.Lease { return cl.lease }
 // Context returns ctx carrying the claim's lease: every change to the
 // Machine made with it sends the lease's nonce. It is cancelled when the
 // claim ends: after Release, or when the lease is lost (its cause then
-// matches flymachines.ErrLeaseLost).
+// matches flymachines.ErrLeaseLost). Each call holds about a kilobyte
+// until ctx or the claim ends: for many calls during a long claim, derive
+// one context and reuse it, or pass contexts that end (a request's).
 func (cl *Claim) Context(ctx context.Context) context.Context {
 	out, cancel := context.WithCancelCause(cl.lease.Context(ctx))
 	stop := context.AfterFunc(cl.ctx, func() { cancel(context.Cause(cl.ctx)) })
@@ -82,15 +86,19 @@ func (cl *Claim) Done() <-chan struct{} { return cl.ctx.Done() }
 // flymachines.ErrLeaseLost; after Release, one saying so.
 func (cl *Claim) Err() error { return context.Cause(cl.ctx) }
 
-// keep refreshes the lease at a third of its ttl until the claim ends. A
-// refresh that fails is tried again soon after, until the API says the
-// lease is someone else's or the Machine is gone, or the lease has
-// lapsed: then the claim is lost.
+// keep refreshes the lease at a third of its ttl until the claim ends.
+// The claim holds only for as long as this process can tell: a lease taken
+// or refreshed by a request sent at t is this claim's until t + ttl at
+// least, on this host's clock (the API's expires_at is on another). A
+// refresh that fails is tried again soon after, each bounded by that time
+// (a request that hangs does not keep the claim alive); once it has
+// passed, or the API says the lease is someone else's or the Machine is
+// gone, the claim is lost.
 func (cl *Claim) keep() {
 	defer close(cl.kept)
 	ttl := cl.p.cfg.LeaseTTL
 	every, again := max(ttl/3, 300*time.Millisecond), max(ttl/10, 100*time.Millisecond)
-	t := time.NewTimer(every)
+	t := time.NewTimer(min(every, time.Until(cl.until())/2))
 	defer t.Stop()
 	for {
 		select {
@@ -98,16 +106,27 @@ func (cl *Claim) keep() {
 			return
 		case <-t.C:
 		}
-		err := cl.lease.Refresh(cl.ctx)
+		until, sent := cl.until(), time.Now()
+		err := errMayHaveLapsed
+		if sent.Before(until) {
+			rctx, cancel := context.WithDeadline(cl.ctx, until)
+			err = cl.lease.Refresh(rctx)
+			cancel()
+		}
 		switch {
 		case err == nil:
+			cl.mu.Lock()
+			cl.heldUntil = sent.Add(ttl)
+			cl.mu.Unlock()
 			t.Reset(every)
 			continue
 		case cl.ctx.Err() != nil:
 			return
-		case !isConflict(err) && time.Now().Before(cl.lease.ExpiresAt()):
-			t.Reset(again)
+		case !isConflict(err) && time.Now().Before(until):
+			t.Reset(min(again, time.Until(until)))
 			continue
+		case !errors.Is(err, errMayHaveLapsed) && !isConflict(err):
+			err = fmt.Errorf("%w: %w", errMayHaveLapsed, err)
 		}
 		cl.p.cfg.Logger.LogAttrs(cl.ctx, slog.LevelWarn, "pool: claim lost",
 			slog.String("pool", cl.p.cfg.Name), slog.String("machine", cl.ID()), slog.String("error", err.Error()))
@@ -115,6 +134,21 @@ func (cl *Claim) keep() {
 		return
 	}
 }
+
+// errMayHaveLapsed: no refresh of the lease got through in time.
+var errMayHaveLapsed = errors.New("the lease may have lapsed: no refresh got through in time")
+
+// until is when the lease may lapse, as far as this process can tell.
+func (cl *Claim) until() time.Time {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.heldUntil
+}
+
+// held reports whether the claim holds: not ended, and its lease surely
+// still this claim's, so that no one else can have changed the Machine
+// since it was taken.
+func (cl *Claim) held() bool { return cl.Err() == nil && time.Now().Before(cl.until()) }
 
 // Release gives the Machine back: it stops it if it runs (under the
 // lease, waiting until it is down), then gives the lease up; the Machine
@@ -221,6 +255,9 @@ func (p *Pool) destroy(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, flymachines.ErrNotFound) {
 		return err
 	}
+	p.mu.Lock()
+	delete(p.recent, id) // gone: it counts no more, listed or not
+	p.mu.Unlock()
 	p.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "pool: destroyed a machine", slog.String("pool", p.cfg.Name), slog.String("machine", id))
 	return nil
 }

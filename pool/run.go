@@ -138,7 +138,10 @@ const (
 // Neither call is safe to repeat blindly (a repeated update would run the
 // job twice), so after a failure that may have taken effect it looks at
 // the Machine: a new version, a Machine no longer resting, or a newer
-// event says it did. Errors: errRefused when someone else's claim got in
+// event says it did. A refusal after such a failure may be that earlier
+// call showing (it took effect after the lookup: the Machine is no longer
+// stopped, its version moved on), so it looks again then too. Errors:
+// errRefused when someone else's claim got in
 // the way (the claim is given up); one matching ErrNotStarted when the
 // Machine was not booted (the claim is given back); any other when it is
 // unknown whether it was.
@@ -148,6 +151,7 @@ func (cl *Claim) boot(ctx context.Context, job Job, resume bool) (string, error)
 	start := jobOf(m) == job.key() && (m.State == flymachines.StateStopped || resume && m.State == flymachines.StateSuspended)
 	before, beforeVersion := newestEvent(m), m.Version
 	lctx := cl.Context(ctx)
+	doubt := false // an earlier attempt may have taken effect
 	for attempt := 1; ; attempt++ {
 		var err error
 		version := beforeVersion
@@ -168,27 +172,29 @@ func (cl *Claim) boot(ctx context.Context, job Job, resume bool) (string, error)
 		if err == nil {
 			return version, nil
 		}
-		if !mayHaveApplied(err) {
-			// The API refused it, or it was never sent.
-			if isConflict(err) || errors.Is(err, flymachines.ErrWrongState) || cl.Err() != nil {
-				cl.abandon(ctx, false)
-				return "", fmt.Errorf("%w: machine %s: %w", errRefused, id, err)
-			}
-			cl.abandon(ctx, true)
-			if ctx.Err() != nil {
-				return "", notStarted(errCtx(ctx))
-			}
-			return "", notStarted(fmt.Errorf("pool %s: booting machine %s: %w", p.cfg.Name, id, err))
+		refused := !mayHaveApplied(err) // by the API, or never sent
+		if refused && !doubt {
+			return "", cl.refused(ctx, err)
 		}
-		// It may have taken effect: look before doing anything else.
+		doubt = true
+		// It may have taken effect, or an earlier attempt may have: look
+		// before doing anything else.
 		now, lookErr := cl.lookAgain(ctx)
+		changed := lookErr == nil && (now.Version != beforeVersion || !resting(now) || newestEvent(now) != before)
 		switch {
 		case lookErr != nil:
 			_ = cl.giveBackOnce(ctx, "")
 			return "", fmt.Errorf("pool %s: machine %s: booting it failed (%w) and a lookup could not tell whether it booted: %w", p.cfg.Name, id, err, lookErr)
-		case now.Version != beforeVersion || !resting(now) || newestEvent(now) != before:
+		case changed && !cl.held():
+			// Changed, but the lease may have been someone else's since:
+			// the change may be theirs, or this boot's.
+			cl.abandon(ctx, false)
+			return "", fmt.Errorf("pool %s: machine %s: booting it failed (%w), and by the time a lookup showed it changed this claim may have lapsed: whether the job runs is unknown", p.cfg.Name, id, err)
+		case changed:
 			cl.setMachine(now)
 			return now.Version, nil
+		case refused:
+			return "", cl.refused(ctx, err)
 		case cl.Err() != nil:
 			cl.abandon(ctx, false)
 			return "", fmt.Errorf("%w: machine %s: %w", errRefused, id, cl.Err())
@@ -203,6 +209,22 @@ func (cl *Claim) boot(ctx context.Context, job Job, resume bool) (string, error)
 			return "", notStarted(err)
 		}
 	}
+}
+
+// refused gives the claim up after the API refused to boot its Machine
+// (or the request was never sent), which is as it was: errRefused when
+// someone else's claim is in the way, else an error matching
+// ErrNotStarted.
+func (cl *Claim) refused(ctx context.Context, err error) error {
+	if isConflict(err) || errors.Is(err, flymachines.ErrWrongState) || cl.Err() != nil {
+		cl.abandon(ctx, false)
+		return fmt.Errorf("%w: machine %s: %w", errRefused, cl.ID(), err)
+	}
+	cl.abandon(ctx, true)
+	if ctx.Err() != nil {
+		return notStarted(errCtx(ctx))
+	}
+	return notStarted(fmt.Errorf("pool %s: booting machine %s: %w", cl.p.cfg.Name, cl.ID(), err))
 }
 
 // mayHaveApplied reports a failure that leaves open whether the call took

@@ -194,8 +194,9 @@ func (p *Pool) sweep(ctx context.Context, s snapshot) error {
 	for _, d := range plan.destroy {
 		errs = append(errs, p.destroyFree(ctx, d))
 	}
-	for range plan.create {
-		errs = append(errs, p.createSpare(ctx))
+	if plan.create > 0 {
+		// After destroys, count from a list that shows them.
+		errs = append(errs, p.fill(ctx, s, len(plan.destroy) > 0))
 	}
 	return errors.Join(errs...)
 }
@@ -263,11 +264,39 @@ func (p *Pool) destroyFree(ctx context.Context, d doomed) error {
 	})
 }
 
-// createSpare creates a stopped Machine for the pool, free at once.
+// fill creates stopped Machines up to Min as claims create them up to
+// Max (reserveCreate): one at a time, each decided on a list asked for
+// after the previous create ended, so that processes filling the pool at
+// once overshoot by at most one Machine each, never by Min each. relist
+// asks for a new list before the first create.
+func (p *Pool) fill(ctx context.Context, s snapshot, relist bool) error {
+	if relist {
+		var err error
+		if s, err = p.list(ctx, p.seqNow(), 0); err != nil {
+			return err
+		}
+	}
+	for {
+		ok, fresher := p.reserveCreate(s, p.cfg.Min)
+		switch {
+		case fresher > 0:
+			var err error
+			if s, err = p.list(ctx, fresher, 0); err != nil {
+				return err
+			}
+			continue
+		case !ok:
+			return nil
+		}
+		if err := p.createSpare(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// createSpare creates a stopped Machine for the pool (reserveCreate
+// reserved it), free at once.
 func (p *Pool) createSpare(ctx context.Context) error {
-	p.mu.Lock()
-	p.creating++
-	p.mu.Unlock()
 	defer p.createDone()
 	req := &models.CreateMachineRequest{Config: p.tmpl.config(Job{}, nil), SkipLaunch: true}
 	var opts []flymachines.CreateOption
@@ -322,7 +351,7 @@ func (p *Pool) Drain(ctx context.Context) error {
 				}}))
 			}
 		}
-		if left == 0 {
+		if left == 0 && p.showsOwnCreates(s) {
 			return nil
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -333,6 +362,23 @@ func (p *Pool) Drain(ctx context.Context) error {
 		}
 		pause = min(2*pause, waitMost)
 	}
+}
+
+// showsOwnCreates reports whether s shows every Machine this Pool has
+// created: none is being created, none was since s was asked for, and
+// s lists all it did before.
+func (p *Pool) showsOwnCreates(s snapshot) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.creating > 0 || p.createSeq >= s.seq {
+		return false
+	}
+	for id, at := range p.recent {
+		if time.Since(at) <= recentFor && !slices.ContainsFunc(s.machines, func(m *models.Machine) bool { return m.ID == id }) {
+			return false
+		}
+	}
+	return true
 }
 
 // byAge orders Machines by creation, oldest first.
