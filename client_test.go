@@ -59,11 +59,11 @@ func TestRequestOnTheWire(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL+"/prefix")
-	if _, err := callShow(t, c, "my-app", "m 1/x"); err != nil {
+	if _, err := callShow(t, c, "my-app", "m 1?x#é"); err != nil {
 		t.Fatal(err)
 	}
 	r := rec.last(t)
-	if r.Method != http.MethodGet || r.Path != "/prefix/v1/apps/my-app/machines/m%201%2Fx" {
+	if r.Method != http.MethodGet || r.Path != "/prefix/v1/apps/my-app/machines/m%201%3Fx%23%C3%A9" || len(r.Query) != 0 {
 		t.Errorf("request = %s %s", r.Method, r.Path)
 	}
 	if got := r.Header.Get("User-Agent"); got != DefaultUserAgent {
