@@ -156,7 +156,8 @@ type validatable interface {
 // path has an empty parameter (go-openapi would send "/v1/apps//machines"
 // to some other endpoint), a dot segment ("/v1/apps/a/machines/.." is
 // the app itself to a server that removes dot segments) or a slash, one
-// with a header net/http would refuse to send (a line break in a value
+// with an empty required query or header parameter (a lease release
+// without its nonce), one with a header net/http would refuse to send (a line break in a value
 // would otherwise be a transport error, retried as if the network had
 // failed), and one whose body fails its model's validation. It returns the request, its
 // operation's facts and what the call is about.
@@ -186,6 +187,9 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 	}
 	if len(empty) > 0 {
 		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("empty path parameter %s", strings.Join(empty, ", "))}
+	}
+	if missing := r.Missing(); len(missing) > 0 {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("empty required parameter %s", strings.Join(missing, ", "))}
 	}
 	for name, values := range r.HeaderValues() {
 		if !httpguts.ValidHeaderFieldName(name) {

@@ -451,7 +451,8 @@ func TestCaptureGivesRequestIDAndCursor(t *testing.T) {
 // TestEmptyPathParameterRefused: for every operation, a call with an
 // empty path parameter (which would be sent to another endpoint,
 // /v1/apps//machines) is refused with a *ValidationError naming it, and
-// nothing is sent. So is a parameter that is a dot segment: "." or ".."
+// nothing is sent; so is one with an empty required query or header
+// parameter (a release without its nonce). So is a parameter that is a dot segment: "." or ".."
 // go out as they are (/v1/apps/a/machines/..), and a server or proxy that
 // removes dot segments would delete the app where a Machine was meant.
 func TestEmptyPathParameterRefused(t *testing.T) {
@@ -492,6 +493,13 @@ func TestEmptyPathParameterRefused(t *testing.T) {
 		"delete ..":    func() error { return c.Machines.Delete(context.Background(), "app", "..", nil) },
 		"delete .":     func() error { return c.Machines.Delete(context.Background(), "app", ".", nil) },
 		"delete m1/..": func() error { return c.Machines.Delete(context.Background(), "app", "m1/../m2", nil) },
+		// Required query and header parameters, empty.
+		"apps list": func() error { _, err := c.Apps.List(context.Background(), "", nil); return err },
+		"release":   func() error { return c.Leases.Release(context.Background(), "app", "m1", "") },
+		"active queries": func() error {
+			_, err := c.Postgres.ActiveQueries(context.Background(), "pg", "")
+			return err
+		},
 	} {
 		if _, ok := errors.AsType[*ValidationError](do()); !ok {
 			t.Errorf("%s with an empty path parameter was not refused", name)

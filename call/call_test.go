@@ -380,6 +380,17 @@ func TestRequestAccessors(t *testing.T) {
 	if got := r.HeaderValues(); len(got) != 1 || got.Get("X-Trace") != "t" {
 		t.Errorf("HeaderValues %v", got)
 	}
+	r.RequiredQuery("org_slug", "")
+	r.RequiredHeader("fly-machine-lease-nonce", "")
+	r.RequiredQuery("database", "db")
+	if got := r.Missing(); strings.Join(got, ",") != "org_slug,fly-machine-lease-nonce" || r.QueryValues().Has("org_slug") || r.HeaderValue("fly-machine-lease-nonce") != "" {
+		t.Errorf("Missing() = %v, query %v", got, r.QueryValues())
+	}
+	call.WithQuery("org_slug", "personal")(r)
+	call.WithHeader("fly-machine-lease-nonce", "n")(r)
+	if got := r.Missing(); len(got) != 0 {
+		t.Errorf("given by options, still missing: %v", got)
+	}
 	op := r.Operation()
 	if op.ID != "Machines_show" || op.Method != http.MethodGet || op.PathPattern != "/v1/apps/{app_name}/machines/{machine_id}" || op.Params != r {
 		t.Errorf("operation %+v", op)

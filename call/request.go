@@ -26,11 +26,12 @@ type Request struct {
 	// and "/v1/apps/{app_name}/machines/{machine_id}".
 	Method, Path string
 
-	path    []Param
-	query   url.Values
-	header  http.Header
-	body    any
-	hasBody bool
+	path     []Param
+	query    url.Values
+	header   http.Header
+	required []string // required query and header parameters, by name
+	body     any
+	hasBody  bool
 
 	// Timeout bounds the HTTP exchange; zero (or less) keeps the default
 	// of what sends it: the facade's, else go-openapi's DefaultTimeout.
@@ -130,6 +131,33 @@ func (r *Request) Header(name, v string) {
 		r.header = http.Header{}
 	}
 	r.header.Set(name, v)
+}
+
+// RequiredQuery adds the required query parameter name=v, and remembers
+// that it is required: with v empty it is not sent, and Missing names it.
+func (r *Request) RequiredQuery(name, v string) {
+	r.required = append(r.required, name)
+	r.QueryString(name, v)
+}
+
+// RequiredHeader sets the required header parameter name to v, and
+// remembers that it is required: with v empty it is not sent, and Missing
+// names it.
+func (r *Request) RequiredHeader(name, v string) {
+	r.required = append(r.required, name)
+	r.Header(name, v)
+}
+
+// Missing lists the required query and header parameters that have no
+// value, in the order they were set.
+func (r *Request) Missing() []string {
+	var out []string
+	for _, name := range r.required {
+		if r.query.Get(name) == "" && r.header.Get(name) == "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // HeaderValue is the header parameter name, "" if unset.
