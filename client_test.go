@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -408,7 +409,8 @@ func TestNoDebugDumps(t *testing.T) {
 
 // TestPlainHTTPNeverGoesThroughAProxy: whatever transport the caller
 // brings (none, an *http.Transport that
-// reads HTTP_PROXY), a plain-HTTP request to the private network is not
+// reads HTTP_PROXY), a plain-HTTP request to the private network, or one
+// over a Machine's socket, is not
 // handed to HTTP_PROXY, where it would carry the token in clear text. (The
 // rule is the scheme's, so a *.internal name stands for fdaa:: too.)
 // net/http reads HTTP_PROXY once per process, so the calls run in a child
@@ -434,6 +436,19 @@ func TestPlainHTTPNeverGoesThroughAProxy(t *testing.T) {
 			} {
 				err := call()
 				t.Logf("%s, %s: %v", base, name, err)
+			}
+		}
+		// Over a Machine's socket no proxy is used either: every request
+		// is answered by the socket.
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		var srv socketServer
+		srv.start(t, sock)
+		for name, hc := range map[string]*http.Client{
+			"no Transport":                      {},
+			"a Transport that reads HTTP_PROXY": {Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}},
+		} {
+			if _, err := callShow(t, newTestClient(t, "unix://"+sock, WithHTTPClient(hc), WithoutRetries()), "a", "m"); err != nil {
+				t.Errorf("socket, %s: %v", name, err)
 			}
 		}
 		return
