@@ -152,7 +152,9 @@ type validatable interface {
 }
 
 // check refuses, before anything is sent, a call the generated client did
-// not build, one of an operation the facts table does not know, one whose
+// not build, one of an operation the facts table does not know, one made
+// by hand that is not that operation (another method or path, a path
+// parameter missing, twice or unknown), one whose
 // path has an empty parameter (go-openapi would send "/v1/apps//machines"
 // to some other endpoint), a dot segment ("/v1/apps/a/machines/.." is
 // the app itself to a server that removes dot segments) or a slash, one
@@ -169,6 +171,16 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 	facts, ok := ops.Lookup(r.Op)
 	if !ok {
 		return nil, ops.Op{}, nil, &ValidationError{Op: r.Op, Err: errors.New("unknown operation")}
+	}
+	// The facts (retries, the lease nonce, the rate class) are the
+	// operation's: a request made by hand must be that operation, or
+	// a start sent as Machines_show would be retried, and a nonce chosen
+	// by one machine_id sent with another.
+	if r.Method != facts.Method || r.Path != facts.Path {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("%s %s is not %s %s", r.Method, r.Path, facts.Method, facts.Path)}
+	}
+	if err := pathParamsOnce(facts.Path, r.PathParams()); err != nil {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: err}
 	}
 	var empty []string
 	for _, p := range r.PathParams() {
@@ -213,6 +225,37 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 // maxExecRun bounds the run time read from an exec's body, so that no
 // value overflows a time.Duration.
 const maxExecRun = 24 * time.Hour
+
+// pathParamsOnce checks that params set each parameter of the path
+// pattern once, and nothing else.
+func pathParamsOnce(pattern string, params []call.Param) error {
+	n := 0
+	for rest := pattern; ; n++ {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := rest[i+1 : i+j]
+		set := 0
+		for _, p := range params {
+			if p.Name == name {
+				set++
+			}
+		}
+		if set != 1 {
+			return fmt.Errorf("path parameter %s set %d times", name, set)
+		}
+		rest = rest[i+j+1:]
+	}
+	if len(params) != n {
+		return fmt.Errorf("%d path parameters set, the path has %d", len(params), n)
+	}
+	return nil
+}
 
 // defaultCallTimeout bounds a call's HTTP exchange unless the call says
 // otherwise. It is set on every call rather than left to go-openapi's

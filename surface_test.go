@@ -684,3 +684,51 @@ func TestCallTimeoutIsTheClients(t *testing.T) {
 		t.Errorf("child: %v\n%s", err, out)
 	}
 }
+
+// TestHandMadeRequestIsItsOperation: the facts of a call.Request's
+// operation decide its retries, its lease nonce and its rate class, so a
+// request made by hand must be that operation: the same method and path
+// pattern, each path parameter set once and no other. Before this was
+// checked, a machine_id set twice took the lease nonce chosen by the
+// first to the Machine of the second, and a start labelled Machines_show
+// would have been retried as a read.
+func TestHandMadeRequestIsItsOperation(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, nil)
+	c := newTestClient(t, rec.URL)
+	const nonce = "nonce-of-m1-0123456789"
+	leased := testLease(c, surfaceMachine, nonce).Context(context.Background())
+	stop := opFacts(ops.MachinesStop)
+	for name, r := range map[string]*call.Request{
+		"another method and path": func() *call.Request {
+			r := call.New(ops.MachinesShow, http.MethodPost, opFacts(ops.MachinesStart).Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			r.PathParam("machine_id", surfaceMachine)
+			return r
+		}(),
+		"machine_id twice": func() *call.Request {
+			r := call.New(stop.ID, stop.Method, stop.Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			r.PathParam("machine_id", surfaceMachine)
+			r.PathParam("machine_id", "m2")
+			return r
+		}(),
+		"machine_id missing": func() *call.Request {
+			r := call.New(stop.ID, stop.Method, stop.Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			return r
+		}(),
+		"a parameter the path lacks": func() *call.Request {
+			r := requestFor(stop)
+			r.PathParam("key", "k")
+			return r
+		}(),
+	} {
+		if _, ok := errors.AsType[*ValidationError](call.Do(leased, c.sub, r, nil, nil)); !ok {
+			t.Errorf("%s: not refused", name)
+		}
+	}
+	for _, r := range rec.requests() {
+		t.Errorf("sent %s %s with nonce %q", r.Method, r.Path, r.Header.Get(headerLeaseNonce))
+	}
+}
