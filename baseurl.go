@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -46,6 +47,12 @@ var ErrInvalidBaseURL = errors.New("flymachines: invalid base URL")
 // flyPrivateNet is the Fly private network (6PN) range.
 var flyPrivateNet = netip.MustParsePrefix("fdaa::/16")
 
+// schemeThenPath matches a URL that has a scheme but no authority
+// ("unix:/path", "http:/host", "unix:"): what follows the colon is no port
+// number. Read as a host name, "unix:/x" would have been https://unix/x,
+// a request to whatever host "unix" resolves to.
+var schemeThenPath = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:([^0-9]|$)`)
+
 // parseBaseURL reads a base URL given with or without a scheme and checks it
 // against the host policy. Without a scheme, a host that may use plain HTTP
 // (loopback, the private network) gets http, every other host https: so
@@ -55,7 +62,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if s == "" {
 		return nil, fmt.Errorf("%w: empty", ErrInvalidBaseURL)
 	}
-	if !strings.Contains(s, "://") {
+	if !strings.Contains(s, "://") && !schemeThenPath.MatchString(s) {
 		u, err := url.Parse("http://" + s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidBaseURL, err)

@@ -48,6 +48,14 @@ func TestParseBaseURL(t *testing.T) {
 		{"https://api.machines.dev/?x=1", "", ErrInvalidBaseURL},
 		{"https://api.machines.dev/#frag", "", ErrInvalidBaseURL},
 		{"https://api.machines.dev:bad", "", ErrInvalidBaseURL},
+		// A scheme without "//" is a scheme, not a host name: "unix:/x" was
+		// https://unix/x, "http:/localhost" https://http/localhost.
+		{"unix:/run/api.sock", "unix:///run/api.sock", nil},
+		{"UNIX:///run/api.sock", "unix:///run/api.sock", nil},
+		{"http:/localhost:4280", "", ErrInvalidBaseURL},
+		{"https:/api.machines.dev", "", ErrInvalidBaseURL},
+		{"ftp:/x", "", ErrInvalidBaseURL},
+		{"unix:relative/api.sock", "", ErrInvalidBaseURL},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {

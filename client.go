@@ -3,6 +3,7 @@ package flymachines
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -112,10 +113,14 @@ func New(opts ...Option) (*Client, error) {
 	rt.Debug = false
 	// Every Machines API body is JSON, and a few answers are a bare token
 	// as text. go-openapi would also decode XML, YAML, CSV and bytes into
-	// a model; an answer in any other type is refused instead.
+	// a model; a body in any other type is refused instead, by the
+	// generated reader: so an error page still becomes an *APIError, a
+	// success that answers no body still succeeds, and call.Capture sees
+	// every answer.
 	rt.Consumers = map[string]runtime.Consumer{
 		runtime.JSONMime: runtime.JSONConsumer(),
 		runtime.TextMime: runtime.TextConsumer(),
+		"*/*":            runtime.ConsumerFunc(func(io.Reader, any) error { return errContentType }),
 	}
 	retry := DefaultRetryPolicy()
 	if cfg.retry != nil {

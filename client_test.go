@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,11 +60,11 @@ func TestRequestOnTheWire(t *testing.T) {
 	t.Parallel()
 	rec := newRecorder(t, nil)
 	c := newTestClient(t, rec.URL+"/prefix")
-	if _, err := callShow(t, c, "my-app", "m 1/x"); err != nil {
+	if _, err := callShow(t, c, "my-app", "m 1?x#é"); err != nil {
 		t.Fatal(err)
 	}
 	r := rec.last(t)
-	if r.Method != http.MethodGet || r.Path != "/prefix/v1/apps/my-app/machines/m%201%2Fx" {
+	if r.Method != http.MethodGet || r.Path != "/prefix/v1/apps/my-app/machines/m%201%3Fx%23%C3%A9" || len(r.Query) != 0 {
 		t.Errorf("request = %s %s", r.Method, r.Path)
 	}
 	if got := r.Header.Get("User-Agent"); got != DefaultUserAgent {
@@ -408,7 +409,8 @@ func TestNoDebugDumps(t *testing.T) {
 
 // TestPlainHTTPNeverGoesThroughAProxy: whatever transport the caller
 // brings (none, an *http.Transport that
-// reads HTTP_PROXY), a plain-HTTP request to the private network is not
+// reads HTTP_PROXY), a plain-HTTP request to the private network, or one
+// over a Machine's socket, is not
 // handed to HTTP_PROXY, where it would carry the token in clear text. (The
 // rule is the scheme's, so a *.internal name stands for fdaa:: too.)
 // net/http reads HTTP_PROXY once per process, so the calls run in a child
@@ -434,6 +436,19 @@ func TestPlainHTTPNeverGoesThroughAProxy(t *testing.T) {
 			} {
 				err := call()
 				t.Logf("%s, %s: %v", base, name, err)
+			}
+		}
+		// Over a Machine's socket no proxy is used either: every request
+		// is answered by the socket.
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		var srv socketServer
+		srv.start(t, sock)
+		for name, hc := range map[string]*http.Client{
+			"no Transport":                      {},
+			"a Transport that reads HTTP_PROXY": {Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}},
+		} {
+			if _, err := callShow(t, newTestClient(t, "unix://"+sock, WithHTTPClient(hc), WithoutRetries()), "a", "m"); err != nil {
+				t.Errorf("socket, %s: %v", name, err)
 			}
 		}
 		return

@@ -87,6 +87,10 @@ func (e *answerError) Unwrap() []error {
 	return []error{ErrUnexpectedAnswer, e.err}
 }
 
+// errContentType is what the client's consumer of every content type but
+// JSON and text says of a body it is handed.
+var errContentType = errors.New("not a content type the client reads")
+
 // emptyAnswer is the error for a 2xx answer of op that says nothing.
 func emptyAnswer(op, what string) error {
 	return &answerError{op: op, what: "the answer " + what}
@@ -194,6 +198,19 @@ func decorate(op string, x *exchange, err error, tok Token, now time.Time) error
 		return err
 	}
 	if d, ok := errors.AsType[*call.DecodeError](err); ok {
+		if re, ok := errors.AsType[*bodyReadError](d.Err); ok {
+			// The answer was cut short by the connection or the clock,
+			// not sent unreadable: it fails as a transport failure does.
+			err := fmt.Errorf("flymachines: %s: reading the HTTP %d answer: %w", op, d.StatusCode, scrub(re.err, tok))
+			if isTimeout(re.err) {
+				return &timeoutError{err}
+			}
+			return err
+		}
+		if errors.Is(d.Err, errContentType) && x != nil {
+			ct := cleanText(tok.redact(x.contentType), maxStatusLen)
+			return &answerError{op: op, code: d.StatusCode, what: "unreadable answer", err: fmt.Errorf("content type %q is neither JSON nor text: %w", ct, errContentType)}
+		}
 		return &answerError{op: op, code: d.StatusCode, what: "unreadable answer", err: scrub(d.Err, tok)}
 	}
 	code := 0

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -219,6 +220,10 @@ func FuzzParseBaseURL(f *testing.F) {
 		"http://[fdaa::1]:4280/a/b/", "https://xn--nxasmq6b.example", "HTTPS://API.MACHINES.DEV/V1/",
 		// Found by fuzzing: the generated client lost or misread these paths.
 		"0//0", "https://a/b%3Fx=1", "https://a/b%23frag", "https://a/b%25c", "https://a/x/../y/.", "0/00000%00000000000",
+		// A Machine's socket, and schemes without "//" (read as a host name
+		// until a review: "unix:/x" was https://unix/x).
+		MachineSocketBaseURL, "unix:///run/../api.sock/", "unix:/x", "UNIX:///x", "unix:///", "unix://h/x", "unix:x",
+		"http:/localhost:4280", "https:/api.machines.dev",
 	} {
 		f.Add(s)
 	}
@@ -229,6 +234,27 @@ func FuzzParseBaseURL(f *testing.F) {
 				t.Fatalf("error %v matches neither ErrInvalidBaseURL nor ErrInsecureBaseURL", err)
 			}
 			return
+		}
+		if u.Scheme == "unix" {
+			// Only an explicit unix URL names a socket: an absolute, clean
+			// path and nothing else.
+			if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(raw)), "unix:") {
+				t.Fatalf("%q: read as a socket", raw)
+			}
+			if u.Host != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
+				!strings.HasPrefix(u.Path, "/") || path.Clean(u.Path) != u.Path {
+				t.Fatalf("%q: socket URL %#v", raw, u)
+			}
+			if again, err := parseBaseURL(u.String()); err != nil || again.String() != u.String() {
+				t.Fatalf("%q -> %q -> %v, %v", raw, u, again, err)
+			}
+			return
+		}
+		if lower := strings.ToLower(strings.TrimSpace(raw)); strings.HasPrefix(lower, "unix:") && !strings.HasPrefix(lower, "unix://") &&
+			(len(lower) == len("unix:") || lower[len("unix:")] < '0' || lower[len("unix:")] > '9') {
+			// "unix:8080" may be a host called unix; "unix:/x" and
+			// "unix:" are not.
+			t.Fatalf("%q: a unix URL read as %s", raw, u)
 		}
 		switch {
 		case u.Scheme != "http" && u.Scheme != "https":

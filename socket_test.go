@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -138,5 +140,75 @@ func TestPreferMachineSocket(t *testing.T) {
 		if cfg.socketPath != MachineSocketPath {
 			t.Errorf("PreferMachineSocket looks at %q", cfg.socketPath)
 		}
+	}
+}
+
+// TestSocketTransportDialsOnlyTheSocket: over a Unix socket base URL every
+// connection is to the socket, also for an https URL a redirect names, and
+// also when the caller's *http.Transport brings dialers of its own: those
+// would reach the network. Nothing is dialed but the socket.
+func TestSocketTransportDialsOnlyTheSocket(t *testing.T) {
+	noTokenEnv(t)
+	path := filepath.Join(t.TempDir(), "api.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://elsewhere.example"+r.URL.Path, http.StatusFound)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	var dialed atomic.Int32
+	refuse := func(context.Context, string, string) (net.Conn, error) {
+		dialed.Add(1)
+		return nil, errors.New("the caller's dialer was used")
+	}
+	own := &http.Transport{DialTLSContext: refuse, DialContext: refuse,
+		Dial: func(n, a string) (net.Conn, error) { return refuse(context.Background(), n, a) }}
+	c, err := New(WithBaseURL("unix://"+path), WithToken("fo1_socketTokenForTheTest0123456789"),
+		WithHTTPClient(&http.Client{Transport: own}), WithoutRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Machines.Show(context.Background(), "app", "m1", nil); err == nil {
+		t.Error("an https redirect off the socket was answered")
+	}
+	if n := dialed.Load(); n != 0 {
+		t.Errorf("the caller's dialers were used %d times", n)
+	}
+}
+
+// TestPreferMachineSocketNeedsASocket: PreferMachineSocket picks the path
+// only when a socket is there (a symlink to one counts, as the dialer
+// follows it); a regular file or a directory at the path is not the API.
+func TestPreferMachineSocketNeedsASocket(t *testing.T) {
+	noTokenEnv(t)
+	t.Setenv(EnvMachineID, "148ed193b95089")
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "api.sock")
+	var srv socketServer
+	srv.start(t, sock)
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(sock, link); err != nil {
+		t.Fatal(err)
+	}
+	prefer := func(path string) Option { return func(c *config) { c.socketPath = path } }
+	for _, path := range []string{file, dir} {
+		if _, err := New(prefer(path)); !errors.Is(err, ErrNoToken) {
+			t.Errorf("%s is no socket: %v, want the usual ErrNoToken", path, err)
+		}
+	}
+	c, err := New(prefer(link))
+	if err != nil {
+		t.Fatalf("a symlink to the socket: %v", err)
+	}
+	if _, err := c.Machines.Show(context.Background(), "app", "m1", nil); err != nil {
+		t.Errorf("a call through the symlink: %v", err)
 	}
 }

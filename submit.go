@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
 
 	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client/ops"
+	"github.com/flymachines/flymachines-go/models"
 )
 
 // submitter is the runtime.ContextualTransport the generated client sends
@@ -58,15 +60,28 @@ func (s *submitter) SubmitContext(ctx context.Context, op *runtime.ClientOperati
 			r.Header(headerLeaseNonce, l.Nonce())
 		}
 	}
-	if facts.LongPoll && r.Timeout == 0 {
-		r.Timeout = longPollTimeout(r)
+	if r.Timeout <= 0 {
+		r.Timeout = callTimeout(facts, r)
 	}
 	key := limitKeyOf(c)
 	ctx, span := startSpan(ctx, s.tracer, c)
-	res, last, err := s.attempts(ctx, op, facts, c, key, span)
-	span.end(c.attempt, last, s.token, err)
+	if span != nil {
+		// Deferred, so the span ends also when a layer below panics (a
+		// caller's RoundTripper, a log handler) and the caller recovers.
+		var last *exchange
+		err = errCallAbandoned
+		defer func() { span.end(c.attempt, last, s.token, err) }()
+		var res any
+		res, last, err = s.attempts(ctx, op, facts, c, key, span)
+		return res, err
+	}
+	res, _, err := s.attempts(ctx, op, facts, c, key, nil)
 	return res, err
 }
+
+// errCallAbandoned is the status of the span of a call that did not
+// return: something under it panicked or called runtime.Goexit.
+var errCallAbandoned = errors.New("flymachines: the call did not return (a panic or runtime.Goexit under it)")
 
 // attempts sends op until it succeeds, fails for good, or runs out of
 // attempts. It returns what the chain saw of the last answer too.
@@ -137,11 +152,16 @@ type validatable interface {
 }
 
 // check refuses, before anything is sent, a call the generated client did
-// not build, one of an operation the facts table does not know, one whose
+// not build, one of an operation the facts table does not know, one made
+// by hand that is not that operation (another method or path, a path
+// parameter missing, twice or unknown), one whose
 // path has an empty parameter (go-openapi would send "/v1/apps//machines"
-// to some other endpoint) or a dot segment ("/v1/apps/a/machines/.." is
-// the app itself to a server that removes dot segments), and one whose
-// body fails its model's validation. It returns the request, its
+// to some other endpoint), a dot segment ("/v1/apps/a/machines/.." is
+// the app itself to a server that removes dot segments) or a slash, one
+// with an empty required query or header parameter (a lease release
+// without its nonce), one with a header net/http would refuse to send (a line break in a value
+// would otherwise be a transport error, retried as if the network had
+// failed), and one whose body fails its model's validation. It returns the request, its
 // operation's facts and what the call is about.
 func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *callInfo, error) {
 	r, ok := op.Params.(*call.Request)
@@ -152,17 +172,47 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 	if !ok {
 		return nil, ops.Op{}, nil, &ValidationError{Op: r.Op, Err: errors.New("unknown operation")}
 	}
+	// The facts (retries, the lease nonce, the rate class) are the
+	// operation's: a request made by hand must be that operation, or
+	// a start sent as Machines_show would be retried, and a nonce chosen
+	// by one machine_id sent with another.
+	if r.Method != facts.Method || r.Path != facts.Path {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("%s %s is not %s %s", r.Method, r.Path, facts.Method, facts.Path)}
+	}
+	if err := pathParamsOnce(facts.Path, r.PathParams()); err != nil {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: err}
+	}
 	var empty []string
 	for _, p := range r.PathParams() {
-		switch p.Value {
-		case "":
+		switch {
+		case p.Value == "":
 			empty = append(empty, p.Name)
-		case ".", "..":
+		case p.Value == "." || p.Value == "..":
 			return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("path parameter %s is %q: it would name another endpoint", p.Name, p.Value)}
+		case strings.Contains(p.Value, "/"):
+			// Sent escaped (%2F), but a server or proxy that decodes it
+			// before routing reads more segments, and with dot segments
+			// ("m1/../../other-app/...") another resource. No name or id
+			// of the API holds a slash.
+			return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("path parameter %s holds a slash: it would name another endpoint", p.Name)}
 		}
 	}
 	if len(empty) > 0 {
 		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("empty path parameter %s", strings.Join(empty, ", "))}
+	}
+	if missing := r.Missing(); len(missing) > 0 {
+		return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("empty required parameter %s", strings.Join(missing, ", "))}
+	}
+	for name, values := range r.HeaderValues() {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("header name %q is not a valid HTTP field name", s.token.redact(name))}
+		}
+		for _, v := range values {
+			// The value is not quoted: it may be a nonce or a credential.
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, facts, nil, &ValidationError{Op: r.Op, Err: fmt.Errorf("header %s has a line break or another control character", name)}
+			}
+		}
 	}
 	if body, ok := r.Body().(validatable); ok {
 		if err := body.Validate(s.formats); err != nil {
@@ -172,17 +222,69 @@ func (s *submitter) check(op *runtime.ClientOperation) (*call.Request, ops.Op, *
 	return r, facts, &callInfo{op: r.Op, app: r.PathValue("app_name"), machine: r.PathValue("machine_id")}, nil
 }
 
-// longPollTimeout is the HTTP timeout of a long poll that set none: the
-// server's wait (its timeout query parameter, else the API's longest) and
-// a margin, so the server's 408 arrives before this side gives up.
-func longPollTimeout(r *call.Request) time.Duration {
-	wait := maxWaitCall
-	if v := r.QueryValues().Get("timeout"); v != "" {
-		if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-			wait = time.Duration(secs) * time.Second
+// maxExecRun bounds the run time read from an exec's body, so that no
+// value overflows a time.Duration.
+const maxExecRun = 24 * time.Hour
+
+// pathParamsOnce checks that params set each parameter of the path
+// pattern once, and nothing else.
+func pathParamsOnce(pattern string, params []call.Param) error {
+	n := 0
+	for rest := pattern; ; n++ {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
 		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := rest[i+1 : i+j]
+		set := 0
+		for _, p := range params {
+			if p.Name == name {
+				set++
+			}
+		}
+		if set != 1 {
+			return fmt.Errorf("path parameter %s set %d times", name, set)
+		}
+		rest = rest[i+j+1:]
 	}
-	return wait + waitMargin
+	if len(params) != n {
+		return fmt.Errorf("%d path parameters set, the path has %d", len(params), n)
+	}
+	return nil
+}
+
+// defaultCallTimeout bounds a call's HTTP exchange unless the call says
+// otherwise. It is set on every call rather than left to go-openapi's
+// DefaultTimeout, a variable that any package of the program may change
+// (to zero: no bound at all).
+const defaultCallTimeout = 30 * time.Second
+
+// callTimeout is the HTTP timeout of a call that set none:
+// defaultCallTimeout, or longer when the server may hold the answer
+// longer. A long poll gets the server's wait (its timeout query
+// parameter, else the API's longest) and a margin, so the server's 408
+// arrives before this side gives up. An exec gets the run time its body
+// allows the command and the same margin, so a command given a minute is
+// not cut off at 30 s with its result lost.
+func callTimeout(facts ops.Op, r *call.Request) time.Duration {
+	if facts.LongPoll {
+		wait := maxWaitCall
+		if v := r.QueryValues().Get("timeout"); v != "" {
+			if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+				wait = time.Duration(secs) * time.Second
+			}
+		}
+		return wait + waitMargin
+	}
+	if b, ok := r.Body().(*models.MachineExecRequest); ok && b.Timeout > 0 {
+		run := time.Duration(min(b.Timeout, int64(maxExecRun/time.Second))) * time.Second
+		return max(run+waitMargin, defaultCallTimeout)
+	}
+	return defaultCallTimeout
 }
 
 // opFacts are the facts of operation id, which the helpers of this package

@@ -8,15 +8,21 @@ package flymachines
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	httptransport "github.com/go-openapi/runtime/client"
 
 	"github.com/flymachines/flymachines-go/call"
 	"github.com/flymachines/flymachines-go/client/machines"
@@ -140,6 +146,7 @@ func TestLeaseNonceFollowsTheFacts(t *testing.T) {
 	const nonce = "nonce-0123456789abcdef"
 	leased := testLease(c, surfaceMachine, nonce).Context(context.Background())
 	otherMachine := testLease(c, "other", nonce).Context(context.Background())
+	otherApp := (&Lease{App: "other-app", MachineID: surfaceMachine, c: c, ttl: time.Minute, nonce: nonce}).Context(context.Background())
 
 	sent := func(t *testing.T, do func(ctx context.Context) error, ctx context.Context) recorded {
 		t.Helper()
@@ -170,6 +177,9 @@ func TestLeaseNonceFollowsTheFacts(t *testing.T) {
 			}
 			if got := sent(t, bare, otherMachine).Header.Get(headerLeaseNonce); got != "" {
 				t.Errorf("under another Machine's lease: nonce %q", got)
+			}
+			if got := sent(t, bare, otherApp).Header.Get(headerLeaseNonce); got != "" {
+				t.Errorf("under the lease of a Machine of the same id in another app: nonce %q", got)
 			}
 
 			generated, ok := leasedCalls[op.ID]
@@ -441,7 +451,8 @@ func TestCaptureGivesRequestIDAndCursor(t *testing.T) {
 // TestEmptyPathParameterRefused: for every operation, a call with an
 // empty path parameter (which would be sent to another endpoint,
 // /v1/apps//machines) is refused with a *ValidationError naming it, and
-// nothing is sent. So is a parameter that is a dot segment: "." or ".."
+// nothing is sent; so is one with an empty required query or header
+// parameter (a release without its nonce). So is a parameter that is a dot segment: "." or ".."
 // go out as they are (/v1/apps/a/machines/..), and a server or proxy that
 // removes dot segments would delete the app where a Machine was meant.
 func TestEmptyPathParameterRefused(t *testing.T) {
@@ -463,15 +474,32 @@ func TestEmptyPathParameterRefused(t *testing.T) {
 					t.Errorf("%s with %s %q: err = %v", op.ID, m[1], dots, err)
 				}
 			}
+			// A slash goes out as %2F; a server that decodes it before
+			// routing would read m1/../../other-app/machines/m2 as
+			// another app's Machine.
+			for _, slashed := range []string{"/", "m1/../../other-app/machines/m2", "a/b"} {
+				err := call.Do(context.Background(), c.sub, requestWith(op, slashed, m[1]), nil, nil)
+				if ve, ok := errors.AsType[*ValidationError](err); !ok || ve.Op != op.ID || !strings.Contains(err.Error(), "path parameter "+m[1]+" holds a slash") {
+					t.Errorf("%s with %s %q: err = %v", op.ID, m[1], slashed, err)
+				}
+			}
 		}
 	}
 	// And through the generated client.
 	for name, do := range map[string]func() error{
-		"show":      func() error { _, err := c.Machines.Show(context.Background(), "", "m1", nil); return err },
-		"stop":      func() error { return c.Machines.Stop(context.Background(), "app", "", nil, nil) },
-		"metadata":  func() error { return c.Metadata.Delete(context.Background(), "app", "m1", "", nil) },
-		"delete ..": func() error { return c.Machines.Delete(context.Background(), "app", "..", nil) },
-		"delete .":  func() error { return c.Machines.Delete(context.Background(), "app", ".", nil) },
+		"show":         func() error { _, err := c.Machines.Show(context.Background(), "", "m1", nil); return err },
+		"stop":         func() error { return c.Machines.Stop(context.Background(), "app", "", nil, nil) },
+		"metadata":     func() error { return c.Metadata.Delete(context.Background(), "app", "m1", "", nil) },
+		"delete ..":    func() error { return c.Machines.Delete(context.Background(), "app", "..", nil) },
+		"delete .":     func() error { return c.Machines.Delete(context.Background(), "app", ".", nil) },
+		"delete m1/..": func() error { return c.Machines.Delete(context.Background(), "app", "m1/../m2", nil) },
+		// Required query and header parameters, empty.
+		"apps list": func() error { _, err := c.Apps.List(context.Background(), "", nil); return err },
+		"release":   func() error { return c.Leases.Release(context.Background(), "app", "m1", "") },
+		"active queries": func() error {
+			_, err := c.Postgres.ActiveQueries(context.Background(), "pg", "")
+			return err
+		},
 	} {
 		if _, ok := errors.AsType[*ValidationError](do()); !ok {
 			t.Errorf("%s with an empty path parameter was not refused", name)
@@ -551,5 +579,156 @@ func TestListMetadataOnTheWire(t *testing.T) {
 	q := rec.last(t).Query
 	if q.Get("metadata.role") != "worker" || q.Get("metadata.launch id") != "a&b" || len(q) != 2 {
 		t.Errorf("query = %v, want metadata.role=worker and metadata.launch id=a&b", q)
+	}
+}
+
+// TestHeaderParameterRefused: a header that net/http would refuse to send
+// (a line break or another control character in a value, a name that is
+// no HTTP token) is refused before anything is sent, as a
+// *ValidationError that names the header but does not quote its value (a
+// nonce, or a credential a caller set): not a transport failure, which a
+// repeatable call would retry with backoff.
+func TestHeaderParameterRefused(t *testing.T) {
+	t.Parallel()
+	var sent atomic.Int32
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return inmem.Transport(answer(http.StatusOK, "{}")).RoundTrip(r)
+	})
+	c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: rt}))
+	ctx := context.Background()
+	const secret = "s3cr3t-nonce"
+	for name, do := range map[string]func() error{
+		"CR LF in WithHeader": func() error {
+			return c.Machines.Stop(ctx, surfaceApp, surfaceMachine, nil, nil, call.WithHeader("X-Trace", secret+"\r\nX-Evil: 1"))
+		},
+		"LF in a nonce given by hand": func() error {
+			return c.Machines.Stop(ctx, surfaceApp, surfaceMachine, nil, &machines.StopParams{LeaseNonce: secret + "\n"})
+		},
+		"NUL in a required header": func() error { return c.Leases.Release(ctx, surfaceApp, surfaceMachine, secret+"\x00") },
+		"a name with a space": func() error {
+			return c.Machines.Stop(ctx, surfaceApp, surfaceMachine, nil, nil, call.WithHeader("X Trace", "t"))
+		},
+		"a name with a colon": func() error {
+			return c.Machines.Stop(ctx, surfaceApp, surfaceMachine, nil, nil, call.WithHeader("X-Trace: t\r\nX-Evil", "1"))
+		},
+	} {
+		err := do()
+		if ve, ok := errors.AsType[*ValidationError](err); !ok || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(ve.Error(), "header") {
+			t.Errorf("%s: err = %v, want a *ValidationError about the header", name, err)
+		}
+		if err != nil && strings.Contains(fmt.Sprintf("%v|%+v", err, err), secret) {
+			t.Errorf("%s: the value is in the error: %v", name, err)
+		}
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d requests reached the transport", n)
+	}
+	// A tab is fine in a value, as HTTP allows.
+	if err := c.Machines.Stop(ctx, surfaceApp, surfaceMachine, nil, nil, call.WithHeader("X-Trace", "a\tb")); err != nil {
+		t.Errorf("a tab in a header value: %v", err)
+	}
+}
+
+// TestTypedNilBodyIsNoBody: a hand-built call.Request given a typed nil as
+// its body, with present true, sends no body (not "null"), and checking it
+// does not run the model's validation on a nil pointer (which panicked).
+func TestTypedNilBodyIsNoBody(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, nil)
+	c := newTestClient(t, rec.URL)
+	for name, body := range map[string]any{
+		"nil *CreateMachineRequest": (*models.CreateMachineRequest)(nil),
+		"nil map":                   map[string]string(nil),
+		"nil slice":                 []string(nil),
+	} {
+		r := requestFor(opFacts(ops.MachinesCreate))
+		r.SetBody(body, true)
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: panic: %v", name, p)
+				}
+			}()
+			_ = call.Do(context.Background(), c.sub, r, nil, nil)
+		}()
+		if got := rec.last(t).Body; len(got) != 0 {
+			t.Errorf("%s: sent body %q", name, got)
+		}
+	}
+}
+
+// TestCallTimeoutIsTheClients: the 30 s a call gets unless it says
+// otherwise is the client's own, not go-openapi's DefaultTimeout, a
+// variable any package of the program may set (to zero: no bound, so a
+// call to a server that never answers would hang). The variable is
+// changed in a child process, so no test here races with it.
+func TestCallTimeoutIsTheClients(t *testing.T) {
+	if os.Getenv("FLYMACHINES_TIMEOUT_CHILD") == "1" {
+		httptransport.DefaultTimeout = 0
+		synctest.Test(t, func(t *testing.T) {
+			c := newTestClient(t, memBaseURL, WithHTTPClient(&http.Client{Transport: inmem.Transport(holdingAPI(time.Hour))}), WithoutRetries())
+			start := time.Now()
+			_, err := c.Machines.Show(context.Background(), surfaceApp, surfaceMachine, nil)
+			if took := time.Since(start); took != defaultCallTimeout || !errors.Is(err, ErrTimeout) {
+				t.Errorf("with go-openapi's DefaultTimeout at 0: took %s, err = %v; want %s, ErrTimeout", took, err, defaultCallTimeout)
+			}
+		})
+		return
+	}
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCallTimeoutIsTheClients$", "-test.v")
+	cmd.Env = append(os.Environ(), "FLYMACHINES_TIMEOUT_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Errorf("child: %v\n%s", err, out)
+	}
+}
+
+// TestHandMadeRequestIsItsOperation: the facts of a call.Request's
+// operation decide its retries, its lease nonce and its rate class, so a
+// request made by hand must be that operation: the same method and path
+// pattern, each path parameter set once and no other. Before this was
+// checked, a machine_id set twice took the lease nonce chosen by the
+// first to the Machine of the second, and a start labelled Machines_show
+// would have been retried as a read.
+func TestHandMadeRequestIsItsOperation(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, nil)
+	c := newTestClient(t, rec.URL)
+	const nonce = "nonce-of-m1-0123456789"
+	leased := testLease(c, surfaceMachine, nonce).Context(context.Background())
+	stop := opFacts(ops.MachinesStop)
+	for name, r := range map[string]*call.Request{
+		"another method and path": func() *call.Request {
+			r := call.New(ops.MachinesShow, http.MethodPost, opFacts(ops.MachinesStart).Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			r.PathParam("machine_id", surfaceMachine)
+			return r
+		}(),
+		"machine_id twice": func() *call.Request {
+			r := call.New(stop.ID, stop.Method, stop.Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			r.PathParam("machine_id", surfaceMachine)
+			r.PathParam("machine_id", "m2")
+			return r
+		}(),
+		"machine_id missing": func() *call.Request {
+			r := call.New(stop.ID, stop.Method, stop.Path, http.StatusOK)
+			r.PathParam("app_name", surfaceApp)
+			return r
+		}(),
+		"a parameter the path lacks": func() *call.Request {
+			r := requestFor(stop)
+			r.PathParam("key", "k")
+			return r
+		}(),
+	} {
+		if _, ok := errors.AsType[*ValidationError](call.Do(leased, c.sub, r, nil, nil)); !ok {
+			t.Errorf("%s: not refused", name)
+		}
+	}
+	for _, r := range rec.requests() {
+		t.Errorf("sent %s %s with nonce %q", r.Method, r.Path, r.Header.Get(headerLeaseNonce))
 	}
 }

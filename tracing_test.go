@@ -1,9 +1,13 @@
 package flymachines_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -192,4 +196,93 @@ func TestTracingRateLimitWaits(t *testing.T) {
 			t.Errorf("rate-limit waits %v ms, want one of 1000", waits)
 		}
 	})
+}
+
+// TestTracingEveryCallEndsItsSpanOnce: the span of a call ends once
+// however the call ends: when the caller's context is cancelled, and when
+// something under the call panics (a caller's RoundTripper, say) or calls
+// runtime.Goexit and the caller carries on; a span left open is never
+// exported. The span of a call that did not return says so. The server's
+// request id, a text it controls, is cleaned before it is an attribute.
+func TestTracingEveryCallEndsItsSpanOnce(t *testing.T) {
+	t.Parallel()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	var behaviour atomic.Value // "panic", "goexit", "hostile", else cancel the call and wait for its end
+	var cancel context.CancelFunc
+	rt := roundTrip(func(r *http.Request) (*http.Response, error) {
+		switch behaviour.Load() {
+		case "panic":
+			panic("a caller's RoundTripper panicked")
+		case "goexit":
+			runtime.Goexit()
+		case "hostile":
+			h := http.Header{"Content-Type": {"application/json"}, "Fly-Request-Id": {"req\x1b[31m\u202e" + emuToken + strings.Repeat("x", 500)}}
+			return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader(`{"id":"m1"}`)), Request: r}, nil
+		}
+		cancel()
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})
+	c, err := flymachines.New(flymachines.WithToken(emuToken), flymachines.WithBaseURL("http://api.flytest.internal"),
+		flymachines.WithHTTPClient(&http.Client{Transport: rt}), flymachines.WithTracerProvider(tp), flymachines.WithoutRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(ctx context.Context) error {
+		_, err := c.Machines.Show(ctx, "app", "m1", nil)
+		return err
+	}
+
+	behaviour.Store("hang")
+	var ctx context.Context
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	if err := show(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err = %v", err)
+	}
+
+	behaviour.Store("panic")
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Error("the RoundTripper's panic did not reach the caller")
+			}
+		}()
+		_ = show(context.Background())
+	}()
+
+	behaviour.Store("goexit")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = show(context.Background())
+	}()
+	<-done
+
+	behaviour.Store("hostile")
+	if err := show(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := exp.GetSpans()
+	if len(spans) != 4 {
+		t.Fatalf("%d spans ended, want 4 (one per call)", len(spans))
+	}
+	for i, s := range spans[:3] {
+		if s.Status.Code != codes.Error {
+			t.Errorf("span %d: status %v, want an error", i, s.Status)
+		}
+	}
+	for _, s := range spans[1:3] {
+		if !strings.Contains(s.Status.Description, "did not return") {
+			t.Errorf("the span of a call that did not return says %q", s.Status.Description)
+		}
+	}
+	id := attrs(spans[3])["fly.request_id"].AsString()
+	if strings.ContainsAny(id, "\x1b\u202e") || len(id) > 200 || !strings.HasPrefix(id, "req") {
+		t.Errorf("fly.request_id = %q: not cleaned", id)
+	}
+	noToken(t, exp)
 }

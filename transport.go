@@ -68,7 +68,7 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 		// One byte more tells a body of exactly limit bytes from a longer one.
 		var one [1]byte
 		if n, err := b.rc.Read(one[:]); n == 0 {
-			return 0, err
+			return 0, readFailed(err)
 		}
 		return 0, &ResponseTooLargeError{Limit: b.limit}
 	}
@@ -77,7 +77,24 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.left -= int64(n)
-	return n, err
+	return n, readFailed(err)
+}
+
+// bodyReadError is a success answer's body that could not be read to its
+// end: the connection broke, or the call's time ran out while the body
+// came. decorate makes it a transport failure, which a repeatable call
+// retries, not an answer that was read and could not be used.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// readFailed marks err, unless it is nil or the body's normal end.
+func readFailed(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &bodyReadError{err}
 }
 
 func (b *cappedBody) Close() error { return b.rc.Close() }
@@ -162,10 +179,11 @@ func logExchanges(l *slog.Logger, tok Token) middleware {
 // errors; after a redirect it describes the last hop. It is written and
 // read on the goroutine that submits the call.
 type exchange struct {
-	status     int
-	requestID  string
-	retryAfter string
-	body       []byte // the start of a non-2xx body, at most maxErrorSnippet bytes
+	status      int
+	requestID   string
+	retryAfter  string
+	contentType string
+	body        []byte // the start of a non-2xx body, at most maxErrorSnippet bytes
 }
 
 type exchangeKey struct{}
@@ -196,9 +214,10 @@ func captureResponse(maxBody int64) middleware {
 			x := exchangeFrom(req.Context())
 			if x != nil {
 				*x = exchange{
-					status:     resp.StatusCode,
-					requestID:  resp.Header.Get(headerRequestID),
-					retryAfter: resp.Header.Get(headerRetryAfter),
+					status:      resp.StatusCode,
+					requestID:   resp.Header.Get(headerRequestID),
+					retryAfter:  resp.Header.Get(headerRetryAfter),
+					contentType: resp.Header.Get("Content-Type"),
 				}
 			}
 			switch {
@@ -359,6 +378,10 @@ func baseTransport(base *url.URL, rt http.RoundTripper) (http.RoundTripper, erro
 		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, "unix", base.Path)
 		}
+		// Every connection is to the socket: the caller's other dialers
+		// would reach the network for an https URL (a redirect's).
+		// (Dial and DialTLS are deprecated, but still used when set.)
+		t.Dial, t.DialTLS, t.DialTLSContext = nil, nil, nil
 		return t, nil
 	}
 	if rt == nil {

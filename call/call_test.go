@@ -155,7 +155,8 @@ func TestHeaders(t *testing.T) {
 
 // TestSetBody: the generated methods pass a nil body as SetBody(body,
 // body != nil): a typed nil sends no body at all (not "null"), and the
-// request has none to check; a body goes out as its JSON.
+// request has none to check, also when a hand-built request says it is
+// present; a body goes out as its JSON.
 func TestSetBody(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -176,6 +177,16 @@ func TestSetBody(t *testing.T) {
 	}
 	if _, err := machines.New(w.transport()).Create(ctx, "a", nil); err != nil || len(w.sent) != 0 {
 		t.Errorf("the generated create with a nil body sent %q (%v)", w.sent, err)
+	}
+	// A typed nil said to be present is no body either, never "null".
+	for _, v := range []any{none, map[string]string(nil), []string(nil), nil} {
+		r.SetBody(v, true)
+		if r.Body() != nil {
+			t.Errorf("SetBody(%#v, true): Body() = %#v, want nil", v, r.Body())
+		}
+		if err := call.Do(ctx, w.transport(), r, nil, nil); err != nil || len(w.sent) != 0 {
+			t.Errorf("SetBody(%#v, true) sent %q (%v)", v, w.sent, err)
+		}
 	}
 
 	body := &models.CreateMachineRequest{Config: &models.FlyMachineConfig{Image: "nginx"}}
@@ -364,6 +375,21 @@ func TestRequestAccessors(t *testing.T) {
 	r.Query("a", "1", "2")
 	if got := r.QueryValues()["a"]; len(got) != 2 {
 		t.Errorf("QueryValues %v", r.QueryValues())
+	}
+	r.Header("x-trace", "t")
+	if got := r.HeaderValues(); len(got) != 1 || got.Get("X-Trace") != "t" {
+		t.Errorf("HeaderValues %v", got)
+	}
+	r.RequiredQuery("org_slug", "")
+	r.RequiredHeader("fly-machine-lease-nonce", "")
+	r.RequiredQuery("database", "db")
+	if got := r.Missing(); strings.Join(got, ",") != "org_slug,fly-machine-lease-nonce" || r.QueryValues().Has("org_slug") || r.HeaderValue("fly-machine-lease-nonce") != "" {
+		t.Errorf("Missing() = %v, query %v", got, r.QueryValues())
+	}
+	call.WithQuery("org_slug", "personal")(r)
+	call.WithHeader("fly-machine-lease-nonce", "n")(r)
+	if got := r.Missing(); len(got) != 0 {
+		t.Errorf("given by options, still missing: %v", got)
 	}
 	op := r.Operation()
 	if op.ID != "Machines_show" || op.Method != http.MethodGet || op.PathPattern != "/v1/apps/{app_name}/machines/{machine_id}" || op.Params != r {

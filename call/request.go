@@ -9,6 +9,7 @@ package call
 import (
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -25,13 +26,15 @@ type Request struct {
 	// and "/v1/apps/{app_name}/machines/{machine_id}".
 	Method, Path string
 
-	path    []Param
-	query   url.Values
-	header  http.Header
-	body    any
-	hasBody bool
+	path     []Param
+	query    url.Values
+	header   http.Header
+	required []string // required query and header parameters, by name
+	body     any
+	hasBody  bool
 
-	// Timeout bounds the HTTP exchange; zero keeps the runtime's default.
+	// Timeout bounds the HTTP exchange; zero (or less) keeps the default
+	// of what sends it: the facade's, else go-openapi's DefaultTimeout.
 	Timeout time.Duration
 
 	success []int // the statuses the spec declares as success
@@ -130,13 +133,59 @@ func (r *Request) Header(name, v string) {
 	r.header.Set(name, v)
 }
 
+// RequiredQuery adds the required query parameter name=v, and remembers
+// that it is required: with v empty it is not sent, and Missing names it.
+func (r *Request) RequiredQuery(name, v string) {
+	r.required = append(r.required, name)
+	r.QueryString(name, v)
+}
+
+// RequiredHeader sets the required header parameter name to v, and
+// remembers that it is required: with v empty it is not sent, and Missing
+// names it.
+func (r *Request) RequiredHeader(name, v string) {
+	r.required = append(r.required, name)
+	r.Header(name, v)
+}
+
+// Missing lists the required query and header parameters that have no
+// value, in the order they were set.
+func (r *Request) Missing() []string {
+	var out []string
+	for _, name := range r.required {
+		if r.query.Get(name) == "" && r.header.Get(name) == "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // HeaderValue is the header parameter name, "" if unset.
 func (r *Request) HeaderValue(name string) string { return r.header.Get(name) }
 
-// SetBody sets the JSON body. Give the generated methods' typed nil (a
-// nil *models.X) as nil: SetBody keeps no body then.
+// HeaderValues are the header parameters set so far.
+func (r *Request) HeaderValues() http.Header { return r.header }
+
+// SetBody sets the JSON body, unless present is false or v is nil: a nil
+// pointer, map or slice (a typed nil in v) is no body either, never a body
+// of "null".
 func (r *Request) SetBody(v any, present bool) {
+	if present && isNilValue(v) {
+		present = false
+	}
 	r.body, r.hasBody = v, present
+}
+
+// isNilValue reports nil, or a nil pointer, map or slice in an interface.
+func isNilValue(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Body is the request body, nil if none.
@@ -197,8 +246,9 @@ func Capture(m *Meta) Option {
 	return func(r *Request) { r.meta = m }
 }
 
-// WithTimeout bounds the call's HTTP exchange (go-openapi's runtime
-// defaults to 30s). A server-side wait needs longer than its own timeout.
+// WithTimeout bounds the call's HTTP exchange, reading the answer
+// included; d <= 0 keeps the default (the facade's: 30 s, longer for a
+// server-side wait). A server-side wait needs longer than its own timeout.
 func WithTimeout(d time.Duration) Option {
 	return func(r *Request) { r.Timeout = d }
 }

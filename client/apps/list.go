@@ -19,7 +19,7 @@ type ListParams struct {
 // List lists the apps of an organization.
 func (c *Client) List(ctx context.Context, orgSlug string, params *ListParams, opts ...call.Option) (*models.ListAppsResponse, error) {
 	r := call.New("Apps_list", "GET", "/v1/apps", 200)
-	r.Query("org_slug", orgSlug)
+	r.RequiredQuery("org_slug", orgSlug)
 	if params != nil {
 		r.QueryString("app_role", params.AppRole)
 		r.QueryString("cursor", params.Cursor)

@@ -13,6 +13,6 @@ func (c *Client) Release(ctx context.Context, appName, machineID, leaseNonce str
 	r := call.New("Machines_release_lease", "DELETE", "/v1/apps/{app_name}/machines/{machine_id}/lease", 200)
 	r.PathParam("app_name", appName)
 	r.PathParam("machine_id", machineID)
-	r.Header("fly-machine-lease-nonce", leaseNonce)
+	r.RequiredHeader("fly-machine-lease-nonce", leaseNonce)
 	return call.Do(ctx, c.t, r, nil, opts)
 }

@@ -13,7 +13,7 @@ import (
 func (c *Client) ActiveQueries(ctx context.Context, postgresClusterID, database string, opts ...call.Option) (*models.ListPostgresActiveQueriesResponse, error) {
 	r := call.New("Postgres_queries_active", "GET", "/v1/postgres/{postgres_cluster_id}/queries/active", 200)
 	r.PathParam("postgres_cluster_id", postgresClusterID)
-	r.Query("database", database)
+	r.RequiredQuery("database", database)
 	var out *models.ListPostgresActiveQueriesResponse
 	err := call.Do(ctx, c.t, r, &out, opts)
 	return out, err

@@ -17,7 +17,7 @@ type ListParams struct {
 // List lists the Managed Postgres clusters of an organization.
 func (c *Client) List(ctx context.Context, orgSlug string, params *ListParams, opts ...call.Option) (*models.ListPostgresClustersResponse, error) {
 	r := call.New("Postgres_list", "GET", "/v1/postgres", 200)
-	r.Query("org_slug", orgSlug)
+	r.RequiredQuery("org_slug", orgSlug)
 	if params != nil {
 		r.QueryBool("include_deleted", params.IncludeDeleted)
 	}

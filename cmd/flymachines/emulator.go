@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -89,6 +90,14 @@ Machines run until stopped, as with the emulator built into demo and run.`,
 	go func() { serveErr <- srv.Serve(ln) }()
 	var sockSrv *http.Server
 	if *socket != "" {
+		// The banner's unix:// URL needs the absolute path.
+		abs, err := filepath.Abs(*socket)
+		if err != nil {
+			_ = srv.Close()
+			emu.Close()
+			return err
+		}
+		*socket = abs
 		sl, err := net.Listen("unix", *socket)
 		if err != nil {
 			_ = srv.Close()

@@ -22,13 +22,17 @@ import (
 func TestEmulatorServesTheMachineSocket(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sock := filepath.Join(t.TempDir(), "api.sock")
+	// A relative path, as typed at a prompt: the banner gives the
+	// absolute one (unix://api.sock would be a host, and refused).
+	dir := t.TempDir()
+	t.Chdir(dir)
+	sock := filepath.Join(dir, "api.sock")
 	outR, outW := io.Pipe()
 	cl, _, stderr := testCLI()
 	cl.stdout = outW
 	done := make(chan int, 1)
 	go func() {
-		done <- cl.dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "--socket", sock, "--transition-delay", "1ms"})
+		done <- cl.dispatch(ctx, []string{"emulator", "-addr", "127.0.0.1:0", "--socket", "api.sock", "--transition-delay", "1ms"})
 		outW.Close()
 	}()
 	var base, token, sockURL string
